@@ -1,0 +1,74 @@
+// Closed-loop load generator, run as its own process so it does not share the server's event loop.
+// Usage: node bench/lib/loadgen.mjs '<json spec>'  →  prints one JSON result line.
+// spec: { kind: 'http'|'grpc', target, path?, method?, headers?, body (base64) | grpcRequest, concurrency,
+//         durationMs, warmupMs }
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+
+const spec = JSON.parse(process.argv[2]);
+
+function httpSender() {
+  const url = new URL(spec.path ?? '/', spec.target);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: spec.concurrency });
+  const body = Buffer.from(spec.body ?? '', 'base64');
+  const headers = { 'content-type': 'application/json', 'content-length': body.byteLength, ...(spec.headers ?? {}) };
+  return () =>
+    new Promise((resolve) => {
+      const req = http.request(
+        { host: url.hostname, port: url.port, path: url.pathname, method: spec.method ?? 'POST', agent, headers },
+        (res) => {
+          res.on('data', () => {});
+          res.on('end', () => resolve(res.statusCode === 200));
+        },
+      );
+      req.on('error', () => resolve(false));
+      req.end(body);
+    });
+}
+
+async function grpcSender() {
+  const grpc = await import('@grpc/grpc-js');
+  const { inferenceService } = await import('../../packages/core/dist/protocols/grpc-proto.js');
+  const Client = inferenceService();
+  const client = new Client(spec.target, grpc.credentials.createInsecure(), {
+    'grpc.max_receive_message_length': 64 << 20,
+    'grpc.max_send_message_length': 64 << 20,
+  });
+  const request = spec.grpcRequest;
+  if (request.raw_input_contents) request.raw_input_contents = request.raw_input_contents.map((b) => Buffer.from(b, 'base64'));
+  return () => new Promise((resolve) => client.ModelInfer(request, (err) => resolve(!err)));
+}
+
+const send = spec.kind === 'grpc' ? await grpcSender() : httpSender();
+const latencies = [];
+let errors = 0;
+let measuring = false;
+let done = false;
+
+async function worker() {
+  while (!done) {
+    const t0 = performance.now();
+    const ok = await send();
+    const dt = performance.now() - t0;
+    if (!measuring) continue;
+    if (ok) latencies.push(dt);
+    else errors++;
+  }
+}
+
+const workers = Array.from({ length: spec.concurrency }, worker);
+await new Promise((r) => setTimeout(r, spec.warmupMs ?? 1000));
+measuring = true;
+const t0 = performance.now();
+await new Promise((r) => setTimeout(r, spec.durationMs));
+measuring = false;
+const elapsed = (performance.now() - t0) / 1000;
+done = true;
+await Promise.all(workers);
+latencies.sort((a, b) => a - b);
+const pct = (p) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] : NaN);
+const mean = latencies.reduce((a, b) => a + b, 0) / (latencies.length || 1);
+process.stdout.write(
+  `${JSON.stringify({ requests: latencies.length, errors, rps: latencies.length / elapsed, p50: pct(50), p90: pct(90), p99: pct(99), mean })}\n`,
+);
+process.exit(0);

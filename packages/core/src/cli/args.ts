@@ -1,0 +1,159 @@
+import { parseArgs } from 'node:util';
+
+/** Kind of value a flag takes. `boolean` flags accept `--flag`, `--flag true|false` and `--flag=false`. */
+export type FlagType = 'string' | 'number' | 'boolean' | 'numbers';
+
+/** One command-line flag: KServe-style snake_case name, kebab-case alias and env var are derived. */
+export interface FlagSpec {
+  /** snake_case name, e.g. `http_port`. */
+  name: string;
+  /** Value kind. */
+  type: FlagType;
+  /** Default value. */
+  default?: string | number | boolean | number[];
+  /** One-line description (printed by --help, documented in the README). */
+  doc: string;
+  /** Extra env vars read for this flag (KServe's names), after `SERVEKIT_<NAME>`. */
+  env?: string[];
+}
+
+/** The flags every servekit server takes (KServe's names and defaults). */
+export const SERVER_FLAGS: FlagSpec[] = [
+  { name: 'http_port', type: 'number', default: 8080, doc: 'HTTP port (REST V1, V2, /metrics).' },
+  { name: 'grpc_port', type: 'number', default: 8081, doc: 'gRPC port (V2 GRPCInferenceService).' },
+  { name: 'host', type: 'string', default: '0.0.0.0', doc: 'Address to listen on.' },
+  { name: 'model_name', type: 'string', doc: 'Name the model is served under.', env: ['MODEL_NAME'] },
+  { name: 'model_dir', type: 'string', doc: 'Local directory holding the model files.', env: ['MODEL_DIR'] },
+  { name: 'workers', type: 'number', default: 1, doc: 'Worker processes sharing the HTTP port (node:cluster).' },
+  { name: 'enable_grpc', type: 'boolean', default: true, doc: 'Serve gRPC on --grpc_port.' },
+  { name: 'max_body_size', type: 'number', default: 64 * 1024 * 1024, doc: 'Largest REST request body in bytes.' },
+  {
+    name: 'grpc_max_message_size',
+    type: 'number',
+    default: 64 * 1024 * 1024,
+    doc: 'Largest gRPC message (request or response) in bytes.',
+  },
+  {
+    name: 'log_level',
+    type: 'string',
+    default: 'info',
+    doc: 'Log level: fatal, error, warn, info, debug, trace, silent.',
+  },
+  { name: 'enable_access_log', type: 'boolean', default: false, doc: 'Log one line per inference request.' },
+  {
+    name: 'enable_docs_url',
+    type: 'boolean',
+    default: false,
+    doc: 'Serve the OpenAPI description and Swagger UI at /docs.',
+  },
+  {
+    name: 'grace_period_seconds',
+    type: 'number',
+    default: 30,
+    doc: 'On SIGTERM, time allowed for in-flight requests.',
+  },
+  { name: 'max_batch_size', type: 'number', default: 1, doc: 'Dynamic batching: rows per batch (off when 1).' },
+  {
+    name: 'max_latency_ms',
+    type: 'number',
+    default: 5,
+    doc: 'Dynamic batching: longest queue delay of the oldest request.',
+  },
+  { name: 'preferred_batch_sizes', type: 'numbers', doc: 'Dynamic batching: preferred batch sizes, comma separated.' },
+  { name: 'max_queue_size', type: 'number', default: 1024, doc: 'Dynamic batching: rows waiting before 503.' },
+  { name: 'max_inflight_batches', type: 'number', default: 2, doc: 'Dynamic batching: batches run at once per model.' },
+  {
+    name: 'batch_timeout_ms',
+    type: 'number',
+    default: 30_000,
+    doc: 'Dynamic batching: longest queue wait of a request before 503.',
+  },
+];
+
+/** Parsed flag values by snake_case name. */
+export type ParsedFlags = Record<string, string | number | boolean | number[] | undefined>;
+
+/** The env var name of a flag: `SERVEKIT_` + upper-case name. */
+export function envName(flag: string): string {
+  return `SERVEKIT_${flag.toUpperCase()}`;
+}
+
+function convert(spec: FlagSpec, raw: string, from: string): string | number | boolean | number[] {
+  switch (spec.type) {
+    case 'string':
+      return raw;
+    case 'number': {
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n)) throw new Error(`${from}: expected a number, got "${raw}".`);
+      return n;
+    }
+    case 'boolean': {
+      const v = raw.toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(v)) return true;
+      if (['false', '0', 'no', 'off'].includes(v)) return false;
+      throw new Error(`${from}: expected true or false, got "${raw}".`);
+    }
+    case 'numbers':
+      return raw
+        .split(',')
+        .filter((s) => s.trim() !== '')
+        .map((s) => convert({ ...spec, type: 'number' }, s, from) as number);
+  }
+}
+
+const BOOL_WORDS = /^(true|false|1|0|yes|no|on|off)$/i;
+
+/**
+ * Parse `argv` against `specs` (snake_case and kebab-case accepted), falling back to env vars
+ * (`SERVEKIT_<NAME>` and each spec's KServe names) and defaults. Unknown flags throw with the known list.
+ * Returns the flags and the positional arguments.
+ */
+export function parseFlags(
+  argv: string[],
+  specs: FlagSpec[] = SERVER_FLAGS,
+  env: NodeJS.ProcessEnv = process.env,
+): { flags: ParsedFlags; positionals: string[] } {
+  const byName = new Map<string, FlagSpec>();
+  for (const s of specs) {
+    byName.set(s.name, s);
+    byName.set(s.name.replaceAll('_', '-'), s);
+  }
+  // Give bare boolean flags an explicit value so `--flag` and `--flag false` both parse.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    args.push(a);
+    const spec = a.startsWith('--') && !a.includes('=') ? byName.get(a.slice(2)) : undefined;
+    if (spec?.type === 'boolean' && !BOOL_WORDS.test(argv[i + 1] ?? '')) args.push('true');
+  }
+  const options: Record<string, { type: 'string' }> = {};
+  for (const key of byName.keys()) options[key] = { type: 'string' };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: true });
+  } catch (err) {
+    const known = specs.map((s) => `--${s.name}`).join(', ');
+    throw new Error(`${(err as Error).message}\nKnown flags: ${known}`);
+  }
+  const flags: ParsedFlags = {};
+  for (const spec of specs) {
+    const kebab = spec.name.replaceAll('_', '-');
+    const cli = parsed.values[spec.name] ?? parsed.values[kebab];
+    if (typeof cli === 'string') {
+      flags[spec.name] = convert(spec, cli, `--${spec.name}`);
+      continue;
+    }
+    const envKey = [envName(spec.name), ...(spec.env ?? [])].find((k) => env[k] !== undefined && env[k] !== '');
+    flags[spec.name] = envKey ? convert(spec, env[envKey]!, `$${envKey}`) : spec.default;
+  }
+  return { flags, positionals: parsed.positionals };
+}
+
+/** Usage text listing every flag with its default and env var. */
+export function usage(command: string, specs: FlagSpec[] = SERVER_FLAGS): string {
+  const lines = specs.map((s) => {
+    const def = s.default === undefined ? '' : ` (default ${JSON.stringify(s.default)})`;
+    return `  --${s.name.padEnd(24)} ${s.doc}${def} [env ${[envName(s.name), ...(s.env ?? [])].join(', ')}]`;
+  });
+  return `Usage: ${command} [flags]\n\n${lines.join('\n')}\n`;
+}

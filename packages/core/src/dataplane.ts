@@ -1,0 +1,237 @@
+import type { Logger } from 'pino';
+import { Batcher, type BatchingOptions, type BatchMetrics, batchMetrics } from './batching/batcher.js';
+import { InvalidInput, NotImplemented, type ServekitError, ServerNotReady, toServekitError } from './errors.js';
+import type { ServerMetrics } from './metrics.js';
+import type { InferContext, Model, ModelMetadata, Protocol } from './model/model.js';
+import type { ModelRepository } from './model/repository.js';
+import {
+  type InferRequest,
+  type InferResponse,
+  isInferResponse,
+  type Payload,
+  type Result,
+  type V1Request,
+  type V1Response,
+} from './tensor/infer-types.js';
+import { responseToV1, v1ToResponse } from './tensor/json-tensor.js';
+
+/** Server metadata (`GET /v2`). */
+export interface ServerMetadata {
+  /** Server name. */
+  name: string;
+  /** Server version. */
+  version: string;
+  /** Supported protocol extensions. */
+  extensions: string[];
+}
+
+/** Options of the DataPlane. */
+export interface DataPlaneOptions {
+  /** Metrics to record into. */
+  metrics: ServerMetrics;
+  /** Logger for access lines and model errors. */
+  logger: Logger;
+  /** Batching options for a model, or undefined to run it unbatched. */
+  batching?: (modelName: string) => BatchingOptions | undefined;
+  /** Log one line per inference request at info level. */
+  accessLog?: boolean;
+}
+
+/** `model_name` label of requests for names that are not registered (keeps metric cardinality bounded). */
+export const UNKNOWN_MODEL_LABEL = '<unknown>';
+
+/** servekit's version, reported by `GET /v2`. */
+export const SERVER_VERSION = '0.1.0';
+
+/**
+ * The one transport-agnostic core: routing to models, readiness, the hook pipeline
+ * (preprocess → [batcher] → predict → postprocess), errors, metrics and access logging.
+ * REST V1, REST V2 and gRPC only decode the wire into calls here and encode the results.
+ */
+export class DataPlane {
+  private draining = false;
+  private readonly batchers = new Map<string, Batcher>();
+  private readonly batchMetrics: BatchMetrics;
+
+  constructor(
+    readonly repository: ModelRepository,
+    private readonly options: DataPlaneOptions,
+  ) {
+    this.batchMetrics = batchMetrics(options.metrics.registry);
+    repository.onChange((name) => {
+      for (const [key, b] of this.batchers) {
+        if (key.startsWith(`${name}\u0000`)) {
+          this.batchers.delete(key);
+          void b.close();
+        }
+      }
+    });
+  }
+
+  /** Liveness: the process answers. */
+  live(): boolean {
+    return true;
+  }
+
+  /** Readiness: not draining and no model still loading. */
+  ready(): boolean {
+    return !this.draining && this.repository.allSettled();
+  }
+
+  /** Stop admitting inference requests (graceful shutdown); readiness turns false. */
+  startDraining(): void {
+    this.draining = true;
+  }
+
+  /** Close all batchers (queued requests fail with ServerNotReady). */
+  async close(): Promise<void> {
+    await Promise.all([...this.batchers.values()].map((b) => b.close()));
+    this.batchers.clear();
+  }
+
+  /** Server metadata with the supported extensions. */
+  serverMetadata(): ServerMetadata {
+    return { name: 'servekit', version: SERVER_VERSION, extensions: ['binary_tensor_data', 'model_repository'] };
+  }
+
+  /** V2 metadata of a model (its versions filled in). */
+  modelMetadata(name: string, version?: string): ModelMetadata {
+    const model = this.repository.getReady(name, version);
+    const md = model.metadata();
+    const versions = this.repository.versions(name);
+    return { ...md, name, versions: versions.length > 0 ? versions : md.versions };
+  }
+
+  /** True when the model (version) is loaded and ready. */
+  modelReady(name: string, version?: string): boolean {
+    this.repository.get(name, version); // 404 for unknown names
+    return this.repository.isReady(name, version);
+  }
+
+  /** Run a V2 request; the result is always a V2 response with the request's id and requested outputs. */
+  async inferV2(
+    name: string,
+    version: string | undefined,
+    request: InferRequest,
+    ctx: InferContext,
+  ): Promise<InferResponse> {
+    return this.track(name, ctx.protocol, async () => {
+      const model = this.admit(name, version);
+      const result = await this.pipeline(model, name, version, request, ctx);
+      const res = isInferResponse(result) ? result : v1ToResponse(name, result);
+      res.model_name = name;
+      if (version !== undefined) res.model_version = version;
+      if (request.id !== undefined) res.id = request.id;
+      if (request.outputs && request.outputs.length > 0) res.outputs = selectOutputs(res, request);
+      return res;
+    });
+  }
+
+  /** Run a V1 `:predict` body; the result is always a V1 body. */
+  async inferV1(name: string, body: V1Request, ctx: InferContext): Promise<V1Response> {
+    return this.track(name, ctx.protocol, async () => {
+      const model = this.admit(name, undefined);
+      const result = await this.pipeline(model, name, undefined, body, ctx);
+      return isInferResponse(result) ? responseToV1(result) : result;
+    });
+  }
+
+  /** Run a V1 `:explain` body. */
+  async explain(name: string, body: V1Request, ctx: InferContext): Promise<V1Response> {
+    return this.track(name, ctx.protocol, async () => {
+      const model = this.admit(name, undefined);
+      if (!model.canExplain) throw new NotImplemented(`Model ${name} does not support explain.`);
+      const labels = { model_name: name };
+      const t0 = process.hrtime.bigint();
+      const result = await model.explain(body, ctx);
+      this.options.metrics.explain.observe(labels, seconds(t0));
+      return isInferResponse(result) ? responseToV1(result) : result;
+    });
+  }
+
+  private admit(name: string, version: string | undefined): Model {
+    if (this.draining) throw new ServerNotReady('Server is shutting down.');
+    return this.repository.getReady(name, version);
+  }
+
+  private async pipeline(
+    model: Model,
+    name: string,
+    version: string | undefined,
+    payload: Payload,
+    ctx: InferContext,
+  ): Promise<Result> {
+    const { metrics } = this.options;
+    const labels = { model_name: name };
+    let t0 = process.hrtime.bigint();
+    const pre = await model.preprocess(payload, ctx);
+    let t1 = process.hrtime.bigint();
+    metrics.preprocess.observe(labels, Number(t1 - t0) / 1e9);
+    const batcher = this.batcherFor(model, name, version);
+    const result = batcher ? await batcher.submit(pre, ctx) : await this.predict(model, pre, ctx);
+    t0 = process.hrtime.bigint();
+    const post = await model.postprocess(result, ctx);
+    t1 = process.hrtime.bigint();
+    metrics.postprocess.observe(labels, Number(t1 - t0) / 1e9);
+    return post;
+  }
+
+  private async predict(model: Model, payload: Payload, ctx: InferContext): Promise<Result> {
+    const t0 = process.hrtime.bigint();
+    try {
+      return await model.predict(payload, ctx);
+    } finally {
+      this.options.metrics.predict.observe({ model_name: model.name }, seconds(t0));
+    }
+  }
+
+  private batcherFor(model: Model, name: string, version: string | undefined): Batcher | undefined {
+    const opts = this.options.batching?.(name);
+    if (!opts || opts.maxBatchSize <= 1) return undefined;
+    const key = `${name}\u0000${version ?? ''}`;
+    let b = this.batchers.get(key);
+    if (!b) {
+      b = new Batcher(name, (p, c) => this.predict(model, p, c), opts, this.batchMetrics);
+      this.batchers.set(key, b);
+    }
+    return b;
+  }
+
+  private async track<T>(name: string, protocol: Protocol, fn: () => Promise<T>): Promise<T> {
+    const { metrics, logger, accessLog } = this.options;
+    const t0 = process.hrtime.bigint();
+    // Label only registered names: request paths are client input and must not mint unbounded series.
+    const label = this.repository.names().includes(name) ? name : UNKNOWN_MODEL_LABEL;
+    metrics.inFlight.inc({ model_name: label });
+    let status = 200;
+    try {
+      return await fn();
+    } catch (err) {
+      const e: ServekitError = toServekitError(err);
+      status = e.status;
+      if (status >= 500 && status !== 503) logger.error({ model: name, err: e.message }, 'inference failed');
+      throw e;
+    } finally {
+      metrics.inFlight.dec({ model_name: label });
+      metrics.requests.inc({ model_name: label, protocol, status: String(status) });
+      if (accessLog) logger.info({ model: name, protocol, status, ms: seconds(t0) * 1e3 }, 'inference');
+    }
+  }
+}
+
+function seconds(t0: bigint): number {
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+function selectOutputs(res: InferResponse, request: InferRequest): InferResponse['outputs'] {
+  const byName = new Map(res.outputs.map((t) => [t.name, t]));
+  return (request.outputs ?? []).map((o) => {
+    const t = byName.get(o.name);
+    if (!t) {
+      throw new InvalidInput(
+        `Requested output "${o.name}" is not produced by model ${res.model_name} (outputs: ${[...byName.keys()].join(', ')}).`,
+      );
+    }
+    return o.parameters ? { ...t, parameters: { ...t.parameters, ...o.parameters } } : t;
+  });
+}

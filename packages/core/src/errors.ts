@@ -1,0 +1,126 @@
+/** gRPC status codes used by servekit (subset of @grpc/grpc-js `status`). */
+export const GrpcCode = {
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+  CANCELLED: 1,
+} as const;
+
+/** Base class of every error servekit reports to a client; carries its HTTP status and gRPC code. */
+export class ServekitError extends Error {
+  /** HTTP status sent to REST clients. */
+  readonly status: number;
+  /** gRPC status code sent to gRPC clients. */
+  readonly grpcCode: number;
+  /** Extra response headers (e.g. `Retry-After`). */
+  readonly headers: Record<string, string>;
+
+  constructor(message: string, status: number, grpcCode: number, headers: Record<string, string> = {}) {
+    super(message);
+    this.name = new.target.name;
+    this.status = status;
+    this.grpcCode = grpcCode;
+    this.headers = headers;
+  }
+}
+
+/** The request is malformed or does not fit the model (HTTP 400, INVALID_ARGUMENT). */
+export class InvalidInput extends ServekitError {
+  constructor(message: string) {
+    super(message, 400, GrpcCode.INVALID_ARGUMENT);
+  }
+}
+
+/** No model of that name (or version) is registered (HTTP 404, NOT_FOUND). */
+export class ModelNotFound extends ServekitError {
+  constructor(name: string, version?: string) {
+    super(
+      version === undefined ? `Model with name ${name} does not exist.` : `Model ${name} has no version ${version}.`,
+      404,
+      GrpcCode.NOT_FOUND,
+    );
+  }
+}
+
+/** The model exists but is not ready to serve (HTTP 503, UNAVAILABLE). */
+export class ModelNotReady extends ServekitError {
+  constructor(name: string, reason?: string) {
+    super(`Model with name ${name} is not ready.${reason ? ` ${reason}` : ''}`, 503, GrpcCode.UNAVAILABLE);
+  }
+}
+
+/** The server is starting or shutting down (HTTP 503, UNAVAILABLE). */
+export class ServerNotReady extends ServekitError {
+  constructor(message = 'Server is not ready.') {
+    super(message, 503, GrpcCode.UNAVAILABLE);
+  }
+}
+
+/** Too much work queued; the client should retry later (HTTP 503 + Retry-After, UNAVAILABLE). */
+export class Overloaded extends ServekitError {
+  constructor(message: string, retryAfterSeconds = 1) {
+    super(message, 503, GrpcCode.UNAVAILABLE, { 'retry-after': String(retryAfterSeconds) });
+  }
+}
+
+/** A request waited longer than its deadline (HTTP 503, DEADLINE_EXCEEDED). */
+export class DeadlineExceeded extends ServekitError {
+  constructor(message: string) {
+    super(message, 503, GrpcCode.DEADLINE_EXCEEDED, { 'retry-after': '1' });
+  }
+}
+
+/** The client went away or cancelled the request. */
+export class RequestCancelled extends ServekitError {
+  constructor(message = 'Request was cancelled by the client.') {
+    super(message, 499, GrpcCode.CANCELLED);
+  }
+}
+
+/** The request lacks valid credentials (HTTP 401, UNAUTHENTICATED). */
+export class Unauthorized extends ServekitError {
+  constructor(message = 'Missing or invalid credentials.') {
+    super(message, 401, GrpcCode.UNAUTHENTICATED, { 'www-authenticate': 'Bearer' });
+  }
+}
+
+/** The model does not implement that operation, e.g. explain (HTTP 501, UNIMPLEMENTED). */
+export class NotImplemented extends ServekitError {
+  constructor(message: string) {
+    super(message, 501, GrpcCode.UNIMPLEMENTED);
+  }
+}
+
+/** A model failed while loading; the message says why. */
+export class ModelLoadError extends ServekitError {
+  constructor(name: string, cause: string) {
+    super(`Model ${name} failed to load: ${cause}`, 503, GrpcCode.UNAVAILABLE);
+  }
+}
+
+/** A failure of the model itself (HTTP 500, INTERNAL) carrying the model's message. */
+export class InferenceError extends ServekitError {
+  constructor(message: string) {
+    super(message, 500, GrpcCode.INTERNAL);
+  }
+}
+
+/** A transformer's predictor failed or answered with a server error (HTTP 502, UNAVAILABLE). */
+export class PredictorError extends ServekitError {
+  constructor(message: string, status = 502) {
+    super(message, status, GrpcCode.UNAVAILABLE, status === 503 ? { 'retry-after': '1' } : {});
+  }
+}
+
+/** Any thrown value as a ServekitError: known errors pass through, others become InferenceError. */
+export function toServekitError(err: unknown): ServekitError {
+  if (err instanceof ServekitError) return err;
+  if (err instanceof Error) return new InferenceError(err.message || err.name);
+  return new InferenceError(String(err));
+}

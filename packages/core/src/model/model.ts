@@ -1,0 +1,97 @@
+import { NotImplemented } from '../errors.js';
+import type { Datatype } from '../tensor/datatypes.js';
+import type { Payload, Result } from '../tensor/infer-types.js';
+
+/** Which wire protocol a request arrived on. */
+export type Protocol = 'v1' | 'v2' | 'grpc-v2';
+
+/** Per-request context handed to every hook. */
+export interface InferContext {
+  /** Request headers (lower-case names). gRPC metadata appears here too. */
+  headers: Record<string, string | string[] | undefined>;
+  /** The protocol the request arrived on. */
+  protocol: Protocol;
+  /** The request id (`x-request-id`, the V2 `id`, or a generated one). */
+  requestId: string;
+  /** Aborted when the client goes away or the server gives up on the request. */
+  signal: AbortSignal;
+}
+
+/** V2 metadata of one input or output tensor. */
+export interface TensorMetadata {
+  /** Tensor name. */
+  name: string;
+  /** V2 datatype. */
+  datatype: Datatype;
+  /** Shape, with -1 for variable dims. */
+  shape: number[];
+  /** Optional parameters (e.g. `content_type`). */
+  parameters?: Record<string, string | number | boolean>;
+}
+
+/** V2 model metadata (`GET /v2/models/{name}`). */
+export interface ModelMetadata {
+  /** Model name. */
+  name: string;
+  /** Available versions. */
+  versions?: string[];
+  /** Platform, e.g. `onnxruntime_onnx` or `custom`. */
+  platform: string;
+  /** Inputs the model takes. */
+  inputs: TensorMetadata[];
+  /** Outputs the model produces. */
+  outputs: TensorMetadata[];
+}
+
+/**
+ * A servable model. Subclass it and implement `predict` (and usually `load`).
+ * Hooks may be sync or async; the server calls `preprocess → predict → postprocess` for every request.
+ *
+ * CPU-heavy synchronous work in a hook blocks the event loop and every other request with it.
+ * Run heavy compute off the loop (engines like onnxruntime-node already do; use `worker_threads`
+ * for your own), or start the server with `--workers N` to spread requests over processes.
+ */
+export abstract class Model {
+  /** The name clients address the model by. */
+  readonly name: string;
+  /** True once `load()` has succeeded; the server answers 503 for a model that is not ready. */
+  ready = false;
+
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  /** Load weights/resources. Set nothing else: the repository marks the model ready when this resolves. */
+  load(): void | Promise<void> {}
+
+  /** Turn the client's payload into what `predict` takes. Identity by default. */
+  preprocess(payload: Payload, _ctx: InferContext): Payload | Promise<Payload> {
+    return payload;
+  }
+
+  /** Run inference. */
+  abstract predict(payload: Payload, ctx: InferContext): Result | Promise<Result>;
+
+  /** Turn `predict`'s result into the response body. Identity by default. */
+  postprocess(result: Result, _ctx: InferContext): Result | Promise<Result> {
+    return result;
+  }
+
+  /** Explain a prediction (V1 `:explain`). Not implemented unless overridden. */
+  explain(_payload: Payload, _ctx: InferContext): Result | Promise<Result> {
+    throw new NotImplemented(`Model ${this.name} does not support explain.`);
+  }
+
+  /** True when the subclass overrides `explain`. */
+  get canExplain(): boolean {
+    return this.explain !== Model.prototype.explain;
+  }
+
+  /** V2 metadata. Override to describe inputs and outputs. */
+  metadata(): ModelMetadata {
+    return { name: this.name, platform: 'custom', inputs: [], outputs: [] };
+  }
+
+  /** Release resources. The repository marks the model not ready before calling it. */
+  unload(): void | Promise<void> {}
+}

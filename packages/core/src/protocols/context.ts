@@ -1,0 +1,14 @@
+import { randomUUID } from 'node:crypto';
+import type { InferContext, Protocol } from '../model/model.js';
+
+/** Build the per-request context: request id from `x-request-id`, the body id, or a fresh UUID. */
+export function makeContext(
+  headers: InferContext['headers'],
+  protocol: Protocol,
+  signal: AbortSignal,
+  bodyId?: string,
+): InferContext {
+  const header = headers['x-request-id'];
+  const requestId = (typeof header === 'string' && header) || bodyId || randomUUID();
+  return { headers, protocol, requestId, signal };
+}

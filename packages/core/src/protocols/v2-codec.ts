@@ -1,0 +1,164 @@
+import { InvalidInput } from '../errors.js';
+import type { TensorMetadata } from '../model/model.js';
+import { decodeRawData, encodeRawData } from '../tensor/binary-codec.js';
+import { byteSize, type Datatype, isDatatype } from '../tensor/datatypes.js';
+import type { InferRequest, InferResponse, InferTensor, Parameters, RequestedOutput } from '../tensor/infer-types.js';
+import { decodeJsonData, encodeJsonData } from '../tensor/json-codec.js';
+
+/** Header naming the length of the JSON part of a binary-extension body. */
+export const BINARY_HEADER = 'inference-header-content-length';
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function parameters(where: string, v: unknown): Parameters | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isObject(v)) throw new InvalidInput(`${where}: "parameters" must be an object.`);
+  return v as Parameters;
+}
+
+/** Parse JSON text, turning syntax errors into InvalidInput. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new InvalidInput(`Malformed JSON body: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Decode a V2 JSON request object into an InferRequest. With `binary`, inputs carrying
+ * `parameters.binary_data_size` take their bytes, in order, from it (the binary tensor extension).
+ */
+export function decodeInferRequest(body: unknown, binary?: Uint8Array): InferRequest {
+  if (!isObject(body)) throw new InvalidInput('Request body must be a JSON object with an "inputs" list.');
+  if (!Array.isArray(body.inputs) || body.inputs.length === 0) {
+    throw new InvalidInput('Request body must have a non-empty "inputs" list.');
+  }
+  let offset = 0;
+  const inputs = body.inputs.map((raw, i): InferTensor => {
+    if (!isObject(raw)) throw new InvalidInput(`inputs[${i}] must be an object.`);
+    const name = raw.name;
+    if (typeof name !== 'string' || name === '') throw new InvalidInput(`inputs[${i}] needs a string "name".`);
+    const { datatype, shape } = raw;
+    if (!isDatatype(datatype)) {
+      throw new InvalidInput(`Input "${name}": unknown datatype ${JSON.stringify(datatype)}.`);
+    }
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new InvalidInput(`Input "${name}": "shape" must be a list of non-negative integers.`);
+    }
+    const params = parameters(`Input "${name}"`, raw.parameters);
+    const size = params?.binary_data_size;
+    let data: InferTensor['data'];
+    if (size !== undefined && size !== null) {
+      if (!binary) {
+        throw new InvalidInput(
+          `Input "${name}" has binary_data_size but the request has no binary part (missing Inference-Header-Content-Length header?).`,
+        );
+      }
+      if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) {
+        throw new InvalidInput(`Input "${name}": binary_data_size must be a non-negative integer.`);
+      }
+      if (offset + size > binary.byteLength) {
+        throw new InvalidInput(
+          `Input "${name}": binary_data_size ${size} runs past the end of the body (${binary.byteLength - offset} bytes left).`,
+        );
+      }
+      data = decodeRawData(name, datatype, shape, binary.subarray(offset, offset + size));
+      offset += size;
+    } else {
+      if (raw.data === undefined) throw new InvalidInput(`Input "${name}" has no "data".`);
+      data = decodeJsonData(name, datatype, shape, raw.data);
+    }
+    const t: InferTensor = { name, datatype, shape: shape as number[], data };
+    if (params) {
+      const { binary_data_size: _, ...rest } = params;
+      if (Object.keys(rest).length > 0) t.parameters = rest;
+    }
+    return t;
+  });
+  if (binary && offset !== binary.byteLength) {
+    throw new InvalidInput(`Binary body has ${binary.byteLength - offset} bytes not claimed by any input.`);
+  }
+  const req: InferRequest = { inputs };
+  if (body.id !== undefined) {
+    if (typeof body.id !== 'string') throw new InvalidInput('"id" must be a string.');
+    req.id = body.id;
+  }
+  const params = parameters('Request', body.parameters);
+  if (params) req.parameters = params;
+  if (body.outputs !== undefined) {
+    if (!Array.isArray(body.outputs)) throw new InvalidInput('"outputs" must be a list.');
+    req.outputs = body.outputs.map((o, i): RequestedOutput => {
+      if (!isObject(o) || typeof o.name !== 'string') throw new InvalidInput(`outputs[${i}] needs a string "name".`);
+      const p = parameters(`Output "${o.name}"`, o.parameters);
+      return p ? { name: o.name, parameters: p } : { name: o.name };
+    });
+  }
+  return req;
+}
+
+/**
+ * A body sent with `Inference-Header-Content-Length: 0` (Triton's raw binary request): the whole body is
+ * the single input of the model. Datatype and shape come from the model metadata (one -1 dim is inferred).
+ */
+export function decodeRawBinaryRequest(inputs: TensorMetadata[], body: Uint8Array): InferRequest {
+  if (inputs.length !== 1) {
+    throw new InvalidInput(
+      `A raw binary request (Inference-Header-Content-Length: 0) needs a model with exactly one input; this one has ${inputs.length}.`,
+    );
+  }
+  const meta = inputs[0]!;
+  const datatype: Datatype = meta.datatype;
+  if (datatype === 'BYTES') return { inputs: [{ name: meta.name, datatype, shape: [1], data: [body] }] };
+  const elements = body.byteLength / byteSize(datatype);
+  const known = meta.shape.reduce((a, d) => (d > 0 ? a * d : a), 1);
+  const dynamic = meta.shape.filter((d) => d < 0).length;
+  if (!Number.isInteger(elements) || dynamic > 1 || elements % known !== 0 || (dynamic === 0 && elements !== known)) {
+    throw new InvalidInput(
+      `Raw binary body of ${body.byteLength} bytes does not fit input "${meta.name}" ${datatype} ${JSON.stringify(meta.shape)}.`,
+    );
+  }
+  const shape = meta.shape.map((d) => (d < 0 ? elements / known : d));
+  return { inputs: [{ name: meta.name, datatype, shape, data: decodeRawData(meta.name, datatype, shape, body) }] };
+}
+
+/** True when an output should be sent in the binary part of the response. */
+function wantsBinary(t: InferTensor, request: InferRequest): boolean {
+  const own = t.parameters?.binary_data;
+  if (own !== undefined) return own === true;
+  return request.parameters?.binary_data_output === true;
+}
+
+/** An encoded V2 response: a JSON string, or a JSON header plus binary parts (binary extension). */
+export interface EncodedResponse {
+  /** The JSON part. */
+  json: string;
+  /** Binary parts in output order; empty when no output is binary. */
+  binary: Uint8Array[];
+}
+
+/** Encode an InferResponse as V2 JSON, moving outputs that ask for it into the binary part. */
+export function encodeInferResponse(res: InferResponse, request: InferRequest): EncodedResponse {
+  const binary: Uint8Array[] = [];
+  const outputs = res.outputs.map((t) => {
+    const { binary_data: _, ...rest } = t.parameters ?? {};
+    const base: Record<string, unknown> = { name: t.name, datatype: t.datatype, shape: t.shape };
+    if (wantsBinary(t, request)) {
+      const raw = encodeRawData(t.data);
+      binary.push(raw);
+      base.parameters = { ...rest, binary_data_size: raw.byteLength };
+    } else {
+      if (Object.keys(rest).length > 0) base.parameters = rest;
+      base.data = encodeJsonData(t.datatype, t.data);
+    }
+    return base;
+  });
+  const body: Record<string, unknown> = { model_name: res.model_name };
+  if (res.model_version !== undefined) body.model_version = res.model_version;
+  if (res.id !== undefined) body.id = res.id;
+  if (res.parameters !== undefined) body.parameters = res.parameters;
+  body.outputs = outputs;
+  return { json: JSON.stringify(body), binary };
+}

@@ -1,0 +1,238 @@
+import cluster from 'node:cluster';
+import type * as grpc from '@grpc/grpc-js';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { type Logger, pino } from 'pino';
+import type { BatchingOptions } from '../batching/batcher.js';
+import { DataPlane, SERVER_VERSION } from '../dataplane.js';
+import { createServerMetrics, type ServerMetrics } from '../metrics.js';
+import type { Model } from '../model/model.js';
+import { ModelRepository } from '../model/repository.js';
+import { servekitRestPlugin } from '../protocols/rest-plugin.js';
+import { bindGrpc, createGrpcServer } from '../protocols/v2-grpc.js';
+import { serveClusterMetrics, workerMetrics } from './cluster-metrics.js';
+import { openApiDocument } from './openapi.js';
+
+/** Options of a ModelServer. */
+export interface ModelServerOptions {
+  /** HTTP port; 0 picks a free one. Default 8080. */
+  httpPort?: number;
+  /** gRPC port; 0 picks a free one. Default 8081. */
+  grpcPort?: number;
+  /** Address to listen on. Default 0.0.0.0. */
+  host?: string;
+  /** Serve gRPC. Default true. */
+  enableGrpc?: boolean;
+  /** Worker processes sharing the ports (node:cluster). Default 1 (no cluster). */
+  workers?: number;
+  /** Largest REST body in bytes. Default 64 MiB. */
+  maxBodySize?: number;
+  /** Largest gRPC message in bytes. Default 64 MiB. */
+  grpcMaxMessageSize?: number;
+  /** Log level when no logger is given. Default info. */
+  logLevel?: string;
+  /** A pino logger to use instead of a new one. */
+  logger?: Logger;
+  /** Log one line per inference request. */
+  accessLog?: boolean;
+  /** Serve OpenAPI + Swagger UI at /docs. */
+  enableDocsUrl?: boolean;
+  /** On stop, time allowed for in-flight requests before connections are cut. Default 30 s. */
+  gracePeriodMs?: number;
+  /** Dynamic batching: one setting for every model, or a function choosing per model name. */
+  batching?: BatchingOptions | ((modelName: string) => BatchingOptions | undefined);
+  /** Collect Node's default process metrics. Default true. */
+  defaultMetrics?: boolean;
+}
+
+/** Where a started server listens. */
+export interface ServerAddresses {
+  /** Bound HTTP port. */
+  httpPort: number;
+  /** Bound gRPC port, when gRPC is enabled. */
+  grpcPort?: number;
+}
+
+/**
+ * Serves models over KServe V1 + V2 REST (fastify) and V2 gRPC (grpc-js), all through one DataPlane.
+ * `start(models)` registers and loads them (a model that fails to load is reported and the others are served).
+ */
+export class ModelServer {
+  /** The models. */
+  readonly repository = new ModelRepository();
+  /** Prometheus metrics. */
+  readonly metrics: ServerMetrics;
+  /** The logger. */
+  readonly logger: Logger;
+  /** The transport-agnostic core. */
+  readonly dataplane: DataPlane;
+  private app?: FastifyInstance;
+  private grpc?: grpc.Server;
+  private addresses?: ServerAddresses;
+  private stopping?: Promise<void>;
+
+  constructor(readonly options: ModelServerOptions = {}) {
+    this.logger = options.logger ?? pino({ level: options.logLevel ?? 'info', base: { pid: process.pid } });
+    this.metrics = createServerMetrics({ defaultMetrics: options.defaultMetrics });
+    const batching = options.batching;
+    this.dataplane = new DataPlane(this.repository, {
+      metrics: this.metrics,
+      logger: this.logger,
+      accessLog: options.accessLog,
+      batching: typeof batching === 'function' ? batching : () => batching,
+    });
+  }
+
+  /** True in the primary of a multi-worker server, which only supervises workers. */
+  get isClusterPrimary(): boolean {
+    return (this.options.workers ?? 1) > 1 && cluster.isPrimary;
+  }
+
+  /** Register models, load them and listen. In a multi-worker primary, forks the workers instead. */
+  async start(models: Model[] = []): Promise<ServerAddresses> {
+    const { httpPort = 8080, grpcPort = 8081, host = '0.0.0.0', enableGrpc = true } = this.options;
+    if (this.isClusterPrimary) return this.superviseWorkers(httpPort, enableGrpc ? grpcPort : undefined);
+    for (const m of models) this.repository.register(m);
+    const failures = await this.repository.loadAll();
+    for (const [name, reason] of failures) this.logger.error({ model: name }, reason);
+
+    const app = Fastify({ logger: false, bodyLimit: this.options.maxBodySize ?? 64 * 1024 * 1024 });
+    this.app = app;
+    if (this.options.enableDocsUrl) await this.registerDocs(app);
+    await app.register(servekitRestPlugin, {
+      dataplane: this.dataplane,
+      maxBodySize: this.options.maxBodySize ?? 64 * 1024 * 1024,
+      metrics: cluster.isWorker
+        ? workerMetrics(this.metrics.registry)
+        : async () => ({ contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
+    });
+    await app.listen({ port: httpPort, host });
+    const address = app.server.address();
+    const addresses: ServerAddresses = { httpPort: typeof address === 'object' && address ? address.port : httpPort };
+    if (enableGrpc) {
+      this.grpc = createGrpcServer(this.dataplane, {
+        maxMessageSize: this.options.grpcMaxMessageSize ?? 64 * 1024 * 1024,
+      });
+      addresses.grpcPort = await bindGrpc(this.grpc, host, grpcPort);
+    }
+    this.addresses = addresses;
+    const served = this.repository.index().map((e) => `${e.name}${e.version ? `@${e.version}` : ''}:${e.state}`);
+    this.logger.info(
+      {
+        http: `${host}:${addresses.httpPort}`,
+        grpc: addresses.grpcPort && `${host}:${addresses.grpcPort}`,
+        models: served,
+      },
+      `servekit ${SERVER_VERSION} serving ${served.join(', ') || 'no models'} on http ${host}:${addresses.httpPort}${
+        addresses.grpcPort ? ` and grpc ${host}:${addresses.grpcPort}` : ''
+      }`,
+    );
+    return addresses;
+  }
+
+  /** Bound HTTP port (after start). */
+  get httpPort(): number {
+    if (!this.addresses) throw new Error('ModelServer is not started');
+    return this.addresses.httpPort;
+  }
+
+  /** Bound gRPC port (after start, when enabled). */
+  get grpcPort(): number | undefined {
+    return this.addresses?.grpcPort;
+  }
+
+  /** The fastify instance (after start), e.g. to add routes. */
+  get http(): FastifyInstance | undefined {
+    return this.app;
+  }
+
+  /**
+   * Graceful stop: readiness turns false, new inference requests get 503, in-flight requests finish
+   * (up to the grace period), then both listeners close and models unload.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  /** Stop on SIGTERM/SIGINT and exit 0 (exit 1 if stopping fails). */
+  installSignalHandlers(): void {
+    const onSignal = (signal: string) => {
+      this.logger.info({ signal }, 'shutting down');
+      this.stop().then(
+        () => process.exit(0),
+        (err: Error) => {
+          this.logger.error({ err: err.message }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+
+  private async doStop(): Promise<void> {
+    this.dataplane.startDraining();
+    const grace = this.options.gracePeriodMs ?? 30_000;
+    const app = this.app;
+    const timer = setTimeout(() => {
+      this.logger.warn({ graceMs: grace }, 'grace period over; closing open connections');
+      app?.server.closeAllConnections();
+      this.grpc?.forceShutdown();
+    }, grace);
+    timer.unref();
+    try {
+      await Promise.all([
+        app?.close(),
+        new Promise<void>((resolve) => (this.grpc ? this.grpc.tryShutdown(() => resolve()) : resolve())),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+    await this.dataplane.close();
+    await Promise.all(this.repository.names().map((n) => this.repository.unload(n).catch(() => undefined)));
+  }
+
+  private async registerDocs(app: FastifyInstance): Promise<void> {
+    const { default: swagger } = await import('@fastify/swagger');
+    const { default: swaggerUi } = await import('@fastify/swagger-ui');
+    await app.register(swagger, {
+      mode: 'static',
+      specification: { document: openApiDocument(SERVER_VERSION) as never },
+    });
+    await app.register(swaggerUi, { routePrefix: '/docs' });
+  }
+
+  private async superviseWorkers(httpPort: number, grpcPort: number | undefined): Promise<ServerAddresses> {
+    const n = this.options.workers ?? 1;
+    serveClusterMetrics();
+    let stopping = false;
+    const online = new Promise<void>((resolve) => {
+      let count = 0;
+      cluster.on('listening', () => {
+        if (++count === n) resolve();
+      });
+    });
+    for (let i = 0; i < n; i++) cluster.fork();
+    cluster.on('exit', (worker, code, signal) => {
+      if (stopping) return;
+      this.logger.error({ worker: worker.process.pid, code, signal }, 'worker died; starting a new one');
+      cluster.fork();
+    });
+    const shutdown = (signal: NodeJS.Signals) => {
+      stopping = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(signal);
+      const remaining = () => Object.keys(cluster.workers ?? {}).length;
+      const check = setInterval(() => {
+        if (remaining() === 0) {
+          clearInterval(check);
+          process.exit(0);
+        }
+      }, 50);
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGTERM'));
+    await online;
+    this.logger.info({ workers: n, httpPort, grpcPort }, `servekit primary supervising ${n} workers`);
+    return { httpPort, grpcPort };
+  }
+}

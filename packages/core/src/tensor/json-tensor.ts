@@ -1,0 +1,89 @@
+import { InvalidInput } from '../errors.js';
+import type { Datatype } from './datatypes.js';
+import { elementCount, type InferResponse, type InferTensor, type V1Response } from './infer-types.js';
+import { decodeJsonData, encodeJsonData, nest } from './json-codec.js';
+
+/** Shape of a rectangular nested JSON array; throws InvalidInput naming `name` when ragged. */
+export function shapeOf(name: string, value: unknown): number[] {
+  const shape: number[] = [];
+  let cur: unknown = value;
+  while (Array.isArray(cur)) {
+    shape.push(cur.length);
+    if (cur.length === 0) break;
+    cur = cur[0];
+  }
+  const check = (v: unknown, dim: number): void => {
+    if (dim === shape.length) {
+      if (Array.isArray(v))
+        throw new InvalidInput(`"${name}": nested lists are ragged (expected shape ${JSON.stringify(shape)}).`);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[dim]) {
+      throw new InvalidInput(`"${name}": nested lists are ragged (expected shape ${JSON.stringify(shape)}).`);
+    }
+    for (const x of v) check(x, dim + 1);
+  };
+  check(value, 0);
+  return shape;
+}
+
+/** Datatype JSON values suggest: BOOL for booleans, BYTES for strings, INT64 for integers, FP64 otherwise. */
+export function inferDatatype(value: unknown): Datatype {
+  let cur: unknown = value;
+  while (Array.isArray(cur)) cur = cur[0];
+  if (typeof cur === 'boolean') return 'BOOL';
+  if (typeof cur === 'string') return 'BYTES';
+  const allInts = (v: unknown): boolean => (Array.isArray(v) ? v.every(allInts) : Number.isInteger(v));
+  return allInts(value) ? 'INT64' : 'FP64';
+}
+
+/** A tensor from a (possibly nested) JSON value; shape from the nesting, datatype given or inferred. */
+export function tensorFromJson(name: string, value: unknown, datatype?: Datatype): InferTensor {
+  const shape = shapeOf(name, value);
+  const dt = datatype ?? inferDatatype(value);
+  return { name, datatype: dt, shape, data: decodeJsonData(name, dt, shape, value) };
+}
+
+/** A tensor as nested JSON (V1 edge only). */
+export function tensorToJson(t: InferTensor): unknown {
+  return nest(encodeJsonData(t.datatype, t.data), t.shape);
+}
+
+/**
+ * A V2 response as a V1 body: one output → `predictions` nested by its shape;
+ * several outputs → one object per row, `{output_name: row}` (TF Serving's row format).
+ */
+export function responseToV1(res: InferResponse): V1Response {
+  if (res.outputs.length === 1) {
+    const value = tensorToJson(res.outputs[0]!);
+    return { predictions: Array.isArray(value) ? value : [value] };
+  }
+  const rows = res.outputs.length === 0 ? 0 : (res.outputs[0]!.shape[0] ?? 1);
+  const columns = res.outputs.map((t) => {
+    const v = tensorToJson(t);
+    return { name: t.name, rows: Array.isArray(v) && t.shape[0] === rows ? v : null, whole: v };
+  });
+  const predictions = Array.from({ length: rows }, (_, i) => {
+    const row: Record<string, unknown> = {};
+    for (const c of columns) row[c.name] = c.rows ? c.rows[i] : c.whole;
+    return row;
+  });
+  return { predictions };
+}
+
+/** A V1 body as a V2 response: `predictions` becomes one tensor named `predictions` (other fields likewise). */
+export function v1ToResponse(modelName: string, body: V1Response, id?: string): InferResponse {
+  const outputs: InferTensor[] = [];
+  for (const [key, value] of Object.entries(body)) {
+    if (value === undefined) continue;
+    outputs.push(tensorFromJson(key, value));
+  }
+  const res: InferResponse = { model_name: modelName, outputs };
+  if (id !== undefined) res.id = id;
+  return res;
+}
+
+/** Element count implied by a tensor's shape. */
+export function tensorSize(t: InferTensor): number {
+  return elementCount(t.shape);
+}

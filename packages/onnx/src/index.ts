@@ -1,0 +1,2 @@
+export * from './proto/graph-builder.js';
+export * from './proto/onnx-schema.js';

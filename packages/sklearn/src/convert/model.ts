@@ -1,0 +1,219 @@
+/** Converts an unpickled estimator (or Pipeline) into one ONNX graph plus a description of its inputs and outputs. */
+import { UnsupportedEstimatorError } from '../pickle/errors.js';
+import type { PyObject, PyValue } from '../pickle/py-types.js';
+import { isNdArray, isPyDict, isPyObject } from '../pickle/py-types.js';
+import { type ColumnSource, columnTransformer, pipelineSteps, selectsByName } from './compose.js';
+import { ConvertContext, type Var } from './context.js';
+import { fittedOnStrings } from './preprocessing.js';
+import { applyClassifier, applyRegressor, applyTransformer, roleOf, supportedEstimators } from './registry.js';
+import { arr, get, labels, list } from './state.js';
+
+/** One graph input column for ColumnTransformer front ends. */
+export interface ColumnInput {
+  /** Column (and graph input) name. */
+  name: string;
+  /** DOUBLE for numbers (null → NaN), STRING for categories (null → ''). */
+  type: 'DOUBLE' | 'STRING';
+}
+
+/** How requests map onto the graph's inputs. */
+export type GraphInputs =
+  | {
+      kind: 'matrix';
+      name: string;
+      nFeatures: number;
+      type: 'DOUBLE' | 'STRING';
+      /** feature_names_in_ of the first step (fitted on a DataFrame): lets V1 rows be `{name: value}` dicts. */
+      featureNames?: string[];
+    }
+  | { kind: 'columns'; columns: ColumnInput[] }
+  | {
+      kind: 'dicts';
+      name: string;
+      featureNames: string[];
+      vocabulary: Map<string, number>;
+      separator: string;
+      /** DictVectorizer(dtype=np.float32): values are rounded to float32 as sklearn does. */
+      float32: boolean;
+    };
+
+/** The converted graph and what its inputs/outputs mean. */
+export interface ConvertedGraph {
+  onnx: Uint8Array;
+  /** Class name of the final estimator (e.g. 'LogisticRegression'). */
+  estimator: string;
+  task: 'classifier' | 'regressor' | 'transformer';
+  inputs: GraphInputs;
+  /** Graph output names. `label` and `probabilities` for classifiers; `variable` for regressors/transformers. */
+  outputs: { label?: string; probabilities?: string; variable?: string };
+  /** Class labels in their original type (classifiers). */
+  classes?: (number | string)[];
+}
+
+function names(v: PyValue | undefined): string[] | undefined {
+  if (isNdArray(v) && Array.isArray(v.data)) return v.data.map(String);
+  if (Array.isArray(v)) return v.map(String);
+  return undefined;
+}
+
+function nFeaturesOf(est: PyObject): number {
+  const n = get(est, 'n_features_in_');
+  if (typeof n === 'number') return n;
+  for (const key of ['coef_', 'support_vectors_', '_fit_X', 'mean_', 'scale_', 'statistics_']) {
+    const a = get(est, key);
+    if (isNdArray(a)) return a.shape[a.shape.length - 1]!;
+  }
+  if (est.name === 'Pipeline') return nFeaturesOf(pipelineSteps(est)[0]!);
+  if (est.name === 'FeatureUnion') {
+    const first = list(est, 'transformer_list').find((e) => Array.isArray(e) && isPyObject(e[1]));
+    if (Array.isArray(first) && isPyObject(first[1])) return nFeaturesOf(first[1]);
+  }
+  if (est.name === 'OneHotEncoder' || est.name === 'OrdinalEncoder') return list(est, 'categories_').length;
+  if (est.name === 'LabelEncoder') return 1;
+  throw new UnsupportedEstimatorError(`cannot tell how many input features ${est.name} takes (no n_features_in_)`);
+}
+
+/** Per-column graph inputs for a ColumnTransformer that selects columns by name. */
+function columnInputs(ctx: ConvertContext, ct: PyObject, declared: ColumnInput[]): ColumnSource {
+  const all = names(get(ct, 'feature_names_in_'));
+  const vars = new Map<string, Var>();
+  const source: ColumnSource = {
+    width: all?.length ?? 0,
+    ...(all ? { names: all } : {}),
+    select(keys, wantStrings) {
+      const parts = keys.map((k) => {
+        const name = typeof k === 'number' ? all?.[k] : k;
+        if (name === undefined)
+          throw new UnsupportedEstimatorError(`ColumnTransformer column ${String(k)} has no name`);
+        const type = wantStrings ? 'STRING' : 'DOUBLE';
+        const seen = vars.get(name);
+        if (seen) {
+          if (seen.type !== type) {
+            throw new UnsupportedEstimatorError(`column '${name}' is used both as numbers and as strings`);
+          }
+          return seen;
+        }
+        ctx.g.input(name, type, ['N', 1]);
+        const v: Var = { name, type, cols: 1 };
+        vars.set(name, v);
+        declared.push({ name, type });
+        return v;
+      });
+      return ctx.concat(parts);
+    },
+  };
+  return source;
+}
+
+function classLabels(est: PyObject): (number | string)[] {
+  const c = arr(est, 'classes_');
+  if (c.shape.length !== 1) throw new UnsupportedEstimatorError(`multi-output ${est.name} is not supported`);
+  return labels(c);
+}
+
+/** Convert the root object of a model file (an estimator or a Pipeline) to ONNX. */
+export function convertEstimator(root: PyValue): ConvertedGraph {
+  if (!isPyObject(root)) {
+    const what = isPyDict(root) ? 'a dict' : Array.isArray(root) ? 'a list/tuple' : typeof root;
+    throw new UnsupportedEstimatorError(
+      `the file holds ${what}, not a scikit-learn estimator. Supported: ${supportedEstimators().join(', ')}`,
+    );
+  }
+  const ctx = new ConvertContext();
+  const steps = pipelineSteps(root);
+  if (steps.length === 0) throw new UnsupportedEstimatorError('the Pipeline has no steps');
+  for (const [i, step] of steps.entries()) if (!(i === 0 && step.name === 'DictVectorizer')) roleOf(step);
+  let rest = steps;
+  let inputs: GraphInputs;
+  let x: Var;
+  const first = steps[0]!;
+  if (first.name === 'DictVectorizer') {
+    const featureNames = list(first, 'feature_names_').map(String);
+    const vocabRaw = get(first, 'vocabulary_');
+    const vocabulary = new Map<string, number>();
+    if (isPyDict(vocabRaw)) for (const [k, v] of vocabRaw) vocabulary.set(String(k), Number(v));
+    else
+      featureNames.forEach((n, i) => {
+        vocabulary.set(n, i);
+      });
+    const sep = get(first, 'separator');
+    const dtype = get(first, 'dtype');
+    const float32 = typeof dtype === 'object' && dtype !== null && 'name' in dtype && dtype.name === 'float32';
+    const separator = typeof sep === 'string' ? sep : '=';
+    inputs = { kind: 'dicts', name: 'X', featureNames, vocabulary, separator, float32 };
+    ctx.g.input('X', 'DOUBLE', ['N', featureNames.length]);
+    x = { name: 'X', type: 'DOUBLE', cols: featureNames.length };
+    rest = steps.slice(1);
+  } else if (first.name === 'ColumnTransformer' && selectsByName(first)) {
+    const columns: ColumnInput[] = [];
+    x = columnTransformer(ctx, first, columnInputs(ctx, first, columns));
+    const order = names(get(first, 'feature_names_in_'));
+    if (order) columns.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+    inputs = { kind: 'columns', columns };
+    rest = steps.slice(1);
+  } else {
+    const n = nFeaturesOf(first);
+    const type = fittedOnStrings(first) ? 'STRING' : 'DOUBLE';
+    ctx.g.input('X', type, ['N', n]);
+    x = { name: 'X', type, cols: n };
+    const featureNames = names(get(first, 'feature_names_in_'));
+    inputs = { kind: 'matrix', name: 'X', nFeatures: n, type, ...(featureNames?.length === n ? { featureNames } : {}) };
+  }
+  if (rest.length === 0) {
+    ctx.g.node('Identity', [x.name], ['variable']);
+    ctx.g.output('variable', x.type, ['N', x.cols]);
+    return {
+      onnx: ctx.g.toBytes(),
+      estimator: first.name,
+      task: 'transformer',
+      inputs,
+      outputs: { variable: 'variable' },
+    };
+  }
+  for (const step of rest.slice(0, -1)) x = applyTransformer(ctx, step, x);
+  const last = rest[rest.length - 1]!;
+  const role = roleOf(last);
+  if (role === 'transformer') {
+    const y = applyTransformer(ctx, last, x);
+    ctx.g.node('Identity', [y.name], ['variable']);
+    ctx.g.output('variable', y.type, ['N', y.cols]);
+    return {
+      onnx: ctx.g.toBytes(),
+      estimator: last.name,
+      task: 'transformer',
+      inputs,
+      outputs: { variable: 'variable' },
+    };
+  }
+  if (role === 'regressor') {
+    const y = applyRegressor(ctx, last, x);
+    const yd = ctx.cast(y, 'DOUBLE');
+    if (yd.cols === 1) ctx.g.node('Reshape', [yd.name, ctx.constI([-1])], ['variable']);
+    else ctx.g.node('Identity', [yd.name], ['variable']);
+    ctx.g.output('variable', 'DOUBLE', yd.cols === 1 ? ['N'] : ['N', yd.cols]);
+    return {
+      onnx: ctx.g.toBytes(),
+      estimator: last.name,
+      task: 'regressor',
+      inputs,
+      outputs: { variable: 'variable' },
+    };
+  }
+  const classes = classLabels(last);
+  const out = applyClassifier(ctx, last, x);
+  const stringLabels = classes.some((c) => typeof c === 'string');
+  const intLabels = !stringLabels && classes.every((c) => Number.isInteger(c));
+  const labelType = stringLabels ? 'STRING' : intLabels ? 'INT64' : 'DOUBLE';
+  const classConst = ctx.const(labelType, [classes.length], stringLabels ? classes.map(String) : classes.map(Number));
+  const idx = ctx.op('Reshape', [out.labelIndex, ctx.constI([-1])]);
+  ctx.g.node('Gather', [classConst, idx], ['label'], { axis: { kind: 'i', value: 0 } });
+  ctx.g.output('label', labelType, ['N']);
+  const outputs: ConvertedGraph['outputs'] = { label: 'label' };
+  if (out.probabilities) {
+    const p = ctx.cast(out.probabilities, 'DOUBLE');
+    ctx.g.node('Identity', [p.name], ['probabilities']);
+    ctx.g.output('probabilities', 'DOUBLE', ['N', classes.length]);
+    outputs.probabilities = 'probabilities';
+  }
+  return { onnx: ctx.g.toBytes(), estimator: last.name, task: 'classifier', inputs, outputs, classes };
+}

@@ -1,0 +1,231 @@
+import { readFile } from 'node:fs/promises';
+import { looksLikeLightGBMText, parseLightGBMText } from './lightgbm-text.js';
+import { ensembleToOnnx, INPUT_NAME, MARGIN_OUTPUT, type OutputShape, PREDICT_OUTPUT } from './onnx-export.js';
+import { decodeUbjson } from './ubjson.js';
+import { looksLikeXgbBinary, parseXgbBinary } from './xgboost-binary.js';
+import { parseXgbJsonText, xgbModelFromDocument } from './xgboost-json.js';
+import { type XgbModel, xgbToEnsemble } from './xgboost-model.js';
+
+/** The on-disk formats servekit reads. */
+export type TreeModelFormat = 'xgboost-json' | 'xgboost-ubj' | 'xgboost-binary' | 'lightgbm-text';
+
+/** One output of a converted model's ONNX graph. */
+export interface ConvertedOutput {
+  /** Graph output name. */
+  name: string;
+  /** V2 datatype (always FP32). */
+  datatype: 'FP32';
+  /** Shape with -1 for the batch dimension. */
+  shape: number[];
+  /** What the values are. */
+  description: string;
+}
+
+/** A tree model converted to ONNX, with what a server needs to serve it. */
+export interface ConvertedModel {
+  /** Serialized ONNX model (ai.onnx opset 15 + ai.onnx.ml opset 3); `InferenceSession.create(onnx)` runs it. */
+  onnx: Uint8Array;
+  /** Graph input name: FP32 [N, numFeatures]. */
+  inputName: string;
+  /** Number of feature columns. */
+  numFeatures: number;
+  /** Graph outputs: `predict` (equals `Booster.predict()`) first, then `margin` (raw scores). */
+  outputs: ConvertedOutput[];
+  /** Name of the output equal to the library's `predict()` (served by default). */
+  predictOutput: string;
+  /** Name of the raw-score output (`output_margin=True` / `raw_score=True`). */
+  marginOutput: string;
+  /** Objective as named by the library (e.g. `binary:logistic`, `multiclass num_class:3`). */
+  objective: string;
+  /** Whether the objective is a classification one. */
+  kind: 'classifier' | 'regressor';
+  /** Number of classes for classifiers (2 for binary), 0 for regressors. */
+  numClass: number;
+  /** The library and file format read. */
+  format: TreeModelFormat;
+  /** Feature names stored in the model, when it has them. */
+  featureNames?: string[];
+}
+
+/** A model file that cannot be read or converted; the message names the file and the problem. */
+export class TreeModelError extends Error {
+  constructor(
+    /** The file. */
+    readonly file: string,
+    /** What is wrong. */
+    readonly reason: string,
+  ) {
+    super(`${file}: ${reason}`);
+    this.name = 'TreeModelError';
+  }
+}
+
+/** Guesses the format from the content (as XGBoost and LightGBM do), falling back to the file extension. */
+export function detectTreeModelFormat(bytes: Uint8Array, fileName = ''): TreeModelFormat | undefined {
+  const isSpace = (b: number | undefined): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+  let i = 0;
+  while (i < bytes.length && i < 4096 && isSpace(bytes[i])) i++;
+  if (bytes[i] === 0x7b) {
+    // As XGBoost decides: after '{', a quote (or '}') means JSON text, a letter (a UBJSON length marker) UBJSON.
+    let j = i + 1;
+    while (j < bytes.length && isSpace(bytes[j])) j++;
+    const next = bytes[j];
+    if (i === 0 && next !== undefined && /[A-Za-z$#]/.test(String.fromCharCode(next))) return 'xgboost-ubj';
+    return 'xgboost-json';
+  }
+  if (looksLikeLightGBMText(bytes)) return 'lightgbm-text';
+  if (looksLikeXgbBinary(bytes)) return 'xgboost-binary';
+  const lower = fileName.toLowerCase();
+  if (lower.endsWith('.json')) return 'xgboost-json';
+  if (lower.endsWith('.ubj')) return 'xgboost-ubj';
+  if (lower.endsWith('.txt')) return 'lightgbm-text';
+  if (lower.endsWith('.bst') || lower.endsWith('.model') || lower.endsWith('.deprecated')) return 'xgboost-binary';
+  return undefined;
+}
+
+const batch = (shape: OutputShape): number[] => shape.map((d) => (d === 'N' ? -1 : d));
+
+function parseXgb(bytes: Uint8Array, format: TreeModelFormat): XgbModel {
+  switch (format) {
+    case 'xgboost-json':
+      return xgbModelFromDocument(parseXgbJsonText(new TextDecoder().decode(bytes)));
+    case 'xgboost-ubj':
+      return xgbModelFromDocument(decodeUbjson(bytes));
+    case 'xgboost-binary':
+      return parseXgbBinary(bytes);
+    default:
+      throw new Error(`${format} is not an XGBoost format`);
+  }
+}
+
+function describeError(e: unknown): string {
+  if (e instanceof SyntaxError) return `invalid JSON (${e.message})`;
+  if (e instanceof RangeError) return `the model is too deep or too large (${e.message})`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Converts XGBoost model bytes (JSON, UBJSON or legacy binary) to ONNX. `file` names it in errors. */
+export function convertXGBoostBytes(bytes: Uint8Array, file = 'model', format?: TreeModelFormat): ConvertedModel {
+  const fmt = format ?? detectTreeModelFormat(bytes, file);
+  if (!fmt || fmt === 'lightgbm-text') {
+    throw new TreeModelError(file, 'not an XGBoost model (expected JSON, UBJSON or the legacy binary format)');
+  }
+  if (bytes.length === 0) throw new TreeModelError(file, 'the file is empty');
+  try {
+    const m = parseXgb(bytes, fmt);
+    const { ensemble, kind } = xgbToEnsemble(m);
+    const built = ensembleToOnnx(ensemble);
+    const numClass = kind === 'classifier' ? Math.max(ensemble.numTargets, 2) : 0;
+    return {
+      onnx: built.onnx,
+      inputName: INPUT_NAME,
+      numFeatures: ensemble.numFeatures,
+      outputs: [
+        {
+          name: PREDICT_OUTPUT,
+          datatype: 'FP32',
+          shape: batch(built.predictShape),
+          description: predictDescription(m.objective),
+        },
+        {
+          name: MARGIN_OUTPUT,
+          datatype: 'FP32',
+          shape: batch(built.marginShape),
+          description: 'raw margin (Booster.predict(output_margin=True))',
+        },
+      ],
+      predictOutput: PREDICT_OUTPUT,
+      marginOutput: MARGIN_OUTPUT,
+      objective: m.objective,
+      kind,
+      numClass,
+      format: fmt,
+      ...(m.featureNames ? { featureNames: m.featureNames } : {}),
+    };
+  } catch (e) {
+    throw new TreeModelError(file, `cannot read ${fmt} model: ${describeError(e)}`);
+  }
+}
+
+function predictDescription(objective: string): string {
+  if (objective === 'binary:logistic') return 'probability of class 1 (Booster.predict())';
+  if (objective === 'multi:softprob') return 'class probabilities (Booster.predict())';
+  if (objective === 'multi:softmax') return 'class index as a float (Booster.predict())';
+  return `Booster.predict() for ${objective}`;
+}
+
+/** Converts a LightGBM text model to ONNX. `file` names it in errors. */
+export function convertLightGBMText(text: string, file = 'model.txt'): ConvertedModel {
+  if (text.length === 0) throw new TreeModelError(file, 'the file is empty');
+  try {
+    const { ensemble, header, kind } = parseLightGBMText(text);
+    const built = ensembleToOnnx(ensemble);
+    const objective = header.objective.trim().split(/\s+/)[0] ?? '';
+    return {
+      onnx: built.onnx,
+      inputName: INPUT_NAME,
+      numFeatures: ensemble.numFeatures,
+      outputs: [
+        {
+          name: PREDICT_OUTPUT,
+          datatype: 'FP32',
+          shape: batch(built.predictShape),
+          description: `Booster.predict() for LightGBM objective ${objective || 'custom'}`,
+        },
+        {
+          name: MARGIN_OUTPUT,
+          datatype: 'FP32',
+          shape: batch(built.marginShape),
+          description: 'raw score (Booster.predict(raw_score=True))',
+        },
+      ],
+      predictOutput: PREDICT_OUTPUT,
+      marginOutput: MARGIN_OUTPUT,
+      objective: header.objective.trim(),
+      kind,
+      numClass: kind === 'classifier' ? Math.max(header.numClass, 2) : 0,
+      format: 'lightgbm-text',
+      ...(header.featureNames ? { featureNames: header.featureNames } : {}),
+    };
+  } catch (e) {
+    throw new TreeModelError(file, `cannot read LightGBM text model: ${describeError(e)}`);
+  }
+}
+
+async function readModelFile(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new TreeModelError(path, `cannot read the file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+}
+
+/** Reads an XGBoost model file (`model.json`, `model.ubj`, legacy binary `model.bst`) and converts it to ONNX. */
+export async function loadXGBoostModel(path: string): Promise<ConvertedModel> {
+  return convertXGBoostBytes(await readModelFile(path), path);
+}
+
+/** Reads a LightGBM text model (`model.txt`, or `model.bst` as KServe's lgbserver names it) and converts it. */
+export async function loadLightGBMModel(path: string): Promise<ConvertedModel> {
+  return convertLightGBMText(new TextDecoder().decode(await readModelFile(path)), path);
+}
+
+/** Converts model bytes of any supported tree format (detected from the content, then the name). */
+export function convertTreeModelBytes(bytes: Uint8Array, file = 'model'): ConvertedModel {
+  const fmt = detectTreeModelFormat(bytes, file);
+  if (fmt === 'lightgbm-text') return convertLightGBMText(new TextDecoder().decode(bytes), file);
+  if (!fmt) {
+    throw new TreeModelError(file, 'not a recognised XGBoost (JSON/UBJSON/binary) or LightGBM text model');
+  }
+  return convertXGBoostBytes(bytes, file, fmt);
+}
+
+/** Reads any supported tree model file (XGBoost or LightGBM, detected from the content) and converts it. */
+export async function loadTreeModel(path: string): Promise<ConvertedModel> {
+  return convertTreeModelBytes(await readModelFile(path), path);
+}
+
+/** For `servekit convert <file> -o model.onnx`: the ONNX bytes of an XGBoost or LightGBM model file. */
+export async function convert(path: string): Promise<Uint8Array> {
+  return (await loadTreeModel(path)).onnx;
+}

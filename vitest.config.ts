@@ -1,0 +1,24 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const pkg = (name: string): string => fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    alias: {
+      '@servekit/core': pkg('core'),
+      '@servekit/client': pkg('client'),
+      '@servekit/onnx': pkg('onnx'),
+      '@servekit/storage': pkg('storage'),
+      '@servekit/sklearn': pkg('sklearn'),
+      '@servekit/xgboost': pkg('xgboost'),
+      '@servekit/tf': pkg('tf'),
+    },
+  },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});
