@@ -1,0 +1,63 @@
+import { type InferTensor, InvalidInput, isBigIntDatatype, type TensorMetadata } from '@servekit/core';
+
+const INT_TYPES = new Set(['INT8', 'INT16', 'INT32', 'INT64', 'UINT8', 'UINT16', 'UINT32', 'UINT64']);
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * Check a request tensor against the model input and convert its datatype where that keeps the values:
+ * - FP64 → FP32: accepted and rounded to float32 (JSON numbers carry no width; float32 is what the model uses);
+ * - FP32 → FP64 and any integer → FP32/FP64: widened;
+ * - a narrower integer → INT64, and INT64 → INT32 when every value fits;
+ * anything else is a 400 naming the input, the expected and the received datatype. Rank and fixed dims are
+ * checked too (a fixed batch dim of 1 accepts more rows: they run one by one).
+ */
+export function castInput(t: InferTensor, meta: TensorMetadata): InferTensor {
+  if (meta.shape.length > 0 && t.shape.length !== meta.shape.length) {
+    throw new InvalidInput(
+      `Input "${t.name}": expected rank ${meta.shape.length} ${JSON.stringify(meta.shape)}, got shape ${JSON.stringify(t.shape)}.`,
+    );
+  }
+  meta.shape.forEach((d, i) => {
+    if (d > 0 && t.shape[i] !== d && !(i === 0 && d === 1)) {
+      throw new InvalidInput(
+        `Input "${t.name}": dim ${i} must be ${d} (model shape ${JSON.stringify(meta.shape)}), got shape ${JSON.stringify(t.shape)}.`,
+      );
+    }
+  });
+  if (t.datatype === meta.datatype) return t;
+  const from = t.datatype;
+  const to = meta.datatype;
+  const mismatch = (): never => {
+    throw new InvalidInput(`Input "${t.name}": model expects ${to}, got ${from}.`);
+  };
+  if (Array.isArray(t.data) || from === 'FP16' || from === 'BF16' || from === 'BOOL') return mismatch();
+  const src = t.data;
+  const numbers = (): number[] | Float64Array =>
+    isBigIntDatatype(from) ? Array.from(src as BigInt64Array, Number) : (src as Float64Array);
+  switch (to) {
+    case 'FP32':
+      if (from === 'FP64' || INT_TYPES.has(from)) return { ...t, datatype: to, data: Float32Array.from(numbers()) };
+      break;
+    case 'FP64':
+      if (from === 'FP32' || INT_TYPES.has(from)) return { ...t, datatype: to, data: Float64Array.from(numbers()) };
+      break;
+    case 'INT64':
+      if (INT_TYPES.has(from) && from !== 'UINT64') {
+        return { ...t, datatype: to, data: BigInt64Array.from(Array.from(src as Int32Array, (v) => BigInt(v))) };
+      }
+      break;
+    case 'INT32':
+      if (from === 'INT64' || from === 'INT16' || from === 'INT8' || from === 'UINT8' || from === 'UINT16') {
+        const values = numbers();
+        for (const v of values) {
+          if (v < INT32_MIN || v > INT32_MAX) {
+            throw new InvalidInput(`Input "${t.name}": value ${v} does not fit the model's INT32 input.`);
+          }
+        }
+        return { ...t, datatype: to, data: Int32Array.from(values) };
+      }
+      break;
+  }
+  return mismatch();
+}

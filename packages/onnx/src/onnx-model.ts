@@ -1,0 +1,302 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type Datatype,
+  elementCount,
+  type InferContext,
+  type InferRequest,
+  type InferResponse,
+  type InferTensor,
+  InvalidInput,
+  isInferRequest,
+  Model,
+  ModelLoadError,
+  type ModelMetadata,
+  type Parameters,
+  type Payload,
+  type Result,
+  type TensorMetadata,
+  tensorFromJson,
+  tensorToJson,
+  type V1Request,
+} from '@servekit/core';
+import * as ort from 'onnxruntime-node';
+import { V2_TO_ORT, v2Datatype } from './dtype-map.js';
+import { castInput } from './input-cast.js';
+import { stripZipMap } from './zipmap.js';
+
+/** Options of an OnnxModel. */
+export interface OnnxModelOptions {
+  /** Directory holding `model.onnx` or a single `*.onnx` file. */
+  modelDir?: string;
+  /** Path of the ONNX file (instead of modelDir). */
+  modelPath?: string;
+  /** An in-memory ModelProto (what the sklearn/XGBoost/TF converters produce). */
+  modelBytes?: Uint8Array;
+  /** onnxruntime session options: intra/inter-op threads, graph optimization level, execution providers… */
+  sessionOptions?: ort.InferenceSession.SessionOptions;
+  /** V1 answers (and V2 when asked) carry class probabilities instead of labels (`--predict_proba`). */
+  predictProba?: boolean;
+  /** Platform reported in metadata. Default `onnxruntime_onnx`. */
+  platform?: string;
+}
+
+const utf8 = new TextDecoder();
+
+/** True for parameter values that mean yes (`true`, `"true"`, 1). */
+export function isTruthy(v: unknown): boolean {
+  return v === true || v === 1 || (typeof v === 'string' && ['true', '1', 'yes'].includes(v.toLowerCase()));
+}
+
+/** Find the ONNX file of a model directory: `model.onnx`, else the only `*.onnx`. */
+export async function findOnnxFile(dir: string): Promise<string> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.onnx')).sort();
+  if (files.includes('model.onnx')) return join(dir, 'model.onnx');
+  if (files.length === 1) return join(dir, files[0]!);
+  if (files.length === 0) throw new Error(`no .onnx file in ${dir}`);
+  throw new Error(`${dir} holds several .onnx files (${files.join(', ')}); name the one to serve model.onnx`);
+}
+
+/**
+ * A model served by onnxruntime-node: any ONNX file (skl2onnx, onnxmltools, PyTorch export…) or an
+ * in-memory ModelProto from servekit's converters. Inference runs on ORT's threads, off the event loop.
+ * ZipMap outputs are turned into `label` + `probabilities` tensors at load; inputs are checked against the
+ * session metadata before each run (see `castInput` for the accepted datatype conversions).
+ */
+export class OnnxModel extends Model {
+  /** The session (after load). */
+  protected session?: ort.InferenceSession;
+  /** Input metadata (after load). */
+  inputs: TensorMetadata[] = [];
+  /** Output metadata (after load). */
+  outputs: TensorMetadata[] = [];
+  /** True when an input's batch dim is fixed to 1 (then rows run one by one). */
+  private fixedBatchOne = false;
+
+  constructor(
+    name: string,
+    readonly options: OnnxModelOptions,
+  ) {
+    super(name);
+  }
+
+  override async load(): Promise<void> {
+    try {
+      let bytes = this.options.modelBytes;
+      if (!bytes) {
+        const path = this.options.modelPath ?? (await findOnnxFile(this.options.modelDir ?? '.'));
+        bytes = new Uint8Array(await readFile(path));
+      }
+      const sessionOptions = this.options.sessionOptions ?? {};
+      let session = await ort.InferenceSession.create(bytes, sessionOptions);
+      const nonTensorOut = session.outputMetadata.some((m) => !m.isTensor);
+      const nonTensorIn = session.inputMetadata.filter((m) => !m.isTensor).map((m) => m.name);
+      if (nonTensorIn.length > 0) {
+        throw new Error(
+          `input ${nonTensorIn.map((n) => `"${n}"`).join(', ')} is not a tensor (map or sequence, e.g. DictVectorizer); onnxruntime-node cannot feed it. Serve the original model.joblib with servekit's sklearn support instead.`,
+        );
+      }
+      if (nonTensorOut) {
+        const rewrite = stripZipMap(bytes);
+        await session.release();
+        session = await ort.InferenceSession.create(rewrite.bytes, sessionOptions);
+        const still = session.outputMetadata.filter((m) => !m.isTensor).map((m) => m.name);
+        if (still.length > 0) throw new Error(`output ${still.join(', ')} is not a tensor and is not a ZipMap`);
+      }
+      this.session = session;
+      this.inputs = session.inputMetadata.map(toTensorMetadata);
+      this.outputs = session.outputMetadata.map(toTensorMetadata);
+      this.fixedBatchOne = this.inputs.some((m) => m.shape.length > 0 && m.shape[0] === 1);
+    } catch (err) {
+      throw new ModelLoadError(this.name, (err as Error).message);
+    }
+  }
+
+  override metadata(): ModelMetadata {
+    return {
+      name: this.name,
+      platform: this.options.platform ?? 'onnxruntime_onnx',
+      inputs: this.inputs,
+      outputs: this.outputs,
+    };
+  }
+
+  override async unload(): Promise<void> {
+    await this.session?.release();
+    this.session = undefined;
+  }
+
+  override async predict(payload: Payload, _ctx: InferContext): Promise<Result> {
+    if (isInferRequest(payload)) {
+      const res = await this.infer(payload);
+      if (isTruthy(payload.parameters?.predict_proba)) res.outputs = [this.probabilities(res)];
+      return res;
+    }
+    const res = await this.infer(this.v1ToRequest(payload));
+    const proba =
+      isTruthy(payload.parameters?.predict_proba) ||
+      (payload.parameters?.predict_proba === undefined && this.options.predictProba);
+    const out = proba ? this.probabilities(res) : this.predictionOutput(res);
+    const value = tensorToJson(out);
+    return { predictions: Array.isArray(value) ? value : [value] };
+  }
+
+  /** Run a V2 request: inputs checked and cast, rows one by one for fixed-batch-1 models. */
+  async infer(request: InferRequest): Promise<InferResponse> {
+    const session = this.session;
+    if (!session) throw new ModelLoadError(this.name, 'not loaded');
+    const inputs = this.inputs.map((meta) => {
+      const t = request.inputs.find((x) => x.name === meta.name);
+      if (!t) {
+        throw new InvalidInput(
+          `Model ${this.name} needs input "${meta.name}" (${meta.datatype} ${JSON.stringify(meta.shape)}); got ${request.inputs.map((x) => `"${x.name}"`).join(', ')}.`,
+        );
+      }
+      return castInput(t, meta);
+    });
+    const extra = request.inputs.find((t) => !this.inputs.some((m) => m.name === t.name));
+    if (extra) {
+      throw new InvalidInput(
+        `Model ${this.name} has no input "${extra.name}" (inputs: ${this.inputs.map((m) => m.name).join(', ')}).`,
+      );
+    }
+    const rows = inputs[0]?.shape[0] ?? 1;
+    const outputs =
+      this.fixedBatchOne && rows > 1 ? await this.runRowByRow(session, inputs, rows) : await this.run(session, inputs);
+    return { model_name: this.name, outputs };
+  }
+
+  private async run(session: ort.InferenceSession, inputs: InferTensor[]): Promise<InferTensor[]> {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const t of inputs) feeds[t.name] = toOrtTensor(t);
+    const result = await session.run(feeds);
+    return this.outputs.map((meta) => fromOrtTensor(meta.name, result[meta.name]!));
+  }
+
+  private async runRowByRow(
+    session: ort.InferenceSession,
+    inputs: InferTensor[],
+    rows: number,
+  ): Promise<InferTensor[]> {
+    const parts: InferTensor[][] = [];
+    for (let r = 0; r < rows; r++)
+      parts.push(
+        await this.run(
+          session,
+          inputs.map((t) => sliceRow(t, r)),
+        ),
+      );
+    return parts[0]!.map((first, i) =>
+      concatRows(
+        parts.map((p) => p[i]!),
+        first,
+      ),
+    );
+  }
+
+  /** A V1 body as a V2 request: `instances` rows → the single input, or dict rows → one input per key. */
+  v1ToRequest(body: V1Request): InferRequest {
+    const instances = body.instances ?? (Array.isArray(body.inputs) ? body.inputs : undefined);
+    if (!Array.isArray(instances) || instances.length === 0) {
+      throw new InvalidInput('V1 request needs a non-empty "instances" list.');
+    }
+    const first = instances[0];
+    if (first !== null && typeof first === 'object' && !Array.isArray(first)) {
+      // Rows of {feature: value}: one model input per feature (e.g. a ColumnTransformer pipeline).
+      return {
+        inputs: this.inputs.map((meta) => {
+          const column = instances.map((row, i) => {
+            const v = (row as Record<string, unknown>)[meta.name];
+            if (v === undefined)
+              throw new InvalidInput(
+                `instances[${i}] has no "${meta.name}" (model inputs: ${this.inputs.map((m) => m.name).join(', ')}).`,
+              );
+            return v;
+          });
+          return fitShape(tensorFromJson(meta.name, column, meta.datatype), meta);
+        }),
+      };
+    }
+    if (this.inputs.length !== 1) {
+      throw new InvalidInput(
+        `Model ${this.name} has ${this.inputs.length} inputs (${this.inputs.map((m) => m.name).join(', ')}); send instances as objects keyed by input name.`,
+      );
+    }
+    const meta = this.inputs[0]!;
+    return { inputs: [fitShape(tensorFromJson(meta.name, instances, meta.datatype), meta)] };
+  }
+
+  private probabilities(res: InferResponse): InferTensor {
+    const p = res.outputs.find((t) => t.name === 'probabilities');
+    if (!p)
+      throw new InvalidInput(
+        `Model ${this.name} has no probabilities output (outputs: ${res.outputs.map((t) => t.name).join(', ')}).`,
+      );
+    return p;
+  }
+
+  private predictionOutput(res: InferResponse): InferTensor {
+    return res.outputs.find((t) => t.name === 'label') ?? res.outputs[0]!;
+  }
+}
+
+function toTensorMetadata(m: ort.InferenceSession.ValueMetadata): TensorMetadata {
+  if (!m.isTensor) throw new Error(`"${m.name}" is not a tensor`);
+  return {
+    name: m.name,
+    datatype: v2Datatype(m.type),
+    shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)),
+  };
+}
+
+/** V1 rows often come one level flatter than the model's rank (e.g. ["a","b"] for string[?,1]): add the dims. */
+function fitShape(t: InferTensor, meta: TensorMetadata): InferTensor {
+  if (t.shape.length === meta.shape.length || meta.shape.length === 0) return t;
+  const fixed = meta.shape.slice(1);
+  if (fixed.every((d) => d > 0)) {
+    const per = elementCount(fixed);
+    const n = elementCount(t.shape);
+    if (n % per === 0) return { ...t, shape: [n / per, ...fixed] };
+  }
+  return t;
+}
+
+function toOrtTensor(t: InferTensor): ort.Tensor {
+  const type = V2_TO_ORT[t.datatype]!;
+  if (t.datatype === 'BYTES') {
+    const strings = (t.data as Array<Uint8Array | string>).map((b) => (typeof b === 'string' ? b : utf8.decode(b)));
+    return new ort.Tensor('string', strings, t.shape);
+  }
+  return new ort.Tensor(type as 'float32', t.data as Float32Array, t.shape);
+}
+
+function fromOrtTensor(name: string, t: ort.Tensor): InferTensor {
+  const datatype: Datatype = v2Datatype(t.type);
+  const data = datatype === 'BYTES' ? (t.data as string[]) : (t.data as InferTensor['data']);
+  return { name, datatype, shape: [...t.dims], data };
+}
+
+function sliceRow(t: InferTensor, r: number): InferTensor {
+  const stride = elementCount(t.shape.slice(1));
+  const data = Array.isArray(t.data)
+    ? t.data.slice(r * stride, (r + 1) * stride)
+    : (t.data as Float32Array).subarray(r * stride, (r + 1) * stride);
+  return { ...t, shape: [1, ...t.shape.slice(1)], data };
+}
+
+function concatRows(parts: InferTensor[], first: InferTensor): InferTensor {
+  const rows = parts.reduce((n, p) => n + (p.shape[0] ?? 1), 0);
+  const shape = first.shape.length === 0 ? [parts.length] : [rows, ...first.shape.slice(1)];
+  if (Array.isArray(first.data)) return { ...first, shape, data: parts.flatMap((p) => p.data as string[]) };
+  const ctor = (first.data as Float32Array).constructor as new (n: number) => Float32Array;
+  const out = new ctor(parts.reduce((n, p) => n + (p.data as Float32Array).length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p.data as Float32Array, offset);
+    offset += (p.data as Float32Array).length;
+  }
+  return { ...first, shape, data: out };
+}
+
+/** Request parameters of a V2 request, for subclasses. */
+export type { Parameters };
