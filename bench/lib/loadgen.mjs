@@ -35,7 +35,8 @@ async function grpcSender() {
     'grpc.max_send_message_length': 64 << 20,
   });
   const request = spec.grpcRequest;
-  if (request.raw_input_contents) request.raw_input_contents = request.raw_input_contents.map((b) => Buffer.from(b, 'base64'));
+  if (request.raw_input_contents)
+    request.raw_input_contents = request.raw_input_contents.map((b) => Buffer.from(b, 'base64'));
   return () => new Promise((resolve) => client.ModelInfer(request, (err) => resolve(!err)));
 }
 
@@ -66,7 +67,8 @@ const elapsed = (performance.now() - t0) / 1000;
 done = true;
 await Promise.all(workers);
 latencies.sort((a, b) => a - b);
-const pct = (p) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] : NaN);
+const pct = (p) =>
+  latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] : NaN;
 const mean = latencies.reduce((a, b) => a + b, 0) / (latencies.length || 1);
 process.stdout.write(
   `${JSON.stringify({ requests: latencies.length, errors, rps: latencies.length / elapsed, p50: pct(50), p90: pct(90), p99: pct(99), mean })}\n`,

@@ -81,7 +81,7 @@ function batcher(gate: Gate, options: Partial<BatchingOptions> = {}, registry = 
   return new Batcher(
     'm',
     gate.run,
-    { maxBatchSize: 8, maxLatencyMs: 1000, maxInflightBatches: 1, ...options },
+    { maxBatchSize: 8, maxLatencyMs: 1000, maxInflightBatches: 1, dispatchWhenIdle: false, ...options },
     batchMetrics(registry),
   );
 }
@@ -313,7 +313,7 @@ describe('Batcher', () => {
         model_name: 'm',
         outputs: [{ name: 'y', datatype: 'FP32', shape: [1], data: Float32Array.from([1]) }],
       }),
-      { maxBatchSize: 4, maxLatencyMs: 5 },
+      { maxBatchSize: 4, maxLatencyMs: 5, dispatchWhenIdle: false },
     );
     const results = await Promise.allSettled([b.submit(xRequest([1], 1), ctx()), b.submit(xRequest([2], 1), ctx())]);
     for (const r of results)
@@ -334,6 +334,21 @@ describe('Batcher', () => {
     await closing;
     await running;
     await expect(b.submit(xRequest([3], 1), ctx())).rejects.toBeInstanceOf(ServerNotReady);
+  });
+
+  it('starts a request at once when the model is idle, and batches the ones arriving while it runs', async () => {
+    const gate = new Gate();
+    const b = batcher(gate, { maxBatchSize: 8, maxLatencyMs: 60_000, dispatchWhenIdle: true });
+    const first = b.submit(xRequest([1], 1), ctx());
+    await Promise.resolve();
+    expect(gate.batches.map(rowsOf)).toEqual([1]); // no latency wait on an idle model
+    const rest = [2, 3, 4].map((v) => b.submit(xRequest([v], 1), ctx()));
+    gate.release();
+    await first;
+    await tick();
+    expect(gate.batches.map(rowsOf)).toEqual([1, 3]); // queued while busy → one batch when the slot frees
+    gate.release();
+    await Promise.all(rest);
   });
 
   it('records batch size, queue time and queue depth metrics', async () => {

@@ -20,9 +20,10 @@ import {
   tensorToJson,
   type V1Request,
 } from '@servekit/core';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { V2_TO_ORT, v2Datatype } from './dtype-map.js';
 import { castInput } from './input-cast.js';
+import { MainThreadSession, type SessionRunner, type WireTensor, WorkerSession } from './session-worker.js';
 import { stripZipMap } from './zipmap.js';
 
 /** Options of an OnnxModel. */
@@ -39,9 +40,24 @@ export interface OnnxModelOptions {
   predictProba?: boolean;
   /** Platform reported in metadata. Default `onnxruntime_onnx`. */
   platform?: string;
+  /**
+   * Where the session runs: `worker` (default) keeps inference off the event loop in a worker thread;
+   * `main` runs it on the event loop thread (onnxruntime-node's run is synchronous), lowest latency for
+   * tiny models but it stalls other requests for the duration of each run.
+   */
+  execution?: 'worker' | 'main';
 }
 
 const utf8 = new TextDecoder();
+
+/**
+ * Session defaults: onnxruntime's pool threads sleep instead of spinning between runs. Spinning threads
+ * take the cores the event loop and the network need; on 2 cores this raised batched MLP throughput
+ * from 4.8k to 6.6k req/s and mlp_784 from 6.9k to 12.4k (bench/RESULTS.md). User options override it.
+ */
+export const DEFAULT_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
+  extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+};
 
 /** True for parameter values that mean yes (`true`, `"true"`, 1). */
 export function isTruthy(v: unknown): boolean {
@@ -65,7 +81,7 @@ export async function findOnnxFile(dir: string): Promise<string> {
  */
 export class OnnxModel extends Model {
   /** The session (after load). */
-  protected session?: ort.InferenceSession;
+  protected session?: SessionRunner;
   /** Input metadata (after load). */
   inputs: TensorMetadata[] = [];
   /** Output metadata (after load). */
@@ -87,25 +103,31 @@ export class OnnxModel extends Model {
         const path = this.options.modelPath ?? (await findOnnxFile(this.options.modelDir ?? '.'));
         bytes = new Uint8Array(await readFile(path));
       }
-      const sessionOptions = this.options.sessionOptions ?? {};
-      let session = await ort.InferenceSession.create(bytes, sessionOptions);
-      const nonTensorOut = session.outputMetadata.some((m) => !m.isTensor);
-      const nonTensorIn = session.inputMetadata.filter((m) => !m.isTensor).map((m) => m.name);
+      const sessionOptions = { ...DEFAULT_SESSION_OPTIONS, ...this.options.sessionOptions };
+      const open = (b: Uint8Array) =>
+        this.options.execution === 'main'
+          ? MainThreadSession.create(b, sessionOptions)
+          : WorkerSession.create(b, sessionOptions);
+      let { session, info } = await open(bytes);
+      const nonTensorIn = info.inputMetadata.filter((m) => !m.isTensor).map((m) => m.name);
       if (nonTensorIn.length > 0) {
+        await session.release();
         throw new Error(
           `input ${nonTensorIn.map((n) => `"${n}"`).join(', ')} is not a tensor (map or sequence, e.g. DictVectorizer); onnxruntime-node cannot feed it. Serve the original model.joblib with servekit's sklearn support instead.`,
         );
       }
-      if (nonTensorOut) {
-        const rewrite = stripZipMap(bytes);
+      if (info.outputMetadata.some((m) => !m.isTensor)) {
         await session.release();
-        session = await ort.InferenceSession.create(rewrite.bytes, sessionOptions);
-        const still = session.outputMetadata.filter((m) => !m.isTensor).map((m) => m.name);
-        if (still.length > 0) throw new Error(`output ${still.join(', ')} is not a tensor and is not a ZipMap`);
+        ({ session, info } = await open(stripZipMap(bytes).bytes));
+        const still = info.outputMetadata.filter((m) => !m.isTensor).map((m) => m.name);
+        if (still.length > 0) {
+          await session.release();
+          throw new Error(`output ${still.join(', ')} is not a tensor and is not a ZipMap`);
+        }
       }
       this.session = session;
-      this.inputs = session.inputMetadata.map(toTensorMetadata);
-      this.outputs = session.outputMetadata.map(toTensorMetadata);
+      this.inputs = info.inputMetadata.map(toTensorMetadata);
+      this.outputs = info.outputMetadata.map(toTensorMetadata);
       this.fixedBatchOne = this.inputs.some((m) => m.shape.length > 0 && m.shape[0] === 1);
     } catch (err) {
       throw new ModelLoadError(this.name, (err as Error).message);
@@ -166,18 +188,14 @@ export class OnnxModel extends Model {
     return { model_name: this.name, outputs };
   }
 
-  private async run(session: ort.InferenceSession, inputs: InferTensor[]): Promise<InferTensor[]> {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const t of inputs) feeds[t.name] = toOrtTensor(t);
+  private async run(session: SessionRunner, inputs: InferTensor[]): Promise<InferTensor[]> {
+    const feeds: Record<string, WireTensor> = {};
+    for (const t of inputs) feeds[t.name] = toWire(t);
     const result = await session.run(feeds);
-    return this.outputs.map((meta) => fromOrtTensor(meta.name, result[meta.name]!));
+    return this.outputs.map((meta) => fromWire(meta.name, result[meta.name]!));
   }
 
-  private async runRowByRow(
-    session: ort.InferenceSession,
-    inputs: InferTensor[],
-    rows: number,
-  ): Promise<InferTensor[]> {
+  private async runRowByRow(session: SessionRunner, inputs: InferTensor[], rows: number): Promise<InferTensor[]> {
     const parts: InferTensor[][] = [];
     for (let r = 0; r < rows; r++)
       parts.push(
@@ -261,16 +279,17 @@ function fitShape(t: InferTensor, meta: TensorMetadata): InferTensor {
   return t;
 }
 
-function toOrtTensor(t: InferTensor): ort.Tensor {
-  const type = V2_TO_ORT[t.datatype]!;
+function toWire(t: InferTensor): WireTensor {
+  const type = V2_TO_ORT[t.datatype];
+  if (!type) throw new InvalidInput(`Input "${t.name}": onnxruntime cannot take ${t.datatype}.`);
   if (t.datatype === 'BYTES') {
     const strings = (t.data as Array<Uint8Array | string>).map((b) => (typeof b === 'string' ? b : utf8.decode(b)));
-    return new ort.Tensor('string', strings, t.shape);
+    return { type: 'string', dims: t.shape, data: strings };
   }
-  return new ort.Tensor(type as 'float32', t.data as Float32Array, t.shape);
+  return { type, dims: t.shape, data: t.data as Float32Array };
 }
 
-function fromOrtTensor(name: string, t: ort.Tensor): InferTensor {
+function fromWire(name: string, t: WireTensor): InferTensor {
   const datatype: Datatype = v2Datatype(t.type);
   const data = datatype === 'BYTES' ? (t.data as string[]) : (t.data as InferTensor['data']);
   return { name, datatype, shape: [...t.dims], data };

@@ -16,6 +16,8 @@ interface ModelObject {
 }
 
 const FLOAT = 1;
+/** INT64 and STRING: the element types of class labels. */
+const LABEL_TYPES = new Set([7, 8]);
 
 /** What `stripZipMap` changed. */
 export interface ZipMapRewrite {
@@ -48,25 +50,33 @@ export function stripZipMap(bytes: Uint8Array): ZipMapRewrite {
   for (const z of zipmaps) taken.delete(z.output[0]!);
   const rename = (from: string, to: string): string => {
     if (from === to) return to;
-    if (taken.has(to)) return from; // keep the original name rather than clash
+    if (graph.input.some((i) => i.name === to) || graph.output.some((o) => o.name === to)) return from;
+    if (taken.has(to)) {
+      // An internal tensor already has the name (skl2onnx calls the classifier's own output `label`): rename it.
+      const internal = `${to}__servekit`;
+      for (const n of graph.node) {
+        n.input = n.input.map((x) => (x === to ? internal : x));
+        n.output = n.output.map((x) => (x === to ? internal : x));
+      }
+    }
     graph.node.push({ opType: 'Identity', domain: '', input: [from], output: [to], name: `servekit_${to}` });
     taken.add(to);
     return to;
   };
   for (const z of zipmaps) {
-    const probs = z.input[0]!;
-    const producer = graph.node.find((n) => n.output.includes(probs));
     graph.node.splice(graph.node.indexOf(z), 1);
-    const probName = rename(probs, 'probabilities');
+    const probName = rename(z.input[0]!, 'probabilities');
     const zipOut = graph.output.findIndex((o) => o.name === z.output[0]);
-    graph.output[zipOut] = { name: probName, type: { tensorType: { elemType: FLOAT } } };
-    // The label comes from the same classifier node (its other output) and is a graph output too.
-    const label = producer?.output.find((o) => o !== probs && outputs.has(o));
-    if (label) {
-      const labelIdx = graph.output.findIndex((o) => o.name === label);
-      const newName = rename(label, 'label');
-      graph.output[labelIdx] = { ...graph.output[labelIdx]!, name: newName };
-    }
+    const dims = [{ dimParam: 'N' }, { dimParam: 'C' }];
+    graph.output[zipOut] = { name: probName, type: { tensorType: { elemType: FLOAT, shape: { dim: dims } } } };
+  }
+  // The classifier's label: the one other graph output holding int64 or string labels.
+  const labels = graph.output.filter(
+    (o) => o.name !== 'probabilities' && LABEL_TYPES.has(o.type?.tensorType?.elemType ?? 0),
+  );
+  if (labels.length === 1 && labels[0]!.name !== 'label') {
+    const label = labels[0]!;
+    label.name = rename(label.name, 'label');
   }
   const encoded = ModelProtoType.encode(
     ModelProtoType.fromObject(model as unknown as Record<string, unknown>),

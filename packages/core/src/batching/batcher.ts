@@ -3,7 +3,8 @@
  *
  * Requests are grouped into queues by compatibility key (same input names, datatypes, non-batch dims,
  * requested outputs and parameters; see `batchShape`). A queue becomes *due* when it holds `maxBatchSize`
- * rows (or the largest preferred size) or when its oldest request has waited `maxLatencyMs`. Batches are
+ * rows (or the largest preferred size), when its oldest request has waited `maxLatencyMs`, or at once when
+ * the model is idle (no batch running: waiting would only add latency). Batches are
  * formed only when one of `maxInflightBatches` run slots is free, so under load queues keep filling while
  * the model is busy and the next batch is as large as allowed (adaptive batching). A batch takes whole
  * requests, oldest first, up to `maxBatchSize` rows (on the timer, the largest preferred size that fits when
@@ -35,6 +36,8 @@ export interface BatchingOptions {
   maxInflightBatches?: number;
   /** Longest time a request may wait in the queue before 503 DEADLINE_EXCEEDED, in ms. Default 30000. */
   timeoutMs?: number;
+  /** Start a batch at once when no batch of the model is running (no idle wait). Default true. */
+  dispatchWhenIdle?: boolean;
 }
 
 /** The batcher's Prometheus metrics (label `model_name`). */
@@ -166,7 +169,10 @@ export class Batcher {
       queue.rows += rows;
       this.queued += rows;
       this.metrics?.queueDepth.set({ model_name: this.modelName }, this.queued);
-      if (key.startsWith('solo\u0000') || queue.rows >= this.fullSize()) queue.due = true;
+      // Full queues, lone requests, and any request reaching an idle model start at once: waiting only
+      // pays off while the model is busy, and then the batch grows until a run slot frees up.
+      const idle = this.inflight === 0 && this.options.dispatchWhenIdle !== false;
+      if (key.startsWith('solo\u0000') || queue.rows >= this.fullSize() || idle) queue.due = true;
       else if (!queue.timer) this.armLatencyTimer(queue);
       this.armSweep();
       this.pump();
@@ -263,8 +269,9 @@ export class Batcher {
   private pump(): void {
     while (this.inflight < this.maxInflight) {
       let next: Queue | undefined;
+      const idle = this.inflight === 0 && this.options.dispatchWhenIdle !== false;
       for (const q of this.queues.values()) {
-        if (!q.due || q.items.length === 0) continue;
+        if ((!q.due && !idle) || q.items.length === 0) continue;
         if (!next || q.items[0]!.enqueuedAt < next.items[0]!.enqueuedAt) next = q;
       }
       if (!next) return;

@@ -50,6 +50,15 @@ const bytes = (v: string | Uint8Array): Uint8Array => (typeof v === 'string' ? u
 function tensorProto(name: string, t: OnnxTensor): Record<string, unknown> {
   const dataType = OnnxDataType[t.type];
   const base: Record<string, unknown> = { name, dims: t.dims, dataType };
+  // Float weights can be large: take typed arrays as they are, without an intermediate JS array.
+  if (t.type === 'FLOAT' && t.values instanceof Float32Array) {
+    base.rawData = new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength);
+    return base;
+  }
+  if (t.type === 'DOUBLE' && t.values instanceof Float64Array) {
+    base.rawData = new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength);
+    return base;
+  }
   const values = Array.from(t.values as ArrayLike<number | bigint | string>);
   switch (t.type) {
     case 'FLOAT':

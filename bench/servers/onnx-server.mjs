@@ -1,0 +1,11 @@
+// A ModelServer serving one ONNX file: node bench/servers/onnx-server.mjs <model.onnx> <name> [servekit flags…]
+import { ModelServer, parseFlags, serverOptionsFromFlags } from '@servekit/core';
+import { OnnxModel } from '@servekit/onnx';
+
+const [modelPath, name, ...rest] = process.argv.slice(2);
+const { flags } = parseFlags(['--http_port', '0', '--grpc_port', '0', '--host', '127.0.0.1', ...rest]);
+const server = new ModelServer({ ...serverOptionsFromFlags(flags), defaultMetrics: false });
+server.installSignalHandlers();
+// BENCH_EXECUTION=main runs onnxruntime on the event loop thread (for comparison with the default worker).
+const execution = process.env.BENCH_EXECUTION === 'main' ? 'main' : 'worker';
+await server.start([new OnnxModel(name, { modelPath, execution })]);

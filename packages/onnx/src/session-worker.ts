@@ -1,0 +1,179 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import type * as ort from 'onnxruntime-node';
+
+/** A tensor crossing the thread boundary: plain data, the typed array's buffer transferred. */
+export interface WireTensor {
+  /** ORT type. */
+  type: ort.Tensor.Type;
+  /** Dims. */
+  dims: number[];
+  /** Elements (strings for `string`). */
+  data: ort.Tensor.DataType;
+}
+
+/** Input/output metadata reported by the worker's session. */
+export interface SessionInfo {
+  /** `session.inputMetadata`. */
+  inputMetadata: ort.InferenceSession.ValueMetadata[];
+  /** `session.outputMetadata`. */
+  outputMetadata: ort.InferenceSession.ValueMetadata[];
+}
+
+/** onnxruntime-node as resolved from this package, so the worker loads the same copy. */
+const ORT_PATH = createRequire(import.meta.url).resolve('onnxruntime-node');
+
+// The worker body is plain JS evaluated in the worker, so it runs the same from src (tests) and dist.
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const ort = require(${JSON.stringify(ORT_PATH)});
+let session;
+const wire = (t) => ({ type: t.type, dims: t.dims, data: t.data });
+parentPort.on('message', async (msg) => {
+  try {
+    if (msg.type === 'load') {
+      session = await ort.InferenceSession.create(msg.bytes, msg.options);
+      parentPort.postMessage({ id: msg.id, info: { inputMetadata: session.inputMetadata, outputMetadata: session.outputMetadata } });
+    } else if (msg.type === 'run') {
+      const feeds = {};
+      for (const [name, t] of Object.entries(msg.feeds)) feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+      const out = await session.run(feeds);
+      const outputs = {};
+      const transfer = [];
+      for (const [name, t] of Object.entries(out)) {
+        outputs[name] = wire(t);
+        if (t.type !== 'string') transfer.push(t.data.buffer);
+      }
+      parentPort.postMessage({ id: msg.id, outputs }, transfer);
+    } else if (msg.type === 'release') {
+      await session?.release();
+      parentPort.postMessage({ id: msg.id });
+    }
+  } catch (err) {
+    parentPort.postMessage({ id: msg.id, error: err && err.message ? err.message : String(err) });
+  }
+});
+`;
+
+interface Pending {
+  resolve: (value: never) => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * An onnxruntime session owned by a worker thread. onnxruntime-node's `run` executes synchronously on the
+ * calling thread (it only defers to the next tick), so a session on the main thread stalls every other
+ * request for the whole inference. Here the event loop only posts inputs and receives outputs; input
+ * bytes are copied once into the message and output buffers come back transferred (no copy).
+ */
+export class WorkerSession {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+
+  private constructor() {
+    this.worker = new Worker(WORKER_SOURCE, { eval: true });
+    this.worker.unref();
+    this.worker.on('message', (msg: { id: number; error?: string }) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (msg.error !== undefined) p.reject(new Error(msg.error));
+      else p.resolve(msg as never);
+    });
+    this.worker.on('error', (err) => this.failAll(err));
+    this.worker.on('exit', (code) => this.failAll(new Error(`onnxruntime worker exited with code ${code}`)));
+  }
+
+  /** Start a worker and create the session in it from ModelProto bytes. */
+  static async create(
+    bytes: Uint8Array,
+    options: ort.InferenceSession.SessionOptions,
+  ): Promise<{ session: WorkerSession; info: SessionInfo }> {
+    const session = new WorkerSession();
+    const copy = bytes.slice();
+    const reply = await session.call<{ info: SessionInfo }>({ type: 'load', bytes: copy, options }, [copy.buffer]);
+    return { session, info: reply.info };
+  }
+
+  /** Run the session on `feeds`; resolves with every output. */
+  async run(feeds: Record<string, WireTensor>): Promise<Record<string, WireTensor>> {
+    const transfer: ArrayBuffer[] = [];
+    const sent: Record<string, WireTensor> = {};
+    for (const [name, t] of Object.entries(feeds)) {
+      if (Array.isArray(t.data)) {
+        sent[name] = t;
+        continue;
+      }
+      // Copy just this view's bytes (posting a view would clone its whole underlying buffer), then transfer.
+      const data = (t.data as Float32Array).slice();
+      transfer.push(data.buffer as ArrayBuffer);
+      sent[name] = { type: t.type, dims: t.dims, data };
+    }
+    const reply = await this.call<{ outputs: Record<string, WireTensor> }>({ type: 'run', feeds: sent }, transfer);
+    return reply.outputs;
+  }
+
+  /** Release the session and stop the worker. */
+  async release(): Promise<void> {
+    try {
+      await this.call({ type: 'release' }, []);
+    } finally {
+      await this.worker.terminate();
+    }
+  }
+
+  private call<T>(msg: Record<string, unknown>, transfer: ArrayBuffer[]): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: never) => void, reject });
+      this.worker.postMessage({ ...msg, id }, transfer);
+    });
+  }
+
+  private failAll(err: Error): void {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+}
+
+/** The session runner interface shared by the worker-thread and main-thread sessions. */
+export interface SessionRunner {
+  /** Run on feeds; all outputs. */
+  run(feeds: Record<string, WireTensor>): Promise<Record<string, WireTensor>>;
+  /** Free the session. */
+  release(): Promise<void>;
+}
+
+/** A session on the calling thread: lowest latency for tiny models, but each run blocks the event loop. */
+export class MainThreadSession implements SessionRunner {
+  private constructor(private readonly session: ort.InferenceSession) {}
+
+  /** Create the session from ModelProto bytes. */
+  static async create(
+    bytes: Uint8Array,
+    options: ort.InferenceSession.SessionOptions,
+  ): Promise<{ session: MainThreadSession; info: SessionInfo }> {
+    const { InferenceSession } = await import('onnxruntime-node');
+    const s = await InferenceSession.create(bytes, options);
+    return {
+      session: new MainThreadSession(s),
+      info: { inputMetadata: [...s.inputMetadata], outputMetadata: [...s.outputMetadata] },
+    };
+  }
+
+  async run(feeds: Record<string, WireTensor>): Promise<Record<string, WireTensor>> {
+    const { Tensor } = await import('onnxruntime-node');
+    const inputs: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds))
+      inputs[name] = new Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
+    const out = await this.session.run(inputs);
+    const result: Record<string, WireTensor> = {};
+    for (const [name, t] of Object.entries(out)) result[name] = { type: t.type, dims: [...t.dims], data: t.data };
+    return result;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
