@@ -98,11 +98,7 @@ export class OnnxModel extends Model {
 
   override async load(): Promise<void> {
     try {
-      let bytes = this.options.modelBytes;
-      if (!bytes) {
-        const path = this.options.modelPath ?? (await findOnnxFile(this.options.modelDir ?? '.'));
-        bytes = new Uint8Array(await readFile(path));
-      }
+      const bytes = await this.modelBytes();
       const sessionOptions = { ...DEFAULT_SESSION_OPTIONS, ...this.options.sessionOptions };
       const open = (b: Uint8Array) =>
         this.options.execution === 'main'
@@ -132,6 +128,13 @@ export class OnnxModel extends Model {
     } catch (err) {
       throw new ModelLoadError(this.name, (err as Error).message);
     }
+  }
+
+  /** The ModelProto to serve: `modelBytes`, else the file. Converters override it to build the graph at load. */
+  protected async modelBytes(): Promise<Uint8Array> {
+    if (this.options.modelBytes) return this.options.modelBytes;
+    const path = this.options.modelPath ?? (await findOnnxFile(this.options.modelDir ?? '.'));
+    return new Uint8Array(await readFile(path));
   }
 
   override metadata(): ModelMetadata {

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { InferTensor } from '@servekit/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { InferTensor } from '../../core/src/tensor/infer-types.js';
 import { loadSavedModel } from '../src/saved-model/load.js';
 import { attr, type NodeSpec, writeSavedModel } from './tf-writer.js';
 

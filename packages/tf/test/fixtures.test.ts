@@ -1,9 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { InferRequest, InferResponse, V1Response } from '@servekit/core';
+import { InvalidInput, ModelLoadError, NotImplemented } from '@servekit/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InvalidInput, ModelLoadError, NotImplemented } from '../../core/src/errors.js';
-import type { InferRequest, InferResponse, V1Response } from '../../core/src/tensor/infer-types.js';
 import type { TfjsBackendName } from '../src/engine/tfjs-engine.js';
 import { TFModel, tfModelsFromDir } from '../src/model/tf-model.js';
 import { loadSavedModel } from '../src/saved-model/load.js';

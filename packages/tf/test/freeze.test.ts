@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { NotImplemented } from '@servekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NotImplemented } from '../../core/src/errors.js';
 import { freezeSavedModel, loadSavedModel, type SavedModelHandle } from '../src/saved-model/load.js';
 import { fixture, numbers } from './helpers.js';
 import { attr, writeCheckpoint, writeSavedModel } from './tf-writer.js';

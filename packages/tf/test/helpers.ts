@@ -1,9 +1,7 @@
 import { chmodSync, cpSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { InferContext } from '../../core/src/model/model.js';
-import type { Datatype } from '../../core/src/tensor/datatypes.js';
-import type { InferTensor } from '../../core/src/tensor/infer-types.js';
+import type { Datatype, InferContext, InferTensor } from '@servekit/core';
 
 /** Absolute path of a fixture under shared/fixtures/tf/. */
 export const fixture = (name: string): string =>

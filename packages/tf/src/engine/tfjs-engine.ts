@@ -2,17 +2,10 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-cpu';
+import type { Datatype, InferTensor, TensorData } from '@servekit/core';
+import { fromBFloat16Bits, fromFloat16Bits, InvalidInput, toBFloat16Bits, toFloat16Bits } from '@servekit/core';
 import { type GraphModel, loadGraphModel } from '@tensorflow/tfjs-converter';
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidInput } from '../../../core/src/errors.js';
-import type { Datatype, TensorData } from '../../../core/src/tensor/datatypes.js';
-import {
-  fromBFloat16Bits,
-  fromFloat16Bits,
-  toBFloat16Bits,
-  toFloat16Bits,
-} from '../../../core/src/tensor/half-float.js';
-import type { InferTensor } from '../../../core/src/tensor/infer-types.js';
 import { dtypeName, tfjsDtype, v2Datatype } from '../graph/dtypes.js';
 import { UnservableSignature } from '../graph/freeze.js';
 import type { FrozenGraph, FrozenTensor } from '../graph/frozen-graph.js';

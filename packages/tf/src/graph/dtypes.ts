@@ -1,4 +1,4 @@
-import type { Datatype } from '../../../core/src/tensor/datatypes.js';
+import type { Datatype } from '@servekit/core';
 
 /** TensorFlow `DataType` enum values (tensorflow/core/framework/types.proto). */
 export const TfDtype = {

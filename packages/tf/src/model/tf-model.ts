@@ -1,12 +1,16 @@
-import { InvalidInput, ModelLoadError, ModelNotReady } from '../../../core/src/errors.js';
-import { type InferContext, Model, type ModelMetadata } from '../../../core/src/model/model.js';
 import {
+  type InferContext,
   type InferResponse,
+  InvalidInput,
   isInferRequest,
+  Model,
+  ModelLoadError,
+  type ModelMetadata,
+  ModelNotReady,
   type Payload,
   type Result,
   type V1Request,
-} from '../../../core/src/tensor/infer-types.js';
+} from '@servekit/core';
 import { type LoadSavedModelOptions, loadSavedModel, type SavedModelHandle } from '../saved-model/load.js';
 import { discoverSavedModelVersions } from '../saved-model/versions.js';
 import { decodeV1, encodeV1 } from './v1-tf-serving.js';

@@ -1,8 +1,5 @@
-import { InvalidInput } from '../../../core/src/errors.js';
-import type { TensorMetadata } from '../../../core/src/model/model.js';
-import type { InferTensor, V1Request, V1Response } from '../../../core/src/tensor/infer-types.js';
-import { decodeJsonData, encodeJsonData, nest } from '../../../core/src/tensor/json-codec.js';
-import { shapeOf } from '../../../core/src/tensor/json-tensor.js';
+import type { InferTensor, TensorMetadata, V1Request, V1Response } from '@servekit/core';
+import { decodeJsonData, encodeJsonData, InvalidInput, nest, shapeOf } from '@servekit/core';
 
 /** Which TF Serving REST request format a V1 body used; the response uses the matching one. */
 export type V1Format = 'row' | 'columnar';

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
-import { InvalidInput, NotImplemented } from '../../../core/src/errors.js';
-import type { TensorMetadata } from '../../../core/src/model/model.js';
-import type { InferTensor } from '../../../core/src/tensor/infer-types.js';
+import type { InferTensor, TensorMetadata } from '@servekit/core';
+import { InvalidInput, NotImplemented } from '@servekit/core';
 import { type TfjsBackendName, TfjsSignatureRunner } from '../engine/tfjs-engine.js';
 import { dtypeName, v2Datatype } from '../graph/dtypes.js';
 import { flattenGraph, type OpRegistry } from '../graph/flatten.js';

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+import { parseFlags, usage } from '@servekit/core';
+import { convert } from './convert.js';
+import { SERVE_FLAGS } from './flags.js';
+import { serve } from './serve.js';
+
+const HELP = `servekit — serve ML models over KServe V1 and the Open Inference Protocol (V2), REST and gRPC
+
+Commands:
+  servekit serve --model_dir DIR [flags]      detect the model format in DIR and serve it
+  servekit convert FILE -o model.onnx         write the ONNX graph built from a sklearn/XGBoost/LightGBM file
+
+${usage('servekit serve', SERVE_FLAGS)}`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || rest.includes('--help')) {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (command === 'serve') {
+    const { flags } = parseFlags(rest, SERVE_FLAGS);
+    await serve(flags);
+    return;
+  }
+  if (command === 'convert') {
+    const out = rest.indexOf('-o');
+    const output = out >= 0 ? rest[out + 1] : undefined;
+    const input = rest.find((_arg, i) => i !== out && i !== out + 1);
+    if (!input || !output) throw new Error('usage: servekit convert FILE -o model.onnx');
+    const size = await convert(input, output);
+    process.stdout.write(`wrote ${output} (${size} bytes)\n`);
+    return;
+  }
+  throw new Error(`unknown command "${command}" (commands: serve, convert; see servekit --help)`);
+}
+
+main(process.argv.slice(2)).catch((err: Error) => {
+  process.stderr.write(`servekit: ${err.message}\n`);
+  process.exit(2);
+});

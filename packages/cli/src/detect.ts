@@ -1,0 +1,90 @@
+import { readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { Model, type ParsedFlags } from '@servekit/core';
+import { MODEL_FORMATS } from './flags.js';
+import { FORMATS, type ModelFormatHandler, type ServedModel } from './formats/index.js';
+
+/** A placeholder for a model that could not even be built: it fails to load with the reason, visibly. */
+class UnservableModel extends Model {
+  constructor(
+    name: string,
+    private readonly reason: string,
+  ) {
+    super(name);
+  }
+
+  override load(): void {
+    throw new Error(this.reason);
+  }
+
+  override predict(): never {
+    throw new Error(this.reason);
+  }
+}
+
+function handlerByName(format: string): ModelFormatHandler {
+  const h = FORMATS.find((f) => f.name === format);
+  if (!h) throw new Error(`unknown --model_format "${format}"; known: ${MODEL_FORMATS.join(', ')}`);
+  return h;
+}
+
+/** The format of one model directory; undefined when none matches, an error when two formats do. */
+export function detectFormat(dir: string): ModelFormatHandler | undefined {
+  const files = readdirSync(dir);
+  const matches = FORMATS.map((handler) => ({ handler, files: handler.candidates(dir, files) })).filter(
+    (m) => m.files.length > 0,
+  );
+  if (matches.length > 1) {
+    const found = matches.map((m) => `${m.handler.name}: ${m.files.join(', ')}`).join('; ');
+    throw new Error(`${dir} holds files of several model formats (${found}); keep one or pass --model_format`);
+  }
+  return matches[0]?.handler;
+}
+
+async function build(name: string, dir: string, flags: ParsedFlags): Promise<ServedModel[]> {
+  const forced = flags.model_format as string | undefined;
+  if (forced) return handlerByName(forced).create(name, dir, flags);
+  if (flags.model_module) return handlerByName('custom').create(name, dir, flags);
+  const handler = detectFormat(dir);
+  if (handler) return handler.create(name, dir, flags);
+  // Numeric sub-folders holding models are versions of one model.
+  const subdirs = readdirSync(dir).filter((d) => statSync(join(dir, d)).isDirectory());
+  const versions = subdirs.filter((d) => /^\d+$/.test(d));
+  if (versions.length > 0 && versions.length === subdirs.length) {
+    const out: ServedModel[] = [];
+    for (const v of versions.sort((a, b) => Number(a) - Number(b))) {
+      for (const m of await build(name, join(dir, v), flags)) out.push({ model: m.model, version: String(Number(v)) });
+    }
+    return out;
+  }
+  throw new Error(
+    `no model file in ${dir} (looked for *.onnx, model.joblib|.pkl|.pickle, model.bst|.json|.ubj, model.txt, saved_model.pb)`,
+  );
+}
+
+/**
+ * The models to serve from `dir`: one model named `name` when the dir holds a model (or its numeric
+ * versions), else one model per sub-folder, named after the folder (KServe's multi-model fallback).
+ * A model that cannot be built is still returned, as a model whose load fails with the reason, so the
+ * server reports it and keeps serving the others.
+ */
+export async function modelsFromDir(name: string | undefined, dir: string, flags: ParsedFlags): Promise<ServedModel[]> {
+  const modelName = name ?? basename(dir);
+  try {
+    return await build(modelName, dir, flags);
+  } catch (err) {
+    const subdirs = readdirSync(dir).filter((d) => statSync(join(dir, d)).isDirectory() && !/^\d+$/.test(d));
+    if (subdirs.length === 0 || flags.model_format || flags.model_module) {
+      return [{ model: new UnservableModel(modelName, (err as Error).message) }];
+    }
+    const out: ServedModel[] = [];
+    for (const sub of subdirs.sort()) {
+      try {
+        out.push(...(await build(sub, join(dir, sub), flags)));
+      } catch (subErr) {
+        out.push({ model: new UnservableModel(sub, (subErr as Error).message) });
+      }
+    }
+    return out;
+  }
+}

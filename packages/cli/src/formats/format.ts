@@ -1,0 +1,19 @@
+import type { Model, ParsedFlags } from '@servekit/core';
+
+/** One model (version) built from a directory. */
+export interface ServedModel {
+  /** The model, not loaded yet. */
+  model: Model;
+  /** Its version, for versioned layouts. */
+  version?: string;
+}
+
+/** A model format `servekit serve` knows: how to recognise its files and build the models. */
+export interface ModelFormatHandler {
+  /** Format name (`--model_format`). */
+  name: string;
+  /** The files of `dir` that identify this format (empty when it does not apply). */
+  candidates(dir: string, files: string[]): string[];
+  /** Build the model(s) named `name` from `dir`. */
+  create(name: string, dir: string, flags: ParsedFlags): ServedModel[] | Promise<ServedModel[]>;
+}

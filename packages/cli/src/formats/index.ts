@@ -1,0 +1,18 @@
+import { customFormat } from './custom.js';
+import type { ModelFormatHandler } from './format.js';
+import { onnxFormat } from './onnx.js';
+import { sklearnFormat } from './sklearn.js';
+import { tensorflowFormat } from './tensorflow.js';
+import { lightgbmFormat, xgboostFormat } from './trees.js';
+
+export type { ModelFormatHandler, ServedModel } from './format.js';
+
+/** Every format `servekit serve` detects, in detection order. */
+export const FORMATS: ModelFormatHandler[] = [
+  onnxFormat,
+  sklearnFormat,
+  xgboostFormat,
+  lightgbmFormat,
+  tensorflowFormat,
+  customFormat,
+];

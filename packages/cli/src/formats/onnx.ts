@@ -1,0 +1,11 @@
+import { OnnxModel } from '@servekit/onnx';
+import type { ModelFormatHandler } from './format.js';
+
+/** `*.onnx`: any ONNX model, run by onnxruntime-node. */
+export const onnxFormat: ModelFormatHandler = {
+  name: 'onnx',
+  candidates: (_dir, files) => files.filter((f) => f.endsWith('.onnx')),
+  create: (name, dir, flags) => [
+    { model: new OnnxModel(name, { modelDir: dir, predictProba: flags.predict_proba === true }) },
+  ],
+};

@@ -1,0 +1,16 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { SklearnModel } from '@servekit/sklearn';
+import type { ModelFormatHandler } from './format.js';
+
+const FILES = ['model.joblib', 'model.pkl', 'model.pickle'];
+
+/** `model.joblib|.pkl|.pickle`: scikit-learn, read by servekit's safe unpickler and converted to ONNX. */
+export const sklearnFormat: ModelFormatHandler = {
+  name: 'sklearn',
+  candidates: (_dir, files) => files.filter((f) => FILES.includes(f)),
+  create: (name, dir, flags) => {
+    const file = FILES.find((f) => existsSync(join(dir, f))) ?? FILES[0]!;
+    return [{ model: new SklearnModel(name, { path: join(dir, file), predictProba: flags.predict_proba === true }) }];
+  },
+};

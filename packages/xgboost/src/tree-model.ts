@@ -1,0 +1,55 @@
+import {
+  type InferContext,
+  type InferResponse,
+  type InferTensor,
+  isInferRequest,
+  type Payload,
+  type Result,
+  tensorToJson,
+} from '@servekit/core';
+import { isTruthy, OnnxModel, type OnnxModelOptions } from '@servekit/onnx';
+import { type ConvertedModel, loadTreeModel } from './load.js';
+
+/** Options of a TreeModel. */
+export interface TreeModelOptions extends Omit<OnnxModelOptions, 'modelBytes' | 'modelPath' | 'modelDir'> {
+  /** Path of model.json / model.ubj / model.bst (XGBoost) or model.txt / model.bst (LightGBM text). */
+  path: string;
+}
+
+/**
+ * Serves an XGBoost or LightGBM model file as KServe's xgbserver/lgbserver do, with no Python: the trees are
+ * converted to an ONNX tree ensemble at load and run by onnxruntime. Answers equal `Booster.predict()`
+ * (output `predict`); the request parameter `output_margin` (or `raw_score`) answers raw margins instead.
+ * JSON `null` features mean missing (NaN) and follow each split's default direction.
+ */
+export class TreeModel extends OnnxModel {
+  /** The conversion result (after load). */
+  converted?: ConvertedModel;
+
+  constructor(
+    name: string,
+    readonly treeOptions: TreeModelOptions,
+  ) {
+    super(name, { ...treeOptions, platform: 'servekit_tree_ensemble' });
+  }
+
+  protected override async modelBytes(): Promise<Uint8Array> {
+    this.converted = await loadTreeModel(this.treeOptions.path);
+    return this.converted.onnx;
+  }
+
+  override async predict(payload: Payload, _ctx: InferContext): Promise<Result> {
+    const params = payload.parameters;
+    const margin = isTruthy(params?.output_margin) || isTruthy(params?.raw_score);
+    const request = isInferRequest(payload) ? payload : this.v1ToRequest(payload);
+    const res = await this.infer(request);
+    const wanted = margin ? (this.converted?.marginOutput ?? 'margin') : (this.converted?.predictOutput ?? 'predict');
+    const out = res.outputs.find((t) => t.name === wanted) as InferTensor;
+    if (isInferRequest(payload)) {
+      const explicit = payload.outputs && payload.outputs.length > 0;
+      return explicit ? res : ({ ...res, outputs: [out] } satisfies InferResponse);
+    }
+    const value = tensorToJson(out);
+    return { predictions: Array.isArray(value) ? value : [value] };
+  }
+}
