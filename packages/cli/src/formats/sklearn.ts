@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { SklearnModel } from '@servekit/sklearn';
 import type { ModelFormatHandler } from './format.js';
 
 const FILES = ['model.joblib', 'model.pkl', 'model.pickle'];
@@ -9,7 +8,8 @@ const FILES = ['model.joblib', 'model.pkl', 'model.pickle'];
 export const sklearnFormat: ModelFormatHandler = {
   name: 'sklearn',
   candidates: (_dir, files) => files.filter((f) => FILES.includes(f)),
-  create: (name, dir, flags) => {
+  create: async (name, dir, flags) => {
+    const { SklearnModel } = await import('@servekit/sklearn');
     const file = FILES.find((f) => existsSync(join(dir, f))) ?? FILES[0]!;
     return [{ model: new SklearnModel(name, { path: join(dir, file), predictProba: flags.predict_proba === true }) }];
   },
