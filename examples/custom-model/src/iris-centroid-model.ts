@@ -4,11 +4,11 @@ import {
   type InferContext,
   type InferResponse,
   InvalidInput,
+  isInferRequest,
   Model,
   type ModelMetadata,
   type Payload,
   type Result,
-  isInferRequest,
   tensorFromJson,
 } from '@servekit/core';
 

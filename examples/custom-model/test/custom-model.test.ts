@@ -51,7 +51,12 @@ describe('examples/custom-model', () => {
   it('answers the README V1 request with class names', async () => {
     const res = await fetch(`${base}/v1/models/iris:predict`, {
       method: 'POST',
-      body: JSON.stringify({ instances: [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]] }),
+      body: JSON.stringify({
+        instances: [
+          [5.1, 3.5, 1.4, 0.2],
+          [6.7, 3.0, 5.2, 2.3],
+        ],
+      }),
     });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ predictions: ['setosa', 'virginica'] });
@@ -60,7 +65,9 @@ describe('examples/custom-model', () => {
   it('answers the README V2 request with typed outputs', async () => {
     const res = await fetch(`${base}/v2/models/iris/infer`, {
       method: 'POST',
-      body: JSON.stringify({ inputs: [{ name: 'input-0', datatype: 'FP32', shape: [1, 4], data: [5.9, 3.0, 4.2, 1.5] }] }),
+      body: JSON.stringify({
+        inputs: [{ name: 'input-0', datatype: 'FP32', shape: [1, 4], data: [5.9, 3.0, 4.2, 1.5] }],
+      }),
     });
     const body = (await res.json()) as { outputs: Array<{ name: string; data: number[] }> };
     expect(res.status).toBe(200);

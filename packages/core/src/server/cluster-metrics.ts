@@ -27,6 +27,8 @@ let nextId = 0;
 
 /** In a worker: expose `registry` to the primary's aggregator and return a function fetching the aggregate. */
 export function workerMetrics(registry: Registry): () => Promise<{ contentType: string; body: string }> {
+  // Constructing an AggregatorRegistry is what installs prom-client's worker-side reply listener.
+  new AggregatorRegistry();
   AggregatorRegistry.setRegistries([registry]);
   return () =>
     new Promise((resolve, reject) => {
