@@ -83,7 +83,9 @@ describe('servekit serve', () => {
     });
     const probs = (await post(`${p.base}/v1/models/churn:predict`, { instances: expected.inputs })).body
       .predictions as number[][];
-    probs.forEach((row, i) => row.forEach((v, j) => expect(v).toBeCloseTo(expected.predict_proba[i]![j]!, 6)));
+    for (const [i, row] of probs.entries()) {
+      for (const [j, v] of row.entries()) expect(v).toBeCloseTo(expected.predict_proba[i]![j]!, 6);
+    }
     expect(await stop(p)).toBe(0);
   });
 
@@ -112,7 +114,9 @@ describe('servekit serve', () => {
     const x = await serve(['--model_dir', join(FIX, 'xgboost/iris_multiclass'), '--model_name', 'xgb']);
     const got = (await post(`${x.base}/v1/models/xgb:predict`, { instances: xgbExpected.inputs })).body
       .predictions as number[][];
-    got.forEach((row, i) => row.forEach((v, j) => expect(v).toBeCloseTo(xgbExpected.booster_predict[i]![j]!, 5)));
+    for (const [i, row] of got.entries()) {
+      for (const [j, v] of row.entries()) expect(v).toBeCloseTo(xgbExpected.booster_predict[i]![j]!, 5);
+    }
     expect(await stop(x)).toBe(0);
 
     const l = await serve(['--model_dir', join(FIX, 'kserve-examples/lightgbm_iris'), '--model_name', 'lgb']);
