@@ -9,7 +9,7 @@ const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.m
 
 describe('README', () => {
   it.each(SERVE_FLAGS.map((f) => [f.name, f] as const))('documents --%s and its env vars', (_name, flag) => {
-    const row = readme.split('\n').find((l) => l.startsWith(`| \`--${flag.name}\` |`));
+    const row = readme.split('\n').find((l) => new RegExp(`^\\| \`--${flag.name}\` +\\|`).test(l));
     expect(row, `README row for --${flag.name}`).toBeDefined();
     for (const env of [envName(flag.name), ...(flag.env ?? [])]) expect(row).toContain(`\`${env}\``);
   });
