@@ -10,16 +10,16 @@ const INT32_MAX = 2 ** 31 - 1;
  * - FP32 → FP64 and any integer → FP32/FP64: widened;
  * - a narrower integer → INT64, and INT64 → INT32 when every value fits;
  * anything else is a 400 naming the input, the expected and the received datatype. Rank and fixed dims are
- * checked too (a fixed batch dim of 1 accepts more rows: they run one by one).
+ * checked too; with `rowByRow` (every input of the model has batch dim 1) more rows are accepted and run one by one.
  */
-export function castInput(t: InferTensor, meta: TensorMetadata): InferTensor {
+export function castInput(t: InferTensor, meta: TensorMetadata, rowByRow = false): InferTensor {
   if (meta.shape.length > 0 && t.shape.length !== meta.shape.length) {
     throw new InvalidInput(
       `Input "${t.name}": expected rank ${meta.shape.length} ${JSON.stringify(meta.shape)}, got shape ${JSON.stringify(t.shape)}.`,
     );
   }
   meta.shape.forEach((d, i) => {
-    if (d > 0 && t.shape[i] !== d && !(i === 0 && d === 1)) {
+    if (d > 0 && t.shape[i] !== d && !(i === 0 && rowByRow)) {
       throw new InvalidInput(
         `Input "${t.name}": dim ${i} must be ${d} (model shape ${JSON.stringify(meta.shape)}), got shape ${JSON.stringify(t.shape)}.`,
       );

@@ -86,7 +86,7 @@ export class OnnxModel extends Model {
   inputs: TensorMetadata[] = [];
   /** Output metadata (after load). */
   outputs: TensorMetadata[] = [];
-  /** True when an input's batch dim is fixed to 1 (then rows run one by one). */
+  /** True when every input's batch dim is fixed to 1 (then several rows run one by one). */
   private fixedBatchOne = false;
 
   constructor(
@@ -124,7 +124,7 @@ export class OnnxModel extends Model {
       this.session = session;
       this.inputs = info.inputMetadata.map(toTensorMetadata);
       this.outputs = info.outputMetadata.map(toTensorMetadata);
-      this.fixedBatchOne = this.inputs.some((m) => m.shape.length > 0 && m.shape[0] === 1);
+      this.fixedBatchOne = this.inputs.every((m) => m.shape.length > 0 && m.shape[0] === 1);
     } catch (err) {
       throw new ModelLoadError(this.name, (err as Error).message);
     }
@@ -177,7 +177,7 @@ export class OnnxModel extends Model {
           `Model ${this.name} needs input "${meta.name}" (${meta.datatype} ${JSON.stringify(meta.shape)}); got ${request.inputs.map((x) => `"${x.name}"`).join(', ')}.`,
         );
       }
-      return castInput(t, meta);
+      return castInput(t, meta, this.fixedBatchOne);
     });
     const extra = request.inputs.find((t) => !this.inputs.some((m) => m.name === t.name));
     if (extra) {

@@ -65,8 +65,9 @@ export function stripZipMap(bytes: Uint8Array): ZipMapRewrite {
   };
   for (const z of zipmaps) {
     graph.node.splice(graph.node.indexOf(z), 1);
-    const probName = rename(z.input[0]!, 'probabilities');
     const zipOut = graph.output.findIndex((o) => o.name === z.output[0]);
+    graph.output[zipOut] = { name: '' }; // frees the name (2018 converters call the ZipMap output `probabilities`)
+    const probName = rename(z.input[0]!, 'probabilities');
     const dims = [{ dimParam: 'N' }, { dimParam: 'C' }];
     graph.output[zipOut] = { name: probName, type: { tensorType: { elemType: FLOAT, shape: { dim: dims } } } };
   }

@@ -162,3 +162,6 @@ export const OnnxAttributeType = {
   INTS: 7,
   STRINGS: 8,
 } as const;
+
+/** protobufjs type for onnx.TensorProto (test data sets `input_N.pb` / `output_N.pb`). */
+export const TensorProtoType = root.lookupType('onnx.TensorProto');
