@@ -145,15 +145,28 @@ describe('raw proto-loader client', () => {
     expect(res.raw_output_contents[0]!.readFloatLE(0)).toBe(20);
   });
 
-  it('ModelInfer errors: INVALID_ARGUMENT (raw size, raw/input count, unknown datatype, no inputs), NOT_FOUND', async () => {
+  it('ModelInfer errors: INVALID_ARGUMENT (raw size, raw/input count, unknown datatype, missing input), NOT_FOUND', async () => {
     const bad = [
-      { inputs: [{ name: 'x', datatype: 'FP32', shape: [2] }], raw_input_contents: [Buffer.alloc(4)] },
-      { inputs: [{ name: 'x', datatype: 'FP32', shape: [1] }], raw_input_contents: [Buffer.alloc(4), Buffer.alloc(4)] },
-      { inputs: [{ name: 'x', datatype: 'COMPLEX', shape: [1] }], raw_input_contents: [Buffer.alloc(4)] },
-      { inputs: [] },
+      {
+        model_name: 'echo',
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [2] }],
+        raw_input_contents: [Buffer.alloc(4)],
+      },
+      {
+        model_name: 'echo',
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [1] }],
+        raw_input_contents: [Buffer.alloc(4), Buffer.alloc(4)],
+      },
+      {
+        model_name: 'echo',
+        inputs: [{ name: 'x', datatype: 'COMPLEX', shape: [1] }],
+        raw_input_contents: [Buffer.alloc(4)],
+      },
+      // No inputs is a valid request (input-less models exist); a model that needs one says so.
+      { model_name: 'linear', inputs: [] },
     ];
     for (const b of bad) {
-      const e = await callError('ModelInfer', { model_name: 'echo', ...b });
+      const e = await callError('ModelInfer', b);
       expect(e.code).toBe(grpcJs.status.INVALID_ARGUMENT);
       expect(e.details).not.toBe('');
     }

@@ -170,8 +170,10 @@ export class OnnxModel extends Model {
   async infer(request: InferRequest): Promise<InferResponse> {
     const session = this.session;
     if (!session) throw new ModelLoadError(this.name, 'not loaded');
+    // A single-input model takes the request's single tensor whatever its name (KServe clients send `input-0`).
+    const sole = this.inputs.length === 1 && request.inputs.length === 1;
     const inputs = this.inputs.map((meta) => {
-      const t = request.inputs.find((x) => x.name === meta.name);
+      const t = sole ? { ...request.inputs[0]!, name: meta.name } : request.inputs.find((x) => x.name === meta.name);
       if (!t) {
         throw new InvalidInput(
           `Model ${this.name} needs input "${meta.name}" (${meta.datatype} ${JSON.stringify(meta.shape)}); got ${request.inputs.map((x) => `"${x.name}"`).join(', ')}.`,
@@ -179,7 +181,7 @@ export class OnnxModel extends Model {
       }
       return castInput(t, meta, this.fixedBatchOne);
     });
-    const extra = request.inputs.find((t) => !this.inputs.some((m) => m.name === t.name));
+    const extra = sole ? undefined : request.inputs.find((t) => !this.inputs.some((m) => m.name === t.name));
     if (extra) {
       throw new InvalidInput(
         `Model ${this.name} has no input "${extra.name}" (inputs: ${this.inputs.map((m) => m.name).join(', ')}).`,

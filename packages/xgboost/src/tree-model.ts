@@ -2,10 +2,12 @@ import {
   type InferContext,
   type InferResponse,
   type InferTensor,
+  InvalidInput,
   isInferRequest,
   type Payload,
   type Result,
   tensorToJson,
+  type V1Request,
 } from '@servekit/core';
 import { isTruthy, OnnxModel, type OnnxModelOptions } from '@servekit/onnx';
 import { type ConvertedModel, loadTreeModel } from './load.js';
@@ -38,10 +40,32 @@ export class TreeModel extends OnnxModel {
     return this.converted.onnx;
   }
 
+  /** V1 rows given as `{feature: value}` objects (lgbserver style) become rows in the model's feature order. */
+  private orderFeatures(body: V1Request): V1Request {
+    const names = this.converted?.featureNames;
+    const rows = body.instances;
+    if (
+      !names ||
+      !Array.isArray(rows) ||
+      !rows.every((r) => r !== null && typeof r === 'object' && !Array.isArray(r))
+    ) {
+      return body;
+    }
+    const instances = rows.map((row, i) =>
+      names.map((n) => {
+        const v = (row as Record<string, unknown>)[n];
+        if (v === undefined)
+          throw new InvalidInput(`instances[${i}] has no feature "${n}" (features: ${names.join(', ')}).`);
+        return v;
+      }),
+    );
+    return { ...body, instances };
+  }
+
   override async predict(payload: Payload, _ctx: InferContext): Promise<Result> {
     const params = payload.parameters;
     const margin = isTruthy(params?.output_margin) || isTruthy(params?.raw_score);
-    const request = isInferRequest(payload) ? payload : this.v1ToRequest(payload);
+    const request = isInferRequest(payload) ? payload : this.v1ToRequest(this.orderFeatures(payload as V1Request));
     const res = await this.infer(request);
     const wanted = margin ? (this.converted?.marginOutput ?? 'margin') : (this.converted?.predictOutput ?? 'predict');
     const out = res.outputs.find((t) => t.name === wanted) as InferTensor;

@@ -1,21 +1,29 @@
 /**
- * Dynamic request batching, per model.
+ * Dynamic request batching, one Batcher per model (version).
  *
- * Requests are grouped into queues by compatibility key (same input names, datatypes, non-batch dims,
- * requested outputs and parameters; see `batchShape`). A queue becomes *due* when it holds `maxBatchSize`
- * rows (or the largest preferred size), when its oldest request has waited `maxLatencyMs`, or at once when
- * the model is idle (no batch running: waiting would only add latency). Batches are
- * formed only when one of `maxInflightBatches` run slots is free, so under load queues keep filling while
- * the model is busy and the next batch is as large as allowed (adaptive batching). A batch takes whole
- * requests, oldest first, up to `maxBatchSize` rows (on the timer, the largest preferred size that fits when
- * `preferredBatchSizes` is set). A request larger than `maxBatchSize`, or one that cannot batch, runs alone.
- *
- * Back-pressure: beyond `maxQueueSize` queued rows a request fails at once with 503 (Overloaded); a request
- * queued longer than `timeoutMs` fails with DeadlineExceeded; a request whose client goes away while queued
- * is dropped without touching the others. A model error fails every member of that batch.
- * Timers: one latency timer per queue and one deadline sweep per batcher, never one per request.
+ * Algorithm
+ * - Queues: each submitted (already preprocessed) payload gets a compatibility key (`batchShape`: input
+ *   names, datatypes, non-batch dims and parameters, requested outputs, request parameters; V1: every field
+ *   but `instances`). Requests with equal keys share a FIFO queue; a request that cannot batch (V1 columnar
+ *   `inputs`, scalars, ragged dim 0) or has more rows than `maxBatchSize` gets a queue of its own and runs alone.
+ * - When a queue is due: it holds `maxBatchSize` rows (or the largest preferred size), its oldest request
+ *   has waited `maxLatencyMs` (one timer per queue, armed for the oldest request), or the model is idle (no
+ *   batch running: waiting would only add latency, so `dispatchWhenIdle`, on by default, starts it at once).
+ * - Forming batches: only when one of `maxInflightBatches` run slots is free, the due queue whose oldest
+ *   request is oldest is cut. So while the model is busy, queues keep filling and the next batch is as large
+ *   as allowed (adaptive batching). A batch takes whole requests, oldest first, up to `maxBatchSize` rows;
+ *   with `preferredBatchSizes` (Triton-style) it takes up to the largest preferred size that the queued rows
+ *   reach, else everything up to `maxBatchSize`.
+ * - Running: inputs are concatenated along dim 0 with one copy (`mergePayloads`), the model runs once, and
+ *   every output is split back by each request's row count as zero-copy views (`splitResult`); each caller
+ *   gets its own id. A batch of one request gets the model's result untouched, exactly as unbatched.
+ * - Failure: a model error (or an output that cannot be split) fails every member with that error.
+ * - Back-pressure: a request that would take the queued rows past `maxQueueSize` fails at once with
+ *   Overloaded (503 + Retry-After); a request queued longer than `timeoutMs` fails with DeadlineExceeded
+ *   (one sweep timer per batcher, never one per request); a request whose signal aborts while queued is
+ *   removed with RequestCancelled without touching the others. Once dispatched, a batch runs to the end;
+ *   its signal aborts only when every member's signal has.
  */
-import { randomUUID } from 'node:crypto';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { DeadlineExceeded, Overloaded, RequestCancelled, ServerNotReady } from '../errors.js';
 import type { InferContext } from '../model/model.js';
@@ -24,19 +32,19 @@ import { batchShape, mergePayloads, splitResult } from './merge-split.js';
 
 /** Per-model batching options. */
 export interface BatchingOptions {
-  /** Most rows (dim 0) in one batch. Batching is off when ≤ 1. */
+  /** Most rows (dim 0, V1: instances) in one batch. Batching is off when ≤ 1 (the dataplane skips the batcher). */
   maxBatchSize: number;
-  /** Longest time the oldest queued request waits for a batch to fill, in ms. */
+  /** Longest time the oldest queued request waits for its batch to fill, in ms (0: no wait). */
   maxLatencyMs: number;
-  /** Triton-style preferred batch sizes: on the timer, the largest one that fits is formed. */
+  /** Triton-style preferred batch sizes (≤ maxBatchSize): batches are cut at the largest one the queue reaches. */
   preferredBatchSizes?: number[];
-  /** Most rows waiting across all queues; beyond it requests get 503 at once. Default 1024. */
+  /** Most rows waiting across all queues; a request beyond it gets 503 at once. Default 1024. */
   maxQueueSize?: number;
-  /** Batches of this model running at once. Default 2 (one forms while one runs). */
+  /** Batches of this model running at once. Default 2 (the next batch is cut while one still runs). */
   maxInflightBatches?: number;
-  /** Longest time a request may wait in the queue before 503 DEADLINE_EXCEEDED, in ms. Default 30000. */
+  /** Longest time a request may wait in the queue before DeadlineExceeded, in ms; 0 disables. Default 30000. */
   timeoutMs?: number;
-  /** Start a batch at once when no batch of the model is running (no idle wait). Default true. */
+  /** Start a batch at once when no batch of the model is running (no latency wait when idle). Default true. */
   dispatchWhenIdle?: boolean;
 }
 
@@ -48,11 +56,11 @@ export interface BatchMetrics {
   queueSeconds: Histogram<'model_name'>;
   /** Rows waiting now. */
   queueDepth: Gauge<'model_name'>;
-  /** Requests refused (queue full or deadline). */
+  /** Requests that left the queue without running: reason `queue_full`, `timeout`, `cancelled` or `shutdown`. */
   rejected: Counter<'model_name' | 'reason'>;
 }
 
-/** Create the batch metrics in `registry`. */
+/** Create the batch metrics (`servekit_batch_*`) in `registry`; call once per registry. */
 export function batchMetrics(registry: Registry): BatchMetrics {
   return {
     batchSize: new Histogram({
@@ -77,12 +85,15 @@ export function batchMetrics(registry: Registry): BatchMetrics {
     }),
     rejected: new Counter({
       name: 'servekit_batch_rejected_total',
-      help: 'requests refused by the batcher',
+      help: 'requests that left the batch queue without running (queue_full, timeout, cancelled, shutdown)',
       labelNames: ['model_name', 'reason'] as const,
       registers: [registry],
     }),
   };
 }
+
+/** Longest delay Node's timers accept; longer ones fire after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface Item {
   payload: Payload;
@@ -92,42 +103,74 @@ interface Item {
   resolve: (r: Result) => void;
   reject: (e: unknown) => void;
   queue: Queue;
-  onAbort?: () => void;
+  onAbort: () => void;
+  /** True while the item sits in its queue. */
+  queued: boolean;
 }
 
 interface Queue {
   key: string;
   items: Item[];
   rows: number;
+  /** Runs alone: one request that cannot batch or exceeds maxBatchSize. */
+  solo: boolean;
   due: boolean;
   timer?: NodeJS.Timeout;
+}
+
+function checkOptions(model: string, o: BatchingOptions): void {
+  const bad = (what: string) => {
+    throw new RangeError(`Batching options of model ${model}: ${what}.`);
+  };
+  if (!Number.isInteger(o.maxBatchSize) || o.maxBatchSize < 1)
+    bad(`maxBatchSize must be an integer ≥ 1, got ${o.maxBatchSize}`);
+  if (!(o.maxLatencyMs >= 0)) bad(`maxLatencyMs must be ≥ 0, got ${o.maxLatencyMs}`);
+  if (o.maxQueueSize !== undefined && !(o.maxQueueSize >= 1)) bad(`maxQueueSize must be ≥ 1, got ${o.maxQueueSize}`);
+  if (o.maxInflightBatches !== undefined && !(Number.isInteger(o.maxInflightBatches) && o.maxInflightBatches >= 1))
+    bad(`maxInflightBatches must be an integer ≥ 1, got ${o.maxInflightBatches}`);
+  if (o.timeoutMs !== undefined && !(o.timeoutMs >= 0)) bad(`timeoutMs must be ≥ 0, got ${o.timeoutMs}`);
+  for (const p of o.preferredBatchSizes ?? []) {
+    if (!Number.isInteger(p) || p < 1 || p > o.maxBatchSize)
+      bad(`preferredBatchSizes must be integers between 1 and maxBatchSize ${o.maxBatchSize}, got ${p}`);
+  }
 }
 
 /** Merges compatible concurrent requests of one model into batches; see the module comment. */
 export class Batcher {
   private readonly queues = new Map<string, Queue>();
+  private readonly maxBatchSize: number;
+  private readonly maxLatencyMs: number;
   private readonly maxQueueSize: number;
   private readonly maxInflight: number;
   private readonly timeoutMs: number;
+  private readonly idleDispatch: boolean;
+  /** Preferred sizes, ascending. */
   private readonly preferred: number[];
+  private readonly labels: { model_name: string };
   private inflight = 0;
   private queued = 0;
+  private soloCount = 0;
   private closed = false;
   private sweepTimer?: NodeJS.Timeout;
-  private readonly idle = new Set<() => void>();
+  private readonly drained = new Set<() => void>();
 
+  /** `run` executes one (merged) payload on the model; it is called at most `maxInflightBatches` times at once. */
   constructor(
     readonly modelName: string,
     private readonly run: (payload: Payload, ctx: InferContext) => Promise<Result>,
-    private readonly options: BatchingOptions,
+    options: BatchingOptions,
     private readonly metrics?: BatchMetrics,
   ) {
+    checkOptions(modelName, options);
+    this.maxBatchSize = options.maxBatchSize;
+    this.maxLatencyMs = Math.min(options.maxLatencyMs, MAX_TIMER_MS);
     this.maxQueueSize = options.maxQueueSize ?? 1024;
-    this.maxInflight = Math.max(1, options.maxInflightBatches ?? 2);
-    this.timeoutMs = options.timeoutMs ?? 30_000;
-    this.preferred = [...(options.preferredBatchSizes ?? [])]
-      .filter((n) => n > 0 && n <= options.maxBatchSize)
-      .sort((a, b) => a - b);
+    this.maxInflight = options.maxInflightBatches ?? 2;
+    const timeout = options.timeoutMs ?? 30_000;
+    this.timeoutMs = timeout === 0 ? Number.POSITIVE_INFINITY : timeout;
+    this.idleDispatch = options.dispatchWhenIdle !== false;
+    this.preferred = [...new Set(options.preferredBatchSizes ?? [])].sort((a, b) => a - b);
+    this.labels = { model_name: modelName };
   }
 
   /** Rows waiting in the queues. */
@@ -140,66 +183,84 @@ export class Batcher {
     return this.inflight;
   }
 
-  /** Queue a (preprocessed) payload; resolves with this request's own share of the batch result. */
+  /**
+   * Queue a preprocessed payload; resolves with this request's own share of the batch result (its rows, its
+   * id) or rejects with Overloaded, DeadlineExceeded, RequestCancelled, ServerNotReady or the model's error.
+   */
   submit(payload: Payload, ctx: InferContext): Promise<Result> {
     if (this.closed) return Promise.reject(new ServerNotReady(`Model ${this.modelName} is shutting down.`));
     if (ctx.signal.aborted) return Promise.reject(new RequestCancelled());
     const shape = batchShape(payload);
     const rows = shape?.rows ?? 1;
-    if (this.queued + rows > this.maxQueueSize) {
-      this.metrics?.rejected.inc({ model_name: this.modelName, reason: 'queue_full' });
+    // A request larger than the whole queue is still admitted when nothing waits, so it can ever run.
+    if (this.queued > 0 && this.queued + rows > this.maxQueueSize) {
+      this.metrics?.rejected.inc({ ...this.labels, reason: 'queue_full' });
       return Promise.reject(
         new Overloaded(
-          `Model ${this.modelName} is overloaded: ${this.queued} rows are queued (limit ${this.maxQueueSize}). Retry later.`,
+          `Model ${this.modelName} is overloaded: ${this.queued} rows are queued (limit ${this.maxQueueSize}) ` +
+            `for batching (max_queue_size) and this request adds ${rows}. Retry later.`,
         ),
       );
     }
-    // Requests that cannot batch, or exceed the batch size, get a queue of their own and run alone.
-    const key = shape && rows <= this.options.maxBatchSize ? shape.key : `solo\u0000${randomUUID()}`;
+    const solo = shape === undefined || rows > this.maxBatchSize;
+    const key = solo ? `solo\u0000${this.soloCount++}` : shape.key;
     return new Promise<Result>((resolve, reject) => {
       let queue = this.queues.get(key);
       if (!queue) {
-        queue = { key, items: [], rows: 0, due: false };
+        queue = { key, items: [], rows: 0, solo, due: false };
         this.queues.set(key, queue);
       }
-      const item: Item = { payload, ctx, rows, enqueuedAt: performance.now(), resolve, reject, queue };
-      item.onAbort = () => this.cancel(item);
+      const item: Item = {
+        payload,
+        ctx,
+        rows,
+        enqueuedAt: performance.now(),
+        resolve,
+        reject,
+        queue,
+        onAbort: () => this.cancel(item),
+        queued: true,
+      };
       ctx.signal.addEventListener('abort', item.onAbort, { once: true });
       queue.items.push(item);
       queue.rows += rows;
       this.queued += rows;
-      this.metrics?.queueDepth.set({ model_name: this.modelName }, this.queued);
-      // Full queues, lone requests, and any request reaching an idle model start at once: waiting only
-      // pays off while the model is busy, and then the batch grows until a run slot frees up.
-      const idle = this.inflight === 0 && this.options.dispatchWhenIdle !== false;
-      if (key.startsWith('solo\u0000') || queue.rows >= this.fullSize() || idle) queue.due = true;
-      else if (!queue.timer) this.armLatencyTimer(queue);
-      this.armSweep();
+      this.metrics?.queueDepth.set(this.labels, this.queued);
+      if (queue.solo || queue.rows >= this.fullSize()) queue.due = true;
       this.pump();
+      // Still waiting (model busy or batch not full): make sure the oldest request's latency budget is timed.
+      if (item.queued) {
+        if (!queue.due && !queue.timer) this.armLatencyTimer(queue);
+        this.armSweep();
+      }
     });
   }
 
-  /** Stop accepting; queued requests fail with ServerNotReady; resolves when running batches finish. */
+  /** Stop accepting; queued requests fail with ServerNotReady; resolves when running batches have finished. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const q of this.queues.values()) {
-      clearTimeout(q.timer);
-      for (const item of q.items) this.fail(item, new ServerNotReady(`Model ${this.modelName} is shutting down.`));
+    for (const q of [...this.queues.values()]) {
+      for (const item of [...q.items]) {
+        this.metrics?.rejected.inc({ ...this.labels, reason: 'shutdown' });
+        this.fail(item, new ServerNotReady(`Model ${this.modelName} is shutting down.`));
+      }
+      this.dropQueue(q);
     }
-    this.queues.clear();
     clearTimeout(this.sweepTimer);
-    if (this.inflight > 0) await new Promise<void>((resolve) => this.idle.add(resolve));
+    this.sweepTimer = undefined;
+    if (this.inflight > 0) await new Promise<void>((resolve) => this.drained.add(resolve));
   }
 
   /** Rows at which a queue is dispatched without waiting: the largest preferred size, else maxBatchSize. */
   private fullSize(): number {
-    return this.preferred.length > 0 ? this.preferred[this.preferred.length - 1]! : this.options.maxBatchSize;
+    return this.preferred.length > 0 ? this.preferred[this.preferred.length - 1]! : this.maxBatchSize;
   }
 
+  /** One timer per queue, for its oldest request's latency budget. */
   private armLatencyTimer(queue: Queue): void {
     const oldest = queue.items[0];
     if (!oldest) return;
-    const wait = Math.max(0, oldest.enqueuedAt + this.options.maxLatencyMs - performance.now());
+    const wait = Math.max(0, oldest.enqueuedAt + this.maxLatencyMs - performance.now());
     queue.timer = setTimeout(() => {
       queue.timer = undefined;
       queue.due = true;
@@ -207,93 +268,106 @@ export class Batcher {
     }, wait);
   }
 
-  /** One timer for the earliest queue deadline (FIFO queues: the oldest head). */
+  /** One timer per batcher, for the earliest queue deadline (queues are FIFO: their heads are oldest). */
   private armSweep(): void {
-    if (this.sweepTimer) return;
+    if (this.sweepTimer || this.timeoutMs === Number.POSITIVE_INFINITY) return;
     let oldest = Number.POSITIVE_INFINITY;
     for (const q of this.queues.values()) if (q.items[0]) oldest = Math.min(oldest, q.items[0].enqueuedAt);
     if (oldest === Number.POSITIVE_INFINITY) return;
-    this.sweepTimer = setTimeout(
-      () => {
-        this.sweepTimer = undefined;
-        const now = performance.now();
-        for (const q of this.queues.values()) {
-          while (q.items[0] && now - q.items[0].enqueuedAt >= this.timeoutMs) {
-            const item = q.items[0];
-            this.metrics?.rejected.inc({ model_name: this.modelName, reason: 'timeout' });
-            this.fail(
-              item,
-              new DeadlineExceeded(
-                `Request to model ${this.modelName} waited ${Math.round(now - item.enqueuedAt)} ms in the batch queue (limit ${this.timeoutMs} ms).`,
-              ),
-            );
-          }
-          if (q.items.length === 0) this.dropQueue(q);
-        }
-        this.armSweep();
-      },
-      Math.max(0, oldest + this.timeoutMs - performance.now()),
-    );
-    this.sweepTimer.unref?.();
+    const wait = Math.min(MAX_TIMER_MS, Math.max(0, oldest + this.timeoutMs - performance.now()));
+    this.sweepTimer = setTimeout(() => this.sweep(), wait);
+    this.sweepTimer.unref();
   }
 
-  /** Take an item out of its queue and settle it with an error. */
+  /** Fail every request queued longer than timeoutMs, then re-arm for the next deadline. */
+  private sweep(): void {
+    this.sweepTimer = undefined;
+    const now = performance.now();
+    for (const q of [...this.queues.values()]) {
+      while (q.items[0] && now - q.items[0].enqueuedAt >= this.timeoutMs) {
+        const item = q.items[0];
+        this.metrics?.rejected.inc({ ...this.labels, reason: 'timeout' });
+        this.fail(
+          item,
+          new DeadlineExceeded(
+            `Request to model ${this.modelName} waited ${Math.round(now - item.enqueuedAt)} ms in the batch queue ` +
+              `without reaching the model (timeout ${this.timeoutMs} ms); the model is busy. Retry later.`,
+          ),
+        );
+      }
+      if (q.items.length === 0) this.dropQueue(q);
+    }
+    this.armSweep();
+  }
+
+  /** Take a queued item out of its queue and reject it. */
   private fail(item: Item, err: Error): void {
-    this.remove(item);
+    this.unqueue(item);
     item.reject(err);
   }
 
+  /** The client went away: drop the item if still queued; once dispatched, its result is simply dropped. */
   private cancel(item: Item): void {
-    if (!item.queue.items.includes(item)) return; // already dispatched: its result is simply dropped
+    if (!item.queued) return;
+    this.metrics?.rejected.inc({ ...this.labels, reason: 'cancelled' });
     this.fail(item, new RequestCancelled());
     if (item.queue.items.length === 0) this.dropQueue(item.queue);
   }
 
-  private remove(item: Item): void {
+  private unqueue(item: Item): void {
+    if (!item.queued) return;
     const q = item.queue;
     const i = q.items.indexOf(item);
-    if (i < 0) return;
-    q.items.splice(i, 1);
-    q.rows -= item.rows;
+    if (i >= 0) q.items.splice(i, 1);
+    this.leaveQueue(item);
+  }
+
+  /** Bookkeeping when an item leaves its queue (already spliced out). */
+  private leaveQueue(item: Item): void {
+    item.queued = false;
+    item.queue.rows -= item.rows;
     this.queued -= item.rows;
-    this.metrics?.queueDepth.set({ model_name: this.modelName }, this.queued);
-    if (item.onAbort) item.ctx.signal.removeEventListener('abort', item.onAbort);
+    this.metrics?.queueDepth.set(this.labels, this.queued);
+    item.ctx.signal.removeEventListener('abort', item.onAbort);
   }
 
   private dropQueue(q: Queue): void {
     clearTimeout(q.timer);
-    this.queues.delete(q.key);
+    q.timer = undefined;
+    if (this.queues.get(q.key) === q) this.queues.delete(q.key);
   }
 
-  /** Start due batches while run slots are free, oldest queue first. */
+  /** Start due batches while run slots are free, the queue with the oldest request first. */
   private pump(): void {
-    while (this.inflight < this.maxInflight) {
+    while (this.inflight < this.maxInflight && !this.closed) {
+      const idle = this.inflight === 0 && this.idleDispatch;
       let next: Queue | undefined;
-      const idle = this.inflight === 0 && this.options.dispatchWhenIdle !== false;
       for (const q of this.queues.values()) {
         if ((!q.due && !idle) || q.items.length === 0) continue;
         if (!next || q.items[0]!.enqueuedAt < next.items[0]!.enqueuedAt) next = q;
       }
       if (!next) return;
-      this.dispatch(next, this.take(next));
+      this.dispatch(this.take(next));
     }
   }
 
-  /** Whole requests from the head of the queue, up to the batch size (a preferred size when one fits). */
+  /** Whole requests from the head of the queue, up to the batch size (a preferred size when the queue reaches one). */
   private take(q: Queue): Item[] {
-    let limit = this.options.maxBatchSize;
-    if (this.preferred.length > 0) {
-      const fitting = this.preferred.filter((p) => p <= q.rows);
-      if (fitting.length > 0) limit = fitting[fitting.length - 1]!;
+    let limit = this.maxBatchSize;
+    for (let i = this.preferred.length - 1; i >= 0; i--) {
+      if (this.preferred[i]! <= q.rows) {
+        limit = this.preferred[i]!;
+        break;
+      }
     }
-    const batch: Item[] = [];
+    let count = 0;
     let rows = 0;
-    while (q.items[0] && (batch.length === 0 || rows + q.items[0].rows <= limit)) {
-      const item = q.items[0];
-      rows += item.rows;
-      this.remove(item);
-      batch.push(item);
+    while (count < q.items.length && (count === 0 || rows + q.items[count]!.rows <= limit)) {
+      rows += q.items[count]!.rows;
+      count++;
     }
+    const batch = q.items.splice(0, count);
+    for (const item of batch) this.leaveQueue(item);
     clearTimeout(q.timer);
     q.timer = undefined;
     q.due = q.rows >= this.fullSize();
@@ -302,45 +376,44 @@ export class Batcher {
     return batch;
   }
 
-  private dispatch(_q: Queue, batch: Item[]): void {
+  private dispatch(batch: Item[]): void {
     this.inflight++;
     const now = performance.now();
     const rows = batch.map((i) => i.rows);
-    const total = rows.reduce((a, b) => a + b, 0);
-    this.metrics?.batchSize.observe({ model_name: this.modelName }, total);
-    for (const item of batch)
-      this.metrics?.queueSeconds.observe({ model_name: this.modelName }, (now - item.enqueuedAt) / 1e3);
-    const lead = batch[0]!;
-    // The batch runs even if some members went away; it is cancelled only when all of them have.
+    let total = 0;
+    for (const n of rows) total += n;
+    this.metrics?.batchSize.observe(this.labels, total);
+    for (const item of batch) this.metrics?.queueSeconds.observe(this.labels, (now - item.enqueuedAt) / 1e3);
+    // The batch runs even if some members went away; its signal aborts only when all of them have.
     const ac = new AbortController();
     let aborted = 0;
-    for (const item of batch) {
-      item.ctx.signal.addEventListener(
-        'abort',
-        () => {
-          if (++aborted === batch.length) ac.abort();
-        },
-        { once: true },
-      );
-    }
-    const ctx: InferContext = { ...lead.ctx, signal: ac.signal };
+    const onMemberAbort = () => {
+      if (++aborted === batch.length) ac.abort();
+    };
+    for (const item of batch) item.ctx.signal.addEventListener('abort', onMemberAbort, { once: true });
+    const ctx: InferContext = { ...batch[0]!.ctx, signal: ac.signal };
     const payloads = batch.map((i) => i.payload);
     Promise.resolve()
       .then(() => this.run(mergePayloads(payloads), ctx))
       .then((result) => {
+        if (batch.length === 1) {
+          batch[0]!.resolve(result); // alone: exactly what an unbatched call returns
+          return;
+        }
         const parts = splitResult(result, payloads, rows, this.modelName);
-        for (const [i, item] of batch.entries()) item.resolve(parts[i]!);
+        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(parts[i]!);
       })
       .catch((err: unknown) => {
         for (const item of batch) item.reject(err);
       })
       .finally(() => {
+        for (const item of batch) item.ctx.signal.removeEventListener('abort', onMemberAbort);
         this.inflight--;
         if (this.inflight === 0) {
-          for (const fn of this.idle) fn();
-          this.idle.clear();
+          for (const fn of this.drained) fn();
+          this.drained.clear();
         }
-        if (!this.closed) this.pump();
+        this.pump();
       });
   }
 }

@@ -1,3 +1,4 @@
+// Merging compatible requests into one batch payload and splitting the batch result back per request.
 import { InferenceError } from '../errors.js';
 import { allocate, type BytesArray, type FixedDatatype, type NumericArray } from '../tensor/datatypes.js';
 import {
@@ -7,13 +8,14 @@ import {
   type InferTensor,
   isInferRequest,
   isInferResponse,
+  type Parameters,
   type Payload,
   type Result,
   type V1Request,
   type V1Response,
 } from '../tensor/infer-types.js';
 
-/** How a payload batches: its row count and compatibility key, or `undefined` when it must run alone. */
+/** How a payload batches: its row count and compatibility key. */
 export interface BatchShape {
   /** Rows along dim 0 (V1: number of instances). */
   rows: number;
@@ -21,29 +23,62 @@ export interface BatchShape {
   key: string;
 }
 
-function paramsKey(p: unknown): string {
-  return p === undefined ? '' : JSON.stringify(p);
+/**
+ * Parameters that only steer the wire encoding of one request (binary tensor extension). They never reach
+ * the model's maths, so they neither split batches nor appear in a merged payload; the transport reads
+ * them from each caller's own request.
+ */
+const TRANSPORT_PARAMETERS: ReadonlySet<string> = new Set(['binary_data', 'binary_data_output', 'binary_data_size']);
+
+/** `p` without transport-only parameters; undefined when nothing is left. */
+function modelParameters(p: Parameters | undefined): Parameters | undefined {
+  if (p === undefined) return undefined;
+  let out: Parameters | undefined;
+  for (const k of Object.keys(p)) {
+    if (TRANSPORT_PARAMETERS.has(k)) continue;
+    out ??= {};
+    out[k] = p[k];
+  }
+  return out;
+}
+
+/** Order-independent key of a parameter map (transport-only keys left out). */
+function paramsKey(p: Parameters | undefined): string {
+  const m = modelParameters(p);
+  if (m === undefined) return '';
+  return JSON.stringify(
+    Object.keys(m)
+      .sort()
+      .map((k) => [k, m[k]]),
+  );
+}
+
+/** Element count of a tensor's data (BYTES: number of strings). */
+function dataLength(t: InferTensor): number {
+  return (t.data as ArrayLike<unknown>).length;
 }
 
 /**
- * Rows and compatibility key of a payload. V2: every input must share dim 0; the key covers input names,
- * datatypes, non-batch dims and parameters, requested outputs and request parameters. V1: `instances` rows;
- * the key covers every other field. Returns undefined for payloads that cannot batch (scalars, ragged dim 0,
- * V1 columnar `inputs`, empty requests).
+ * Rows and compatibility key of a payload, or undefined when it must run alone.
+ * V2: every input must have a dim 0 of the same size and data matching its shape; the key covers input
+ * names, datatypes, non-batch dims and parameters, the requested outputs (in order) with their parameters,
+ * and the request parameters (never the id, never transport-only parameters). V1: the `instances` rows;
+ * the key covers every other field. Cannot batch: scalars, ragged or zero dim 0, data not matching the
+ * shape (the model should report that error to this request alone), V1 columnar `inputs`, empty requests.
  */
 export function batchShape(payload: Payload): BatchShape | undefined {
   if (isInferRequest(payload)) {
     const first = payload.inputs[0];
     if (!first || first.shape.length === 0) return undefined;
     const rows = first.shape[0]!;
-    if (rows === 0) return undefined;
+    if (!(rows > 0)) return undefined;
     const parts: string[] = [];
     for (const t of payload.inputs) {
-      if (t.shape.length === 0 || t.shape[0] !== rows) return undefined;
-      parts.push(`${t.name}|${t.datatype}|${t.shape.slice(1).join(',')}|${paramsKey(t.parameters)}`);
+      if (t.shape.length === 0 || t.shape[0] !== rows || dataLength(t) !== elementCount(t.shape)) return undefined;
+      parts.push(`${t.name}\u0002${t.datatype}\u0002${t.shape.slice(1).join(',')}\u0002${paramsKey(t.parameters)}`);
     }
     parts.sort();
-    const outs = (payload.outputs ?? []).map((o) => `${o.name}|${paramsKey(o.parameters)}`).join(';');
+    const outs = (payload.outputs ?? []).map((o) => `${o.name}\u0002${paramsKey(o.parameters)}`).join('\u0001');
     return { rows, key: `v2\u0000${parts.join('\u0001')}\u0000${outs}\u0000${paramsKey(payload.parameters)}` };
   }
   const body = payload as V1Request;
@@ -52,20 +87,26 @@ export function batchShape(payload: Payload): BatchShape | undefined {
   return { rows: body.instances.length, key: `v1\u0000${JSON.stringify(rest)}` };
 }
 
-/** Concatenate same-named tensors along dim 0 with one allocation (BYTES: one array). */
+/** Concatenate same-named tensors along dim 0: one allocation, one `set` per part (BYTES: one array). */
 function concatTensors(parts: InferTensor[]): InferTensor {
   const first = parts[0]!;
-  if (parts.length === 1) return first;
-  const rows = parts.reduce((n, t) => n + t.shape[0]!, 0);
+  let rows = 0;
+  for (const t of parts) rows += t.shape[0]!;
   const shape = [rows, ...first.shape.slice(1)];
+  const total = elementCount(shape);
   let data: InferTensor['data'];
   if (first.datatype === 'BYTES') {
-    data = ([] as BytesArray).concat(...parts.map((t) => t.data as BytesArray));
+    const out: BytesArray = new Array(total);
+    let offset = 0;
+    for (const t of parts) {
+      const src = t.data as BytesArray;
+      for (let i = 0; i < src.length; i++) out[offset + i] = src[i]!;
+      offset += src.length;
+    }
+    data = out;
   } else {
-    // One allocation; `set` copies each part (typed arrays of one datatype share an element type).
-    const out = allocate(first.datatype as FixedDatatype, elementCount(shape)) as unknown as {
-      set(a: NumericArray, offset: number): void;
-    };
+    // Typed arrays of one datatype share an element type, so `set` is a plain memory copy.
+    const out = allocate(first.datatype as FixedDatatype, total) as { set(a: ArrayLike<unknown>, o: number): void };
     let offset = 0;
     for (const t of parts) {
       const src = t.data as NumericArray;
@@ -75,34 +116,45 @@ function concatTensors(parts: InferTensor[]): InferTensor {
     data = out as unknown as NumericArray;
   }
   const merged: InferTensor = { name: first.name, datatype: first.datatype, shape, data };
-  if (first.parameters) merged.parameters = first.parameters;
+  const params = modelParameters(first.parameters);
+  if (params) merged.parameters = params;
   return merged;
 }
 
-/** Merge compatible payloads (same `batchShape` key) into one: tensors concatenated, V1 instances joined. */
+/**
+ * Merge payloads that share a `batchShape` key into one: V2 inputs concatenated along dim 0 (in member
+ * order), V1 `instances` joined. A single payload is returned as is.
+ */
 export function mergePayloads(payloads: Payload[]): Payload {
   if (payloads.length === 1) return payloads[0]!;
   const first = payloads[0]!;
   if (isInferRequest(first)) {
     const requests = payloads as InferRequest[];
-    const inputs = first.inputs.map((t) =>
-      concatTensors(requests.map((r) => r.inputs.find((x) => x.name === t.name) ?? t)),
+    const inputs = first.inputs.map((t, i) =>
+      concatTensors(
+        requests.map((r) => {
+          const same = r.inputs[i];
+          return same?.name === t.name ? same : r.inputs.find((x) => x.name === t.name)!;
+        }),
+      ),
     );
     const merged: InferRequest = { inputs };
-    if (first.parameters) merged.parameters = first.parameters;
-    if (first.outputs) merged.outputs = first.outputs;
+    const params = modelParameters(first.parameters);
+    if (params) merged.parameters = params;
+    if (first.outputs) {
+      merged.outputs = first.outputs.map((o) => {
+        const p = modelParameters(o.parameters);
+        return p ? { name: o.name, parameters: p } : { name: o.name };
+      });
+    }
     return merged;
   }
   const bodies = payloads as V1Request[];
   return { ...bodies[0], instances: bodies.flatMap((b) => b.instances ?? []) };
 }
 
-function sliceTensor(t: InferTensor, start: number, end: number, totalRows: number, model: string): InferTensor {
-  if (t.shape.length === 0 || t.shape[0] !== totalRows) {
-    throw new InferenceError(
-      `Model ${model} output "${t.name}" has shape ${JSON.stringify(t.shape)} but the batch had ${totalRows} rows; it cannot be split per request.`,
-    );
-  }
+/** Rows `start..end` of a batch output tensor: a view for typed arrays, a slice for BYTES. */
+function sliceTensor(t: InferTensor, start: number, end: number): InferTensor {
   const stride = elementCount(t.shape.slice(1));
   const data = Array.isArray(t.data)
     ? t.data.slice(start * stride, end * stride)
@@ -112,35 +164,58 @@ function sliceTensor(t: InferTensor, start: number, end: number, totalRows: numb
   return out;
 }
 
+/** Throws unless output `t` has dim 0 equal to the batch's rows and data matching its shape. */
+function checkSplittable(t: InferTensor, totalRows: number, members: number, model: string): void {
+  const rows = t.shape.length === 0 ? undefined : t.shape[0];
+  if (rows !== totalRows) {
+    throw new InferenceError(
+      `Model ${model} output "${t.name}" has shape ${JSON.stringify(t.shape)} but the batch had ${totalRows} rows ` +
+        `(${members} requests merged), so it cannot be split per request. A model served with batching must return ` +
+        'every output with dim 0 equal to the input rows; serve it with max_batch_size 1 otherwise.',
+    );
+  }
+  const length = dataLength(t);
+  if (length !== elementCount(t.shape)) {
+    throw new InferenceError(
+      `Model ${model} output "${t.name}" has ${length} elements, which does not match its shape ${JSON.stringify(t.shape)}.`,
+    );
+  }
+}
+
 /**
  * Split a batch result back per member (`rows` in member order): V2 outputs sliced along dim 0 (views,
- * no copy), V1 `predictions` sliced by instance count. Each V2 member keeps its own request id.
+ * no copy), V1 `predictions` sliced by instance count. Each V2 member gets its own request id. Throws
+ * InferenceError when an output cannot be split (its dim 0 is not the batch's row count).
  */
 export function splitResult(result: Result, members: Payload[], rows: number[], model: string): Result[] {
-  const total = rows.reduce((a, b) => a + b, 0);
+  let total = 0;
+  for (const n of rows) total += n;
   if (isInferResponse(result)) {
+    for (const t of result.outputs) checkSplittable(t, total, members.length, model);
     let start = 0;
     return rows.map((n, i) => {
       const end = start + n;
-      const outputs = result.outputs.map((t) => sliceTensor(t, start, end, total, model));
+      const outputs = result.outputs.map((t) => sliceTensor(t, start, end));
       start = end;
       const res: InferResponse = { model_name: result.model_name, outputs };
       if (result.model_version !== undefined) res.model_version = result.model_version;
       if (result.parameters !== undefined) res.parameters = result.parameters;
-      const id = (members[i] as InferRequest).id;
-      if (id !== undefined) res.id = id;
+      const member = members[i]!;
+      if (isInferRequest(member) && member.id !== undefined) res.id = member.id;
       return res;
     });
   }
   const body = result as V1Response;
   if (!Array.isArray(body.predictions) || body.predictions.length !== total) {
     throw new InferenceError(
-      `Model ${model} returned ${Array.isArray(body.predictions) ? body.predictions.length : 'no'} predictions for a batch of ${total} instances.`,
+      `Model ${model} returned ${Array.isArray(body.predictions) ? body.predictions.length : 'no'} predictions for a ` +
+        `batch of ${total} rows (${members.length} requests merged), so they cannot be split per request.`,
     );
   }
+  const predictions = body.predictions;
   let start = 0;
   return rows.map((n) => {
-    const part: V1Response = { ...body, predictions: body.predictions!.slice(start, start + n) };
+    const part: V1Response = { ...body, predictions: predictions.slice(start, start + n) };
     start += n;
     return part;
   });

@@ -33,9 +33,8 @@ export function parseJson(text: string): unknown {
  */
 export function decodeInferRequest(body: unknown, binary?: Uint8Array): InferRequest {
   if (!isObject(body)) throw new InvalidInput('Request body must be a JSON object with an "inputs" list.');
-  if (!Array.isArray(body.inputs) || body.inputs.length === 0) {
-    throw new InvalidInput('Request body must have a non-empty "inputs" list.');
-  }
+  // An empty list is allowed: some models take no input (e.g. TF signatures that read a variable).
+  if (!Array.isArray(body.inputs)) throw new InvalidInput('Request body must have an "inputs" list.');
   let offset = 0;
   const inputs = body.inputs.map((raw, i): InferTensor => {
     if (!isObject(raw)) throw new InvalidInput(`inputs[${i}] must be an object.`);

@@ -155,7 +155,6 @@ export function decodeGrpcRequest(msg: GrpcInferRequest): { request: InferReques
   const raw = msg.raw_input_contents ?? [];
   const usedRaw = raw.length > 0;
   const inputs = msg.inputs ?? [];
-  if (inputs.length === 0) throw new InvalidInput('ModelInferRequest has no inputs.');
   if (usedRaw && raw.length !== inputs.length) {
     throw new InvalidInput(`raw_input_contents has ${raw.length} entries but there are ${inputs.length} inputs.`);
   }

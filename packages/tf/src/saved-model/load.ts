@@ -224,7 +224,17 @@ export async function loadSavedModel(dir: string, options: LoadSavedModelOptions
       for (const spec of runner.graph.inputs) {
         if (!byKey.has(spec.key)) throw new InvalidInput(`Signature "${info.name}" needs input "${spec.key}".`);
       }
-      return runner.run(byKey);
+      try {
+        return await runner.run(byKey);
+      } catch (err) {
+        // Signature shapes are not always the graph's real constraint (fixtures README item 10), so shapes are
+        // checked by the engine; its shape errors are the client's, reported with what the signature declares.
+        const message = (err as Error).message ?? String(err);
+        if (!/shape|dimension|rank|size/i.test(message)) throw err;
+        const declared = info.inputs.map((i) => `${i.name} ${JSON.stringify(i.shape)}`).join(', ');
+        const got = inputs.map((t) => `${t.name} ${JSON.stringify(t.shape)}`).join(', ');
+        throw new InvalidInput(`Signature "${info.name}" cannot run on ${got} (declared: ${declared}): ${message}`);
+      }
     },
     dispose() {
       for (const r of runners.values()) r.dispose();
