@@ -118,10 +118,14 @@ describe('TensorFlow SavedModels over the wire', () => {
     expect(train.status).toBe(501);
     const badShape = await fetch(`http://127.0.0.1:${server.httpPort}/v2/models/tfrust_keras_single_input/infer`, {
       method: 'POST',
-      body: JSON.stringify({ inputs: [{ name: 'test_in_input', datatype: 'FP32', shape: [5], data: [1, 2, 3, 4, 5] }] }),
+      body: JSON.stringify({
+        inputs: [{ name: 'test_in_input', datatype: 'FP32', shape: [5], data: [1, 2, 3, 4, 5] }],
+      }),
     });
     expect(badShape.status).toBe(400);
-    expect(((await badShape.json()) as { error: string }).error).toMatch(/cannot run on test_in_input \[5\] \(declared: test_in_input \[-1,5\]\)/);
+    expect(((await badShape.json()) as { error: string }).error).toMatch(
+      /cannot run on test_in_input \[5\] \(declared: test_in_input \[-1,5\]\)/,
+    );
     const w = await grpc.infer('tfrust_regression', { parameters: { signature_name: 'w' }, inputs: [] });
     expect(nums(w.outputs[0]!)[0]).toBeCloseTo(0.2042975, 6);
   });

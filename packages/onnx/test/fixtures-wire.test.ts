@@ -2,7 +2,7 @@
 // extension and gRPC raw, against its test_data_set_*.pb or expected.json. invalid/ models must fail to load
 // with a message naming the reason while the rest are served.
 import { execSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GrpcClient, RestClient } from '@servekit/client';
