@@ -27,7 +27,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { DeadlineExceeded, Overloaded, RequestCancelled, ServerNotReady } from '../errors.js';
 import type { InferContext } from '../model/model.js';
-import type { Payload, Result } from '../tensor/infer-types.js';
+import { isInferRequest, isInferResponse, type Payload, type Result } from '../tensor/infer-types.js';
 import { batchShape, mergePayloads, splitResult } from './merge-split.js';
 
 /** Per-model batching options. */
@@ -118,7 +118,8 @@ interface Queue {
   timer?: NodeJS.Timeout;
 }
 
-function checkOptions(model: string, o: BatchingOptions): void {
+/** Throws a RangeError naming the model and the bad option; call at startup so bad flags fail early. */
+export function validateBatchingOptions(model: string, o: BatchingOptions): void {
   const bad = (what: string) => {
     throw new RangeError(`Batching options of model ${model}: ${what}.`);
   };
@@ -133,6 +134,14 @@ function checkOptions(model: string, o: BatchingOptions): void {
     if (!Number.isInteger(p) || p < 1 || p > o.maxBatchSize)
       bad(`preferredBatchSizes must be integers between 1 and maxBatchSize ${o.maxBatchSize}, got ${p}`);
   }
+}
+
+/** `result` carrying the V2 request's id (a shallow copy when the model left it out). */
+function withOwnId(result: Result, payload: Payload): Result {
+  if (!isInferRequest(payload) || payload.id === undefined || !isInferResponse(result) || result.id === payload.id) {
+    return result;
+  }
+  return { ...result, id: payload.id };
 }
 
 /** Merges compatible concurrent requests of one model into batches; see the module comment. */
@@ -161,7 +170,7 @@ export class Batcher {
     options: BatchingOptions,
     private readonly metrics?: BatchMetrics,
   ) {
-    checkOptions(modelName, options);
+    validateBatchingOptions(modelName, options);
     this.maxBatchSize = options.maxBatchSize;
     this.maxLatencyMs = Math.min(options.maxLatencyMs, MAX_TIMER_MS);
     this.maxQueueSize = options.maxQueueSize ?? 1024;
@@ -337,14 +346,20 @@ export class Batcher {
     if (this.queues.get(q.key) === q) this.queues.delete(q.key);
   }
 
-  /** Start due batches while run slots are free, the queue with the oldest request first. */
-  private pump(): void {
+  /**
+   * Start due batches while run slots are free, the queue with the oldest request first. When a slot has
+   * just freed (`slotFreed`), a queue whose latency budget ran out counts as due even if its timer has not
+   * fired yet, so it is not overtaken by a younger due queue.
+   */
+  private pump(slotFreed = false): void {
     while (this.inflight < this.maxInflight && !this.closed) {
       const idle = this.inflight === 0 && this.idleDispatch;
+      const expired = slotFreed ? performance.now() - this.maxLatencyMs : Number.NEGATIVE_INFINITY;
       let next: Queue | undefined;
       for (const q of this.queues.values()) {
-        if ((!q.due && !idle) || q.items.length === 0) continue;
-        if (!next || q.items[0]!.enqueuedAt < next.items[0]!.enqueuedAt) next = q;
+        const head = q.items[0];
+        if (!head || !(q.due || idle || head.enqueuedAt <= expired)) continue;
+        if (!next || head.enqueuedAt < next.items[0]!.enqueuedAt) next = q;
       }
       if (!next) return;
       this.dispatch(this.take(next));
@@ -397,7 +412,7 @@ export class Batcher {
       .then(() => this.run(mergePayloads(payloads), ctx))
       .then((result) => {
         if (batch.length === 1) {
-          batch[0]!.resolve(result); // alone: exactly what an unbatched call returns
+          batch[0]!.resolve(withOwnId(result, payloads[0]!)); // alone: what an unbatched call returns
           return;
         }
         const parts = splitResult(result, payloads, rows, this.modelName);
@@ -413,7 +428,7 @@ export class Batcher {
           for (const fn of this.drained) fn();
           this.drained.clear();
         }
-        this.pump();
+        this.pump(true);
       });
   }
 }
