@@ -1,4 +1,4 @@
-import type { BatchingOptions } from '../batching/batcher.js';
+import { type BatchingOptions, validateBatchingOptions } from '../batching/batcher.js';
 import type { ParsedFlags } from '../cli/args.js';
 import type { ModelServerOptions } from './model-server.js';
 
@@ -15,6 +15,8 @@ export function batchingFromFlags(flags: ParsedFlags): BatchingOptions | undefin
   };
   const preferred = flags.preferred_batch_sizes as number[] | undefined;
   if (preferred && preferred.length > 0) opts.preferredBatchSizes = preferred;
+  // Bad batching flags stop the server at startup instead of failing every request later.
+  validateBatchingOptions('(all models, from flags)', opts);
   return opts;
 }
 
