@@ -1,16 +1,21 @@
 # servekit prebuilt server for TensorFlow SavedModels (no libtensorflow: tfjs on WebAssembly).
 # KServe runtime conventions: the storage initializer puts the model in /mnt/models; HTTP 8080, gRPC 8081.
+# Build: docker build -f Dockerfile.tf -t servekit-tf .
+FROM node:20-slim AS build
+WORKDIR /src
+COPY . .
+# .npmrc skips onnxruntime-node's install script (its CPU binaries ship in the package).
+RUN npm ci --no-audit --no-fund && npx tsc -b && sh scripts/build-image-root.sh /opt/servekit
+
 FROM node:20-slim
 WORKDIR /opt/servekit
-COPY package.json package-lock.json .npmrc tsconfig.json tsconfig.base.json ./
-COPY protos ./protos
-COPY packages ./packages
-COPY examples ./examples
-COPY scripts ./scripts
-RUN sh scripts/install-runtime.sh \
- && ln -s /opt/servekit/packages/cli/dist/bin.js /usr/local/bin/servekit \
- && chmod +x packages/cli/dist/bin.js
+COPY --from=build /opt/servekit ./
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force \
+ && ln -s /opt/servekit/packages/cli/dist/bin.js /usr/local/bin/servekit
 USER node
+# The format is an env default (SERVEKIT_<FLAG>), so it survives a ServingRuntime replacing the CMD args.
+ENV SERVEKIT_MODEL_FORMAT=tensorflow
 EXPOSE 8080 8081
 ENTRYPOINT ["servekit", "serve"]
 CMD ["--model_dir", "/mnt/models", "--model_format", "tensorflow", "--http_port", "8080", "--grpc_port", "8081"]

@@ -8,7 +8,7 @@ const HELP = `servekit — serve ML models over KServe V1 and the Open Inference
 
 Commands:
   servekit serve --model_dir DIR [flags]      detect the model format in DIR and serve it
-  servekit convert FILE -o model.onnx         write the ONNX graph built from a sklearn/XGBoost/LightGBM file
+  servekit convert FILE|DIR -o model.onnx     write the ONNX graph built from a sklearn/XGBoost/LightGBM model
 
 ${usage('servekit serve', SERVE_FLAGS)}`;
 
@@ -19,7 +19,12 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command === 'serve') {
-    const { flags } = parseFlags(rest, SERVE_FLAGS);
+    const { flags, positionals } = parseFlags(rest, SERVE_FLAGS);
+    if (positionals.length > 0) {
+      throw new Error(
+        `unexpected argument "${positionals[0]}" (flags take the form --name value; see servekit --help)`,
+      );
+    }
     await serve(flags);
     return;
   }
@@ -27,9 +32,9 @@ async function main(argv: string[]): Promise<void> {
     const out = rest.indexOf('-o');
     const output = out >= 0 ? rest[out + 1] : undefined;
     const input = rest.find((_arg, i) => i !== out && i !== out + 1);
-    if (!input || !output) throw new Error('usage: servekit convert FILE -o model.onnx');
-    const size = await convert(input, output);
-    process.stdout.write(`wrote ${output} (${size} bytes)\n`);
+    if (!input || !output) throw new Error('usage: servekit convert FILE|DIR -o model.onnx');
+    const { file, bytes } = await convert(input, output);
+    process.stdout.write(`wrote ${output} (${bytes} bytes) from ${file}\n`);
     return;
   }
   throw new Error(`unknown command "${command}" (commands: serve, convert; see servekit --help)`);

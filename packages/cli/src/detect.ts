@@ -28,6 +28,14 @@ function handlerByName(format: string): ModelFormatHandler {
   return h;
 }
 
+const isVersionName = (d: string): boolean => /^\d+$/.test(d);
+
+function subdirectories(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((d) => !d.startsWith('.') && statSync(join(dir, d)).isDirectory())
+    .sort();
+}
+
 /** The format of one model directory; undefined when none matches, an error when two formats do. */
 export function detectFormat(dir: string): ModelFormatHandler | undefined {
   const files = readdirSync(dir);
@@ -42,14 +50,21 @@ export function detectFormat(dir: string): ModelFormatHandler | undefined {
 }
 
 async function build(name: string, dir: string, flags: ParsedFlags): Promise<ServedModel[]> {
-  const forced = flags.model_format as string | undefined;
-  if (forced) return handlerByName(forced).create(name, dir, flags);
   if (flags.model_module) return handlerByName('custom').create(name, dir, flags);
+  const forced = flags.model_format as string | undefined;
+  if (forced) {
+    const handler = handlerByName(forced);
+    // A forced format with no file of its own here but model sub-folders: a multi-model dir of that format.
+    if (handler.candidates(dir, readdirSync(dir)).length === 0 && subdirectories(dir).some((d) => !isVersionName(d))) {
+      throw new Error(`no ${forced} model file in ${dir}`);
+    }
+    return handler.create(name, dir, flags);
+  }
   const handler = detectFormat(dir);
   if (handler) return handler.create(name, dir, flags);
   // Numeric sub-folders holding models are versions of one model.
-  const subdirs = readdirSync(dir).filter((d) => statSync(join(dir, d)).isDirectory());
-  const versions = subdirs.filter((d) => /^\d+$/.test(d));
+  const subdirs = subdirectories(dir);
+  const versions = subdirs.filter(isVersionName);
   if (versions.length > 0 && versions.length === subdirs.length) {
     const out: ServedModel[] = [];
     for (const v of versions.sort((a, b) => Number(a) - Number(b))) {
@@ -63,6 +78,18 @@ async function build(name: string, dir: string, flags: ParsedFlags): Promise<Ser
 }
 
 /**
+ * The model (or its versions) held by `dir`, named `name`. A model that cannot be built is still returned, as a
+ * model whose load fails with the reason, so the server reports it and keeps serving the others.
+ */
+export async function modelFromDir(name: string, dir: string, flags: ParsedFlags): Promise<ServedModel[]> {
+  try {
+    return (await build(name, dir, flags)).map((m) => ({ ...m, dir }));
+  } catch (err) {
+    return [{ model: new UnservableModel(name, (err as Error).message), dir }];
+  }
+}
+
+/**
  * The models to serve from `dir`: one model named `name` when the dir holds a model (or its numeric
  * versions), else one model per sub-folder, named after the folder (KServe's multi-model fallback).
  * A model that cannot be built is still returned, as a model whose load fails with the reason, so the
@@ -71,20 +98,14 @@ async function build(name: string, dir: string, flags: ParsedFlags): Promise<Ser
 export async function modelsFromDir(name: string | undefined, dir: string, flags: ParsedFlags): Promise<ServedModel[]> {
   const modelName = name ?? basename(dir);
   try {
-    return await build(modelName, dir, flags);
+    return (await build(modelName, dir, flags)).map((m) => ({ ...m, dir }));
   } catch (err) {
-    const subdirs = readdirSync(dir).filter((d) => statSync(join(dir, d)).isDirectory() && !/^\d+$/.test(d));
-    if (subdirs.length === 0 || flags.model_format || flags.model_module) {
-      return [{ model: new UnservableModel(modelName, (err as Error).message) }];
+    const subdirs = subdirectories(dir).filter((d) => !isVersionName(d));
+    if (subdirs.length === 0 || flags.model_module) {
+      return [{ model: new UnservableModel(modelName, (err as Error).message), dir }];
     }
     const out: ServedModel[] = [];
-    for (const sub of subdirs.sort()) {
-      try {
-        out.push(...(await build(sub, join(dir, sub), flags)));
-      } catch (subErr) {
-        out.push({ model: new UnservableModel(sub, (subErr as Error).message) });
-      }
-    }
+    for (const sub of subdirs) out.push(...(await modelFromDir(sub, join(dir, sub), flags)));
     return out;
   }
 }

@@ -1,10 +1,17 @@
 import { type FlagSpec, SERVER_FLAGS } from '@servekit/core';
+import { SESSION_FLAGS } from './session-flags.js';
 
 /** The model formats `servekit serve` can detect or be told to use. */
 export const MODEL_FORMATS = ['onnx', 'sklearn', 'xgboost', 'lightgbm', 'tensorflow', 'custom'] as const;
 
 /** A model format name. */
 export type ModelFormat = (typeof MODEL_FORMATS)[number];
+
+/** TensorFlow backends of `--tf_backend`. */
+export const TF_BACKENDS = ['wasm', 'cpu'] as const;
+
+/** TensorFlow engines of `--tf_engine`: `auto` lets @servekit/tf choose, `tfjs` and `onnx` force one. */
+export const TF_ENGINES = ['auto', 'tfjs', 'onnx'] as const;
 
 /** `servekit serve` flags: the shared server flags plus model selection and storage. */
 export const SERVE_FLAGS: FlagSpec[] = [
@@ -32,10 +39,32 @@ export const SERVE_FLAGS: FlagSpec[] = [
     type: 'string',
     doc: 'Where downloaded models are kept (default: <tmpdir>/servekit-models).',
   },
-  { name: 'tf_backend', type: 'string', default: 'wasm', doc: 'TensorFlow engine backend: wasm or cpu.' },
+  { name: 'tf_backend', type: 'string', default: 'wasm', doc: 'TensorFlow tfjs backend: wasm or cpu.' },
+  {
+    name: 'tf_engine',
+    type: 'string',
+    default: 'auto',
+    doc: 'TensorFlow engine: auto, tfjs, or onnx (SavedModel lowered to ONNX, when @servekit/tf provides it).',
+  },
   {
     name: 'model_module',
     type: 'string',
     doc: 'A JS module exporting a Model subclass (default export or `model`), e.g. a transformer.',
   },
+  ...SESSION_FLAGS,
 ];
+
+/** Check the values of the flags that take one of a fixed list; throws naming the flag and the choices. */
+export function checkChoices(flags: Record<string, unknown>): void {
+  const choices: Array<[string, readonly string[]]> = [
+    ['model_format', MODEL_FORMATS],
+    ['tf_backend', TF_BACKENDS],
+    ['tf_engine', TF_ENGINES],
+  ];
+  for (const [name, allowed] of choices) {
+    const v = flags[name];
+    if (v !== undefined && !allowed.includes(String(v))) {
+      throw new Error(`--${name} must be one of ${allowed.join(', ')}; got "${String(v)}"`);
+    }
+  }
+}

@@ -1,5 +1,5 @@
-// The KServe manifests and Dockerfiles must use flags, ports and formats the CLI really has.
-import { existsSync, readFileSync } from 'node:fs';
+// The KServe manifests must use flags, ports and formats the CLI really has (the Dockerfiles: image-root.test.ts).
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SERVER_FLAGS } from '@servekit/core';
@@ -28,7 +28,7 @@ interface Runtime {
   };
 }
 
-describe('examples/kserve and the Dockerfiles', () => {
+describe('examples/kserve', () => {
   const runtimes = parseAllDocuments(readFileSync(join(ROOT, 'examples/kserve/servingruntime.yaml'), 'utf8')).map(
     (d) => d.toJSON() as Runtime,
   );
@@ -61,20 +61,6 @@ describe('examples/kserve and the Dockerfiles', () => {
       expect(names.has(model.runtime), file).toBe(true);
       expect(MODEL_FORMATS).toContain(model.modelFormat.name);
       expect(['v1', 'v2', 'grpc-v2']).toContain(model.protocolVersion);
-    }
-  });
-
-  it('the Dockerfiles install with the shared script and start `servekit serve` with real flags', () => {
-    expect(existsSync(join(ROOT, 'scripts/install-runtime.sh'))).toBe(true);
-    for (const file of ['Dockerfile.sklearn', 'Dockerfile.tf']) {
-      const text = readFileSync(join(ROOT, file), 'utf8');
-      expect(text, file).toMatch(/^FROM node:20-slim$/m);
-      expect(text, file).toMatch(/RUN sh scripts\/install-runtime\.sh/);
-      expect(text, file).toMatch(/^USER node$/m);
-      expect(text, file).toContain('ENTRYPOINT ["servekit", "serve"]');
-      const cmd = JSON.parse(/^CMD (.*)$/m.exec(text)![1]!) as string[];
-      for (const flag of flagsIn(cmd)) expect(flagNames.has(flag), `${file}: --${flag}`).toBe(true);
-      expect(cmd).toContain('/mnt/models');
     }
   });
 });

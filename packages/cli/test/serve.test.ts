@@ -1,70 +1,15 @@
 // `servekit serve` as a real process: format detection per fixture, multi-model dirs, storage URIs, flags.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { GrpcClient } from '@servekit/client';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BIN, FIX, killAll, post, ROOT, serve, stop } from './cli-process.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const FIX = join(ROOT, '../shared/fixtures');
-const BIN = join(ROOT, 'packages/cli/dist/bin.js');
-
-interface Running {
-  proc: ChildProcess;
-  base: string;
-  grpc: string;
-  log: string[];
-}
-
-const started: ChildProcess[] = [];
-
-/** Start `servekit serve` on free loopback ports; resolves once it logs where it listens. */
-async function serve(args: string[], env: Record<string, string> = {}): Promise<Running> {
-  const proc = spawn(
-    process.execPath,
-    [BIN, 'serve', '--http_port', '0', '--grpc_port', '0', '--host', '127.0.0.1', ...args],
-    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  started.push(proc);
-  const log: string[] = [];
-  let buffered = '';
-  let stderr = '';
-  proc.stderr!.on('data', (d) => (stderr += d));
-  for await (const chunk of proc.stdout!) {
-    buffered += String(chunk);
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const line of lines) {
-      log.push(line);
-      if (line.includes('"http"')) {
-        const { http, grpc } = JSON.parse(line) as { http: string; grpc: string };
-        proc.stdout!.on('data', (d) => log.push(String(d)));
-        return { proc, base: `http://${http}`, grpc, log };
-      }
-    }
-  }
-  throw new Error(`servekit exited before listening: ${stderr}${buffered}`);
-}
-
-async function stop(r: Running): Promise<number | null> {
-  if (r.proc.exitCode !== null) return r.proc.exitCode;
-  r.proc.kill('SIGTERM');
-  const [code] = await once(r.proc, 'exit');
-  return code as number | null;
-}
-
-afterAll(() => {
-  for (const p of started) if (p.exitCode === null) p.kill('SIGKILL');
-});
-
-const post = async (url: string, body: unknown) => {
-  const res = await fetch(url, { method: 'POST', body: JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-};
+afterAll(killAll);
 
 describe('servekit serve', () => {
   it('serves the sklearn churn model.joblib: V1 dict rows → labels, PREDICT_PROBA=true → probabilities', async () => {

@@ -4,6 +4,7 @@ import {
   type Datatype,
   elementCount,
   type InferContext,
+  InferenceError,
   type InferRequest,
   type InferResponse,
   type InferTensor,
@@ -158,9 +159,13 @@ export class OnnxModel extends Model {
       return res;
     }
     const res = await this.infer(this.v1ToRequest(payload));
+    const asked = payload.parameters?.predict_proba;
+    // Asked per request: a model without probabilities is a 400. The server-wide option only applies to
+    // classifiers, so a regressor served next to them (multi-model dir) keeps answering its values.
     const proba =
-      isTruthy(payload.parameters?.predict_proba) ||
-      (payload.parameters?.predict_proba === undefined && this.options.predictProba);
+      asked !== undefined && asked !== null
+        ? isTruthy(asked)
+        : this.options.predictProba === true && res.outputs.some((t) => t.name === 'probabilities');
     const out = proba ? this.probabilities(res) : this.predictionOutput(res);
     const value = tensorToJson(out);
     return { predictions: Array.isArray(value) ? value : [value] };
@@ -188,6 +193,11 @@ export class OnnxModel extends Model {
       );
     }
     const rows = inputs[0]?.shape[0] ?? 1;
+    if (this.fixedBatchOne && inputs.some((t) => t.shape[0] !== rows)) {
+      throw new InvalidInput(
+        `Model ${this.name} runs one row at a time: every input needs the same number of rows (got ${inputs.map((t) => `${t.name} ${JSON.stringify(t.shape)}`).join(', ')}).`,
+      );
+    }
     const outputs =
       this.fixedBatchOne && rows > 1 ? await this.runRowByRow(session, inputs, rows) : await this.run(session, inputs);
     return { model_name: this.name, outputs };
@@ -196,7 +206,12 @@ export class OnnxModel extends Model {
   private async run(session: SessionRunner, inputs: InferTensor[]): Promise<InferTensor[]> {
     const feeds: Record<string, WireTensor> = {};
     for (const t of inputs) feeds[t.name] = toWire(t);
-    const result = await session.run(feeds);
+    let result: Record<string, WireTensor>;
+    try {
+      result = await session.run(feeds);
+    } catch (err) {
+      throw new InferenceError(`Model ${this.name}: onnxruntime failed: ${(err as Error).message}`);
+    }
     return this.outputs.map((meta) => fromWire(meta.name, result[meta.name]!));
   }
 

@@ -104,7 +104,19 @@ function values(t: InferTensor): Array<number | string> {
   return encodeJsonData(t.datatype, t.data).map((v) => (typeof v === 'boolean' ? Number(v) : v));
 }
 
-function expectClose(got: InferTensor, want: InferTensor, where: string): void {
+/** Float tolerance: |got - want| <= abs + rel * |want|. */
+const TOLERANCE = { abs: 1e-6, rel: 1e-5 };
+/**
+ * Per-model exceptions, each with its reason. NuSVR sums float32 kernel terms of order 1 into results of order 1e-3:
+ * the 2018 reference and onnxruntime 1.30 differ by up to 1.43e-6 absolute (ORT_NODE_CHECK.json records the same).
+ */
+const TOLERANCE_BY_MODEL: Record<string, { abs: number; rel: number }> = {
+  'sklearn-onnx-2018.SklearnRegNuSVR': { abs: 2e-6, rel: 1e-5 },
+};
+/** Largest errors seen over every compared float (printed after the sweep). */
+const worst = { abs: 0, rel: 0, absAt: '', relAt: '' };
+
+function expectClose(got: InferTensor, want: InferTensor, where: string, tol = TOLERANCE): void {
   const g = values(got);
   const w = values(want);
   expect(g.length, `${where}: element count`).toBe(w.length);
@@ -112,11 +124,20 @@ function expectClose(got: InferTensor, want: InferTensor, where: string): void {
     const a = g[i]!;
     const b = w[i]!;
     // Cast FLOAT→STRING: onnxruntime prints more digits than the ONNX reference (fixtures README item 5).
-    const na = typeof a === 'string' && typeof b === 'string' && !Number.isNaN(Number(b)) ? Number(a) : a;
-    const nb = typeof a === 'string' && typeof b === 'string' && !Number.isNaN(Number(b)) ? Number(b) : b;
+    const numeric = typeof a === 'string' && typeof b === 'string' && b.trim() !== '' && !Number.isNaN(Number(b));
+    const na = numeric ? Number(a) : a;
+    const nb = numeric ? Number(b) : b;
     if (typeof nb === 'number' && typeof na === 'number') {
-      if (Number.isNaN(nb)) expect(Number.isNaN(na), `${where}[${i}]`).toBe(true);
-      else expect(Math.abs(na - nb), `${where}[${i}]: ${na} vs ${nb}`).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(nb));
+      if (Number.isNaN(nb)) {
+        expect(Number.isNaN(na), `${where}[${i}]`).toBe(true);
+        continue;
+      }
+      const err = Math.abs(na - nb);
+      if (err > worst.abs) Object.assign(worst, { abs: err, absAt: `${where}[${i}]` });
+      if (Math.abs(nb) >= 1e-3 && err / Math.abs(nb) > worst.rel) {
+        Object.assign(worst, { rel: err / Math.abs(nb), relAt: `${where}[${i}]` });
+      }
+      expect(err, `${where}[${i}]: ${na} vs ${nb}`).toBeLessThanOrEqual(tol.abs + tol.rel * Math.abs(nb));
     } else expect(na, `${where}[${i}]`).toEqual(nb);
   }
 }
@@ -148,6 +169,9 @@ describe('every ONNX fixture over the wire', () => {
     }
   }, 120_000);
   afterAll(async () => {
+    console.log(
+      `ONNX fixtures: max abs error ${worst.abs} (${worst.absAt}), max rel error ${worst.rel} where |expected| >= 1e-3 (${worst.relAt})`,
+    );
     rest.close();
     grpc.close();
     await server.stop();
@@ -201,9 +225,32 @@ describe('every ONNX fixture over the wire', () => {
               ? res.outputs.find((o) => o.name === exp.name)
               : res.outputs.find((o) => o.name === md.outputs[exp.index!]!.name);
           expect(got, `${c.label} ${how}: output ${exp.name ?? exp.index}`).toBeDefined();
-          expectClose(got!, exp.tensor, `${c.label} ${how} ${got!.name}`);
+          expectClose(got!, exp.tensor, `${c.label} ${how} ${got!.name}`, TOLERANCE_BY_MODEL[c.model]);
         }
       }
     },
   );
+  // The skl2onnx docs classifiers end in ZipMap; their expected.json holds labels only (onnxruntime cannot return
+  // the map). The served `probabilities` must be a distribution per row whose argmax is the label. (The
+  // zipmap=False titanic export is a separately trained pipeline, ~4e-3 apart, so it is no reference.)
+  const ZIPMAP_DOCS = ['logreg_iris', 'rf_iris', 'pipeline_xgboost', 'pipeline_lightgbm', 'pipeline_titanic'];
+  it.each(ZIPMAP_DOCS)('sklearn-onnx-docs/%s serves ZipMap probabilities that match its labels', async (name) => {
+    const model = `sklearn-onnx-docs.${name}`;
+    const c = casesOf('sklearn-onnx-docs', name)[0]!;
+    const res = await grpc.infer(model, { inputs: c.inputs.map((i) => ({ ...i.tensor, name: i.name! })) });
+    const labels = values(res.outputs.find((o) => o.name === 'label')!) as number[];
+    const proba = res.outputs.find((o) => o.name === 'probabilities')!;
+    expect(proba.datatype).toBe('FP32');
+    const [rows, classes] = proba.shape as [number, number];
+    expect(rows).toBe(labels.length);
+    const p = proba.data as Float32Array;
+    for (let r = 0; r < rows; r++) {
+      const row = Array.from(p.subarray(r * classes, (r + 1) * classes));
+      expect(
+        row.reduce((a, b) => a + b, 0),
+        `${model} row ${r} sums to 1`,
+      ).toBeCloseTo(1, 5);
+      expect(row.indexOf(Math.max(...row)), `${model} row ${r} argmax`).toBe(labels[r]);
+    }
+  });
 });

@@ -24,10 +24,26 @@ describe('OnnxModel V1', () => {
       new OnnxModel('iris-proba', { modelDir: join(FIX, 'sklearn-onnx-docs/logreg_iris'), predictProba: true }),
       new OnnxModel('titanic', { modelDir: join(FIX, 'sklearn-onnx-docs/pipeline_titanic') }),
       new OnnxModel('fixed', { modelDir: join(FIX, 'sklearn-onnx-2018/SklearnLinearRegression-Dec4') }),
+      new OnnxModel('fixed-regressor-proba', {
+        modelDir: join(FIX, 'sklearn-onnx-2018/SklearnLinearRegression-Dec4'),
+        predictProba: true,
+      }),
+      new OnnxModel('mixed', { modelDir: join(FIX, 'sklearn-onnx-2018/SklearnPipelineScalerMixed-OneOff') }),
     ]);
     base = `http://127.0.0.1:${server.httpPort}`;
   });
   afterAll(() => server.stop());
+
+  const infer = async (model: string, body: unknown) => {
+    const res = await fetch(`${base}/v2/models/${model}/infer`, { method: 'POST', body: JSON.stringify(body) });
+    return {
+      status: res.status,
+      body: (await res.json()) as {
+        outputs?: Array<{ name: string; shape: number[]; data: number[] }>;
+        error?: string;
+      },
+    };
+  };
 
   const predict = async (model: string, body: unknown) => {
     const res = await fetch(`${base}/v1/models/${model}:predict`, { method: 'POST', body: JSON.stringify(body) });
@@ -76,5 +92,54 @@ describe('OnnxModel V1', () => {
     const res = await predict('iris', { instances: [[1, 2, 3]] });
     expect(res.status).toBe(400);
     expect(res.body.error).toMatch(/Input "X": dim 1 must be 2/);
+  });
+  it('answers the V2 parameter predict_proba with the probabilities tensor only', async () => {
+    const input = { name: 'X', datatype: 'FP32', shape: [2, 2], data: [5.1, 3.5, 7.0, 3.2] };
+    const both = await infer('iris', { inputs: [input] });
+    expect(both.body.outputs!.map((o) => o.name)).toEqual(['label', 'probabilities']);
+    const proba = await infer('iris', { inputs: [input], parameters: { predict_proba: true } });
+    expect(proba.body.outputs!.map((o) => o.name)).toEqual(['probabilities']);
+    expect(proba.body.outputs![0]!.shape).toEqual([2, 3]);
+    expect(proba.body.outputs![0]!.data).toEqual(both.body.outputs![1]!.data);
+  });
+
+  it('keeps regressors answering values under the server-wide predict_proba option; per request it is a 400', async () => {
+    const rows = [
+      [1, 2, 3, 4],
+      [0, 0, 0, 0],
+    ];
+    const plain = await predict('fixed', { instances: rows });
+    expect((await predict('fixed-regressor-proba', { instances: rows })).body.predictions).toEqual(
+      plain.body.predictions,
+    );
+    const asked = await predict('fixed', { instances: rows, parameters: { predict_proba: true } });
+    expect(asked.status).toBe(400);
+    expect(asked.body.error).toMatch(/no probabilities output/);
+  });
+
+  it('runs a fixed-batch model with two inputs row by row, and refuses inputs with different row counts', async () => {
+    const two = await infer('mixed', {
+      inputs: [
+        { name: 'input1', datatype: 'INT64', shape: [2, 1], data: [1, 3] },
+        { name: 'input2', datatype: 'FP32', shape: [2, 1], data: [0.5, 2] },
+      ],
+    });
+    expect(two.status).toBe(200);
+    const one = await infer('mixed', {
+      inputs: [
+        { name: 'input1', datatype: 'INT64', shape: [1, 1], data: [3] },
+        { name: 'input2', datatype: 'FP32', shape: [1, 1], data: [2] },
+      ],
+    });
+    expect(two.body.outputs![0]!.shape).toEqual([2, 2]);
+    expect(two.body.outputs![0]!.data.slice(2)).toEqual(one.body.outputs![0]!.data);
+    const bad = await infer('mixed', {
+      inputs: [
+        { name: 'input1', datatype: 'INT64', shape: [2, 1], data: [1, 3] },
+        { name: 'input2', datatype: 'FP32', shape: [1, 1], data: [0.5] },
+      ],
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/same number of rows/);
   });
 });

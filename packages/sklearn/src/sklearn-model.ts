@@ -6,11 +6,10 @@ import {
   InferenceError,
   InvalidInput,
   isInferRequest,
-  Model,
   type ModelMetadata,
   type TensorMetadata,
 } from '@servekit/core';
-import * as ort from 'onnxruntime-node';
+import { OnnxModel, type OnnxModelOptions } from '@servekit/onnx';
 import { type ConvertedSklearnModel, loadSklearnModel } from './load.js';
 import type { GraphFeed } from './request-encoding.js';
 
@@ -20,6 +19,10 @@ export interface SklearnModelOptions {
   path: string;
   /** Answer predict_proba instead of predict by default (`--predict_proba`, PREDICT_PROBA=true). */
   predictProba?: boolean;
+  /** onnxruntime session options (threads, graph optimization level, execution providers). */
+  sessionOptions?: OnnxModelOptions['sessionOptions'];
+  /** Where the onnxruntime session runs: a worker thread (default, off the event loop) or `main`. */
+  execution?: OnnxModelOptions['execution'];
 }
 
 const decoder = new TextDecoder();
@@ -42,16 +45,24 @@ function tensorValues(t: InferTensor): unknown[] {
   return Array.from(t.data as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? Number(v) : v));
 }
 
-/** Serves a scikit-learn estimator or Pipeline: predict by default, predict_proba on request or by option. */
-export class SklearnModel extends Model {
+/**
+ * Serves a scikit-learn estimator or Pipeline: predict by default, predict_proba on request or by option.
+ * The pickle is converted to an ONNX graph at load and run by OnnxModel's onnxruntime session (off the event loop);
+ * requests are encoded in TypeScript (dict rows, columns, strings) into the graph's DOUBLE/STRING inputs.
+ */
+export class SklearnModel extends OnnxModel {
   private converted?: ConvertedSklearnModel;
-  private session?: ort.InferenceSession;
 
   constructor(
     name: string,
-    readonly options: SklearnModelOptions,
+    readonly sklearnOptions: SklearnModelOptions,
   ) {
-    super(name);
+    super(name, {
+      predictProba: sklearnOptions.predictProba,
+      sessionOptions: sklearnOptions.sessionOptions,
+      execution: sklearnOptions.execution,
+      platform: 'sklearn',
+    });
   }
 
   /** The conversion result (after load). */
@@ -60,19 +71,15 @@ export class SklearnModel extends Model {
     return this.converted;
   }
 
-  override async load(): Promise<void> {
-    this.converted = await loadSklearnModel(this.options.path);
-    this.session = await ort.InferenceSession.create(this.converted.onnx);
-  }
-
-  override async unload(): Promise<void> {
-    await this.session?.release();
-    this.session = undefined;
+  /** Read and convert the pickle; OnnxModel.load opens the session on the result. */
+  protected override async modelBytes(): Promise<Uint8Array> {
+    this.converted = await loadSklearnModel(this.sklearnOptions.path);
+    return this.converted.onnx;
   }
 
   private wantsProba(params: Parameters | undefined): boolean {
     const v = params?.predict_proba;
-    const want = v === undefined || v === null ? this.options.predictProba === true : truthy(v);
+    const want = v === undefined || v === null ? this.sklearnOptions.predictProba === true : truthy(v);
     if (want && !this.model.outputs.probabilities) {
       throw new InvalidInput(`model ${this.name} (${this.model.estimator}) has no predict_proba`);
     }
@@ -124,30 +131,25 @@ export class SklearnModel extends Model {
     return enc.encodeMatrix(values as number[], rows);
   }
 
-  private async run(feeds: GraphFeed[], proba: boolean): Promise<ort.Tensor> {
-    if (!this.session) throw new InferenceError(`model ${this.name} is not loaded`);
-    const input: Record<string, ort.Tensor> = {};
-    for (const f of feeds) input[f.name] = new ort.Tensor(f.type === 'DOUBLE' ? 'float64' : 'string', f.data, f.dims);
+  private async runGraph(feeds: GraphFeed[], proba: boolean): Promise<InferTensor> {
+    const inputs: InferTensor[] = feeds.map((f) =>
+      f.type === 'DOUBLE'
+        ? { name: f.name, datatype: 'FP64', shape: f.dims, data: f.data as Float64Array }
+        : { name: f.name, datatype: 'BYTES', shape: f.dims, data: f.data as string[] },
+    );
     const o = this.model.outputs;
     const name = proba ? o.probabilities! : (o.label ?? o.variable!);
-    try {
-      const out = await this.session.run(input, [name]);
-      return out[name]!;
-    } catch (e) {
-      throw new InferenceError(`model ${this.name}: onnxruntime failed: ${(e as Error).message}`);
-    }
+    const res = await this.infer({ inputs });
+    const out = res.outputs.find((t) => t.name === name);
+    if (!out) throw new InferenceError(`model ${this.name}: the graph has no output "${name}"`);
+    return out;
   }
 
   override async predict(payload: Payload, _ctx: InferContext): Promise<Result> {
     if (isInferRequest(payload)) {
       const proba = this.wantsProba(payload.parameters);
-      const t = await this.run(this.feedsFromV2(payload), proba);
-      const out: InferTensor =
-        t.type === 'string'
-          ? { name: 'output-0', datatype: 'BYTES', shape: [...t.dims], data: Array.from(t.data as string[]) }
-          : t.type === 'int64'
-            ? { name: 'output-0', datatype: 'INT64', shape: [...t.dims], data: t.data as BigInt64Array }
-            : { name: 'output-0', datatype: 'FP64', shape: [...t.dims], data: t.data as Float64Array };
+      const t = await this.runGraph(this.feedsFromV2(payload), proba);
+      const out: InferTensor = { name: 'output-0', datatype: t.datatype, shape: t.shape, data: t.data };
       const res: InferResponse = { model_name: this.name, outputs: [out] };
       if (payload.id !== undefined) res.id = payload.id;
       return res;
@@ -155,7 +157,7 @@ export class SklearnModel extends Model {
     const instances = payload.instances;
     if (!Array.isArray(instances)) throw new InvalidInput('V1 request needs an "instances" array');
     const proba = this.wantsProba(payload.parameters as Parameters | undefined);
-    const t = await this.run(this.model.encoder.encodeInstances(instances), proba);
+    const t = await this.runGraph(this.model.encoder.encodeInstances(instances), proba);
     return { predictions: toRows(t) };
   }
 
@@ -189,12 +191,16 @@ export class SklearnModel extends Model {
 }
 
 /** An output tensor as V1 predictions: one value (or row) per instance, labels in their original type. */
-function toRows(t: ort.Tensor): unknown[] {
+function toRows(t: InferTensor): unknown[] {
   const data =
-    t.type === 'int64' ? Array.from(t.data as BigInt64Array, Number) : Array.from(t.data as ArrayLike<number | string>);
-  if (t.dims.length < 2) return data;
-  const cols = t.dims[1]!;
+    t.datatype === 'INT64'
+      ? Array.from(t.data as BigInt64Array, Number)
+      : t.datatype === 'BYTES'
+        ? Array.from(t.data as Array<string | Uint8Array>, (v) => (typeof v === 'string' ? v : decoder.decode(v)))
+        : Array.from(t.data as ArrayLike<number>);
+  if (t.shape.length < 2) return data;
+  const cols = t.shape[1]!;
   const rows: unknown[] = [];
-  for (let i = 0; i < t.dims[0]!; i++) rows.push(data.slice(i * cols, (i + 1) * cols));
+  for (let i = 0; i < t.shape[0]!; i++) rows.push(data.slice(i * cols, (i + 1) * cols));
   return rows;
 }

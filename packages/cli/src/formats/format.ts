@@ -6,6 +6,8 @@ export interface ServedModel {
   model: Model;
   /** Its version, for versioned layouts. */
   version?: string;
+  /** The folder it was detected in (set by `modelsFromDir`; used to re-detect it on a repository load). */
+  dir?: string;
 }
 
 /** A model format `servekit serve` knows: how to recognise its files and build the models. */

@@ -1,4 +1,5 @@
 import { OnnxModel } from '@servekit/onnx';
+import { sessionOptionsFromFlags } from '../session-flags.js';
 import type { ModelFormatHandler } from './format.js';
 
 /** `*.onnx`: any ONNX model, run by onnxruntime-node. */
@@ -6,6 +7,12 @@ export const onnxFormat: ModelFormatHandler = {
   name: 'onnx',
   candidates: (_dir, files) => files.filter((f) => f.endsWith('.onnx')),
   create: (name, dir, flags) => [
-    { model: new OnnxModel(name, { modelDir: dir, predictProba: flags.predict_proba === true }) },
+    {
+      model: new OnnxModel(name, {
+        modelDir: dir,
+        predictProba: flags.predict_proba === true,
+        sessionOptions: sessionOptionsFromFlags(flags),
+      }),
+    },
   ],
 };

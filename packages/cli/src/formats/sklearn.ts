@@ -10,7 +10,12 @@ export const sklearnFormat: ModelFormatHandler = {
   candidates: (_dir, files) => files.filter((f) => FILES.includes(f)),
   create: async (name, dir, flags) => {
     const { SklearnModel } = await import('@servekit/sklearn');
-    const file = FILES.find((f) => existsSync(join(dir, f))) ?? FILES[0]!;
+    const present = FILES.filter((f) => existsSync(join(dir, f)));
+    if (present.length > 1) {
+      // As KServe's sklearnserver: which one is meant is a guess, so refuse.
+      throw new Error(`${dir} holds several scikit-learn model files (${present.join(', ')}); keep one`);
+    }
+    const file = present[0] ?? FILES[0]!;
     return [{ model: new SklearnModel(name, { path: join(dir, file), predictProba: flags.predict_proba === true }) }];
   },
 };

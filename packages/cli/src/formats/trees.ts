@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { detectTreeModelFormat, TreeModel } from '@servekit/xgboost';
+import { sessionOptionsFromFlags } from '../session-flags.js';
 import type { ModelFormatHandler } from './format.js';
 
 /** XGBoost files in order of preference when a folder holds several saves of the same booster. */
@@ -32,6 +33,7 @@ function handler(library: 'xgboost' | 'lightgbm'): ModelFormatHandler {
           model: new TreeModel(name, {
             path: join(dir, file ?? 'model.bst'),
             predictProba: flags.predict_proba === true,
+            sessionOptions: sessionOptionsFromFlags(flags),
           }),
         },
       ];

@@ -1,0 +1,71 @@
+import type { FlagSpec, ParsedFlags } from '@servekit/core';
+import type { OnnxModelOptions } from '@servekit/onnx';
+
+/** onnxruntime session options as OnnxModel takes them. */
+export type OrtSessionOptions = NonNullable<OnnxModelOptions['sessionOptions']>;
+
+/** Graph optimization levels onnxruntime accepts. */
+export const GRAPH_OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'layout', 'all'] as const;
+
+/** `servekit serve` flags that tune the onnxruntime sessions of ONNX, XGBoost and LightGBM models. */
+export const SESSION_FLAGS: FlagSpec[] = [
+  {
+    name: 'intra_op_threads',
+    type: 'number',
+    doc: 'onnxruntime threads used inside one operator (default: one per core; set it to the CPU limit).',
+  },
+  {
+    name: 'inter_op_threads',
+    type: 'number',
+    doc: 'onnxruntime threads running independent operators in parallel (default: chosen by onnxruntime).',
+  },
+  {
+    name: 'graph_optimization_level',
+    type: 'string',
+    doc: `onnxruntime graph optimizations: ${GRAPH_OPTIMIZATION_LEVELS.join(', ')} (default: all).`,
+  },
+  {
+    name: 'execution_providers',
+    type: 'string',
+    doc: 'onnxruntime execution providers in order of preference, comma separated, e.g. cuda,cpu (default: cpu).',
+  },
+];
+
+function threads(flags: ParsedFlags, name: string): number | undefined {
+  const v = flags[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+    throw new Error(`--${name}: expected a whole number of threads (0 = onnxruntime's default), got ${String(v)}`);
+  }
+  return v;
+}
+
+/**
+ * The onnxruntime session options the session flags ask for; undefined when none is set (onnxruntime's and
+ * OnnxModel's defaults apply). Throws on a value onnxruntime would refuse, so the CLI stops before serving.
+ */
+export function sessionOptionsFromFlags(flags: ParsedFlags): OrtSessionOptions | undefined {
+  const options: OrtSessionOptions = {};
+  const intra = threads(flags, 'intra_op_threads');
+  const inter = threads(flags, 'inter_op_threads');
+  if (intra !== undefined) options.intraOpNumThreads = intra;
+  if (inter !== undefined) options.interOpNumThreads = inter;
+  const level = flags.graph_optimization_level;
+  if (level !== undefined) {
+    const known: readonly string[] = GRAPH_OPTIMIZATION_LEVELS;
+    if (typeof level !== 'string' || !known.includes(level)) {
+      throw new Error(`--graph_optimization_level: expected one of ${known.join(', ')}, got "${String(level)}"`);
+    }
+    options.graphOptimizationLevel = level as (typeof GRAPH_OPTIMIZATION_LEVELS)[number];
+  }
+  const providers = flags.execution_providers;
+  if (providers !== undefined) {
+    const list = String(providers)
+      .split(',')
+      .map((p) => p.trim().toLowerCase())
+      .filter((p) => p !== '');
+    if (list.length === 0) throw new Error('--execution_providers: name at least one provider, e.g. cpu');
+    options.executionProviders = list;
+  }
+  return Object.keys(options).length > 0 ? options : undefined;
+}
