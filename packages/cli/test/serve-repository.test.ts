@@ -87,6 +87,23 @@ describe('servekit serve: repository, modules and detection rules', () => {
     }
   });
 
+  it('passes --tf_engine to TensorFlow models: tfjs serves; onnx needs SavedModel→ONNX lowering in @servekit/tf', async () => {
+    const model = join(FIX, 'tf/serving_half_plus_two_cpu');
+    const tfjs = await serve(['--model_dir', model, '--model_name', 'hpt', '--tf_engine', 'tfjs']);
+    expect((await post(`${tfjs.base}/v1/models/hpt:predict`, { instances: [[2]] })).body.predictions).toEqual([[3]]);
+    expect(await stop(tfjs)).toBe(0);
+    const onnx = await serve(['--model_dir', model, '--model_name', 'hpt', '--tf_engine', 'onnx']);
+    const canLower = 'convertSavedModelToOnnx' in (await import('@servekit/tf'));
+    if (canLower) {
+      expect((await post(`${onnx.base}/v1/models/hpt:predict`, { instances: [[2]] })).body.predictions).toEqual([[3]]);
+    } else {
+      const [row] = await index(onnx.base);
+      expect(row).toMatchObject({ name: 'hpt', state: 'UNAVAILABLE' });
+      expect(row!.reason).toMatch(/--tf_engine onnx: this @servekit\/tf cannot lower SavedModels to ONNX/);
+    }
+    expect(await stop(onnx)).toBe(0);
+  });
+
   it('reports two candidate model files and two formats in one folder as load errors naming the files', async () => {
     const dir = scratch();
     try {

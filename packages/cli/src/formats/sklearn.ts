@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { sessionOptionsFromFlags } from '../session-flags.js';
 import type { ModelFormatHandler } from './format.js';
 
 const FILES = ['model.joblib', 'model.pkl', 'model.pickle'];
@@ -16,6 +17,11 @@ export const sklearnFormat: ModelFormatHandler = {
       throw new Error(`${dir} holds several scikit-learn model files (${present.join(', ')}); keep one`);
     }
     const file = present[0] ?? FILES[0]!;
-    return [{ model: new SklearnModel(name, { path: join(dir, file), predictProba: flags.predict_proba === true }) }];
+    const options = {
+      path: join(dir, file),
+      predictProba: flags.predict_proba === true,
+      sessionOptions: sessionOptionsFromFlags(flags),
+    };
+    return [{ model: new SklearnModel(name, options) }];
   },
 };
