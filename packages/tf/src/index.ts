@@ -27,6 +27,14 @@ export {
 export { type DecodedV1, decodeV1, encodeV1, type V1Format } from './model/v1-tf-serving.js';
 export * from './proto/tf-schema.js';
 export {
+  type Conv2dOptions,
+  GraphDefBuilder,
+  type GraphTensor,
+  type PoolOptions,
+  seededUniform,
+  type TfPadding,
+} from './saved-model/graph-def-builder.js';
+export {
   DEFAULT_SIGNATURE,
   type FreezeOptions,
   type FrozenSavedModel,
@@ -38,3 +46,13 @@ export {
 } from './saved-model/load.js';
 export { readSavedModel, readSavedModelProto, type SavedModelFiles, selectMetaGraph } from './saved-model/reader.js';
 export { discoverSavedModelVersions, isSavedModelDir, type SavedModelVersion } from './saved-model/versions.js';
+export {
+  attr as tfAttr,
+  type FloatVar,
+  type NodeSpec,
+  type SigSpec,
+  snappyLiterals,
+  writeCheckpoint,
+  writeSavedModel,
+  writeTable,
+} from './saved-model/writer.js';

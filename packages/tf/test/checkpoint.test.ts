@@ -8,8 +8,8 @@ import { snappyDecompress } from '../src/checkpoint/snappy.js';
 import { readTable } from '../src/checkpoint/sstable.js';
 import { encodeMessage } from '../src/proto/tf-schema.js';
 import { loadSavedModel } from '../src/saved-model/load.js';
+import { writeTable } from '../src/saved-model/writer.js';
 import { copyFixture, fixture } from './helpers.js';
-import { writeTable } from './tf-writer.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'servekit-tf-ckpt-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { InferTensor } from '@servekit/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadSavedModel } from '../src/saved-model/load.js';
-import { attr, type NodeSpec, writeSavedModel } from './tf-writer.js';
+import { attr, type NodeSpec, writeSavedModel } from '../src/saved-model/writer.js';
 
 const F = 1;
 const tmp = mkdtempSync(join(tmpdir(), 'servekit-tf-cnn-'));

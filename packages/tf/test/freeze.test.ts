@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { NotImplemented } from '@servekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freezeSavedModel, loadSavedModel, type SavedModelHandle } from '../src/saved-model/load.js';
+import { attr, writeCheckpoint, writeSavedModel } from '../src/saved-model/writer.js';
 import { fixture, numbers } from './helpers.js';
-import { attr, writeCheckpoint, writeSavedModel } from './tf-writer.js';
 
 const F = 1; // DT_FLOAT
 const tmp = mkdtempSync(join(tmpdir(), 'servekit-tf-freeze-'));

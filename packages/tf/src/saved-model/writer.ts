@@ -1,7 +1,8 @@
+// Writers for SavedModel files (saved_model.pb, checkpoints): tests, benchmarks and examples build TF models with them.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { crc32c, crc32cExtend, maskCrc } from '../src/checkpoint/crc32c.js';
-import { encodeMessage } from '../src/proto/tf-schema.js';
+import { crc32c, crc32cExtend, maskCrc } from '../checkpoint/crc32c.js';
+import { encodeMessage } from '../proto/tf-schema.js';
 
 /** Raw Snappy encoding made only of literals (valid Snappy any decoder must accept). */
 export function snappyLiterals(data: Uint8Array): Uint8Array {
@@ -100,7 +101,7 @@ export const attr = {
   str: (s: string) => ({ s: Buffer.from(s) }),
   shape: (dims: number[]) => ({ shape: { dim: dims.map((size) => ({ size })) } }),
   func: (name: string) => ({ func: { name } }),
-  floats: (shape: number[], values: number[]) => ({
+  floats: (shape: number[], values: ArrayLike<number>) => ({
     tensor: {
       dtype: 1,
       tensor_shape: { dim: shape.map((size) => ({ size })) },
@@ -114,15 +115,21 @@ export const attr = {
 
 /** A hand-built NodeDef. */
 export interface NodeSpec {
+  /** Node name. */
   name: string;
+  /** TF op type. */
   op: string;
+  /** Inputs (`node`, `node:1`, `^control`). */
   input?: string[];
+  /** Attributes in AttrValue message form (see `attr`). */
   attr?: Record<string, unknown>;
 }
 
 /** A signature: input/output key → [tensor name, dtype, shape]. */
 export interface SigSpec {
+  /** Inputs by signature key. */
   inputs?: Record<string, [string, number, number[]]>;
+  /** Outputs by signature key. */
   outputs: Record<string, [string, number, number[]]>;
 }
 
