@@ -1,4 +1,5 @@
-# servekit prebuilt server for TensorFlow SavedModels (no libtensorflow: tfjs on WebAssembly).
+# servekit prebuilt server for TensorFlow SavedModels, without libtensorflow: each signature is lowered to ONNX and
+# run on onnxruntime-node when every op maps (else tfjs on WebAssembly).
 # KServe runtime conventions: the storage initializer puts the model in /mnt/models; HTTP 8080, gRPC 8081.
 # Build: docker build -f Dockerfile.tf -t servekit-tf .
 FROM node:20-slim AS build

@@ -283,6 +283,12 @@ if (want('s8')) {
   }
 }
 
+// Scenario 9: a MobileNet-sized TensorFlow SavedModel on tfjs-wasm vs the ONNX path vs raw ORT (bench/tf.mjs).
+if (want('s9')) {
+  const { runTfScenario } = await import('./tf.mjs');
+  await runTfScenario({ durationMs, warmupMs, record: (row) => results.push(row) });
+}
+
 mkdirSync(join(ROOT, 'bench/out'), { recursive: true });
 const machine = {
   cpus: cpus().length,

@@ -1,7 +1,8 @@
 // Closed-loop load generator, run as its own process so it does not share the server's event loop.
 // Usage: node bench/lib/loadgen.mjs '<json spec>'  →  prints one JSON result line.
-// spec: { kind: 'http'|'grpc', target, path?, method?, headers?, body (base64) | grpcRequest, concurrency,
+// spec: { kind: 'http'|'grpc', target, path?, method?, headers?, body (base64) | bodyFile | grpcRequest, concurrency,
 //         durationMs, warmupMs }
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 
@@ -10,7 +11,8 @@ const spec = JSON.parse(process.argv[2]);
 function httpSender() {
   const url = new URL(spec.path ?? '/', spec.target);
   const agent = new http.Agent({ keepAlive: true, maxSockets: spec.concurrency });
-  const body = Buffer.from(spec.body ?? '', 'base64');
+  // Large bodies (a 224×224×3 image) come as a file: argv has a size limit.
+  const body = spec.bodyFile ? readFileSync(spec.bodyFile) : Buffer.from(spec.body ?? '', 'base64');
   const headers = { 'content-type': 'application/json', 'content-length': body.byteLength, ...(spec.headers ?? {}) };
   return () =>
     new Promise((resolve) => {
@@ -61,9 +63,13 @@ const workers = Array.from({ length: spec.concurrency }, worker);
 await new Promise((r) => setTimeout(r, spec.warmupMs ?? 1000));
 measuring = true;
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 await new Promise((r) => setTimeout(r, spec.durationMs));
 measuring = false;
 const elapsed = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+// CPU the load generator itself used while measuring (1 = one core): it shares the machine with the server.
+const clientCpu = (cpu.user + cpu.system) / 1e6 / elapsed;
 done = true;
 await Promise.all(workers);
 latencies.sort((a, b) => a - b);
@@ -71,6 +77,6 @@ const pct = (p) =>
   latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] : NaN;
 const mean = latencies.reduce((a, b) => a + b, 0) / (latencies.length || 1);
 process.stdout.write(
-  `${JSON.stringify({ requests: latencies.length, errors, rps: latencies.length / elapsed, p50: pct(50), p90: pct(90), p99: pct(99), mean })}\n`,
+  `${JSON.stringify({ requests: latencies.length, errors, rps: latencies.length / elapsed, p50: pct(50), p90: pct(90), p99: pct(99), mean, clientCpu })}\n`,
 );
 process.exit(0);

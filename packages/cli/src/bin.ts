@@ -9,6 +9,7 @@ const HELP = `servekit — serve ML models over KServe V1 and the Open Inference
 Commands:
   servekit serve --model_dir DIR [flags]      detect the model format in DIR and serve it
   servekit convert FILE|DIR -o model.onnx     write the ONNX graph built from a sklearn/XGBoost/LightGBM model
+      [--signature_name NAME]                 or lowered from a TensorFlow SavedModel signature
 
 ${usage('servekit serve', SERVE_FLAGS)}`;
 
@@ -31,9 +32,14 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'convert') {
     const out = rest.indexOf('-o');
     const output = out >= 0 ? rest[out + 1] : undefined;
-    const input = rest.find((_arg, i) => i !== out && i !== out + 1);
-    if (!input || !output) throw new Error('usage: servekit convert FILE|DIR -o model.onnx');
-    const { file, bytes } = await convert(input, output);
+    const sig = rest.indexOf('--signature_name');
+    const signatureName = sig >= 0 ? rest[sig + 1] : undefined;
+    const taken = new Set([out, out + 1, ...(sig >= 0 ? [sig, sig + 1] : [])]);
+    const input = rest.find((_arg, i) => !taken.has(i));
+    if (!input || !output || (sig >= 0 && !signatureName)) {
+      throw new Error('usage: servekit convert FILE|DIR -o model.onnx [--signature_name NAME]');
+    }
+    const { file, bytes } = await convert(input, output, signatureName === undefined ? {} : { signatureName });
     process.stdout.write(`wrote ${output} (${bytes} bytes) from ${file}\n`);
     return;
   }

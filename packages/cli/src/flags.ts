@@ -1,3 +1,4 @@
+import { PREDICTOR_FLAGS, PREDICTOR_PROTOCOLS } from '@servekit/client';
 import { type FlagSpec, SERVER_FLAGS } from '@servekit/core';
 import { SESSION_FLAGS } from './session-flags.js';
 
@@ -10,7 +11,7 @@ export type ModelFormat = (typeof MODEL_FORMATS)[number];
 /** TensorFlow backends of `--tf_backend`. */
 export const TF_BACKENDS = ['wasm', 'cpu'] as const;
 
-/** TensorFlow engines of `--tf_engine`: `auto` lets @servekit/tf choose, `tfjs` and `onnx` force one. */
+/** TensorFlow engines of `--tf_engine`: `auto` lets @servekit/tf choose per signature, `tfjs` and `onnx` force one. */
 export const TF_ENGINES = ['auto', 'tfjs', 'onnx'] as const;
 
 /** `servekit serve` flags: the shared server flags plus model selection and storage. */
@@ -44,13 +45,14 @@ export const SERVE_FLAGS: FlagSpec[] = [
     name: 'tf_engine',
     type: 'string',
     default: 'auto',
-    doc: 'TensorFlow engine: auto, tfjs, or onnx (SavedModel lowered to ONNX, when @servekit/tf provides it).',
+    doc: 'TensorFlow engine: auto (ONNX when every op lowers and it matches tfjs on a probe), onnx, or tfjs.',
   },
   {
     name: 'model_module',
     type: 'string',
     doc: 'A JS module exporting a Model subclass (default export or `model`), e.g. a transformer.',
   },
+  ...PREDICTOR_FLAGS,
   ...SESSION_FLAGS,
 ];
 
@@ -60,6 +62,7 @@ export function checkChoices(flags: Record<string, unknown>): void {
     ['model_format', MODEL_FORMATS],
     ['tf_backend', TF_BACKENDS],
     ['tf_engine', TF_ENGINES],
+    ['predictor_protocol', PREDICTOR_PROTOCOLS],
   ];
   for (const [name, allowed] of choices) {
     const v = flags[name];

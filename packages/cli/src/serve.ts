@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { predictorProtocolFromFlags } from '@servekit/client';
 import {
   type ModelFactory,
   ModelNotFound,
@@ -10,6 +11,8 @@ import {
 import { resolveModelDir } from '@servekit/storage';
 import { modelFromDir, modelsFromDir } from './detect.js';
 import { checkChoices } from './flags.js';
+import { modelFromModule, moduleModelName } from './formats/custom.js';
+import { setTensorflowLogger } from './formats/tensorflow.js';
 import { sessionOptionsFromFlags } from './session-flags.js';
 
 /**
@@ -32,23 +35,61 @@ function redetect(server: ModelServer, modelDir: string, known: Map<string, stri
   };
 }
 
+/** The transformer flags make sense together and with `--model_module`; throws naming the flag otherwise. */
+function checkPredictorFlags(flags: ParsedFlags): void {
+  predictorProtocolFromFlags(flags);
+  const host = flags.predictor_host as string | undefined;
+  const dir = flags.predictor_model_dir as string | undefined;
+  if (host && dir) throw new Error('give either --predictor_host or --predictor_model_dir, not both');
+  if ((host || dir) && !flags.model_module) {
+    throw new Error(
+      `--${host ? 'predictor_host' : 'predictor_model_dir'} needs --model_module path/to/transformer.js (a Transformer subclass)`,
+    );
+  }
+  if (dir && (!existsSync(dir) || !statSync(dir).isDirectory())) {
+    throw new Error(`--predictor_model_dir ${dir} is not a directory`);
+  }
+  const seconds = flags.predictor_request_timeout_seconds as number;
+  if (!(seconds > 0)) throw new Error(`--predictor_request_timeout_seconds must be > 0; got ${seconds}`);
+  const retries = flags.predictor_request_retries as number;
+  if (!(Number.isInteger(retries) && retries >= 0)) {
+    throw new Error(`--predictor_request_retries must be a whole number ≥ 0; got ${retries}`);
+  }
+}
+
+/** `--model_module` without a model dir: the module's class alone, re-created on a repository load. */
+async function serveModule(server: ModelServer, flags: ParsedFlags): Promise<ModelServer> {
+  const name = (flags.model_name as string | undefined) ?? moduleModelName(flags.model_module as string);
+  const build = async (wanted: string) => {
+    if (wanted !== name) throw new ModelNotFound(wanted);
+    return (await modelFromModule(name, undefined, flags)).map((m) => m.model);
+  };
+  for (const m of await build(name)) server.repository.register(m);
+  server.repository.factory = build;
+  await server.start();
+  return server;
+}
+
 /** `servekit serve`: resolve the model dir (or storage URI), detect the models, serve them until SIGTERM. */
 export async function serve(flags: ParsedFlags): Promise<ModelServer> {
   sessionOptionsFromFlags(flags); // a bad onnxruntime flag stops the CLI before it serves anything
   checkChoices(flags);
+  checkPredictorFlags(flags);
   const server = new ModelServer(serverOptionsFromFlags(flags));
   if (server.isClusterPrimary) {
     await server.start();
     return server;
   }
   server.installSignalHandlers();
+  setTensorflowLogger({ info: (m) => server.logger.info(m), warn: (m) => server.logger.warn(m) });
   const storageUri = flags.storage_uri as string | undefined;
   let dir = flags.model_dir as string | undefined;
   if (storageUri) {
     const logger = { info: (m: string) => server.logger.info(m), warn: (m: string) => server.logger.warn(m) };
     dir = await resolveModelDir(storageUri, { cacheDir: flags.storage_cache_dir as string | undefined, logger });
   }
-  if (!dir) throw new Error('servekit serve needs --model_dir DIR or --storage_uri URI');
+  if (!dir && flags.model_module) return serveModule(server, flags);
+  if (!dir) throw new Error('servekit serve needs --model_dir DIR or --storage_uri URI (or --model_module m.js)');
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`--model_dir ${dir} is not a directory`);
   const models = await modelsFromDir(flags.model_name as string | undefined, dir, flags);
   const known = new Map<string, string>();

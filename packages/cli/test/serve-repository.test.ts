@@ -87,21 +87,29 @@ describe('servekit serve: repository, modules and detection rules', () => {
     }
   });
 
-  it('passes --tf_engine to TensorFlow models: tfjs serves; onnx needs SavedModel→ONNX lowering in @servekit/tf', async () => {
+  it('passes --tf_engine to TensorFlow models and logs the engine of each signature', async () => {
     const model = join(FIX, 'tf/serving_half_plus_two_cpu');
-    const tfjs = await serve(['--model_dir', model, '--model_name', 'hpt', '--tf_engine', 'tfjs']);
-    expect((await post(`${tfjs.base}/v1/models/hpt:predict`, { instances: [[2]] })).body.predictions).toEqual([[3]]);
-    expect(await stop(tfjs)).toBe(0);
-    const onnx = await serve(['--model_dir', model, '--model_name', 'hpt', '--tf_engine', 'onnx']);
-    const canLower = 'convertSavedModelToOnnx' in (await import('@servekit/tf'));
-    if (canLower) {
-      expect((await post(`${onnx.base}/v1/models/hpt:predict`, { instances: [[2]] })).body.predictions).toEqual([[3]]);
-    } else {
-      const [row] = await index(onnx.base);
-      expect(row).toMatchObject({ name: 'hpt', state: 'UNAVAILABLE' });
-      expect(row!.reason).toMatch(/--tf_engine onnx: this @servekit\/tf cannot lower SavedModels to ONNX/);
+    const engineLines = (r: { log: string[] }) =>
+      r.log
+        .flatMap((chunk) => chunk.split('\n'))
+        .filter((l) => l.startsWith('{'))
+        .map((l) => (JSON.parse(l) as { msg: string }).msg)
+        .filter((m) => m.includes('signature "serving_default"'));
+    for (const engine of ['tfjs', 'onnx', 'auto'] as const) {
+      const r = await serve(['--model_dir', model, '--model_name', 'hpt', '--tf_engine', engine]);
+      expect((await post(`${r.base}/v1/models/hpt:predict`, { instances: [[2]] })).body.predictions).toEqual([[3]]);
+      const md = (await (await fetch(`${r.base}/v2/models/hpt`)).json()) as { parameters: { engine: string } };
+      expect(md.parameters.engine, engine).toBe(engine === 'tfjs' ? 'tfjs' : 'onnx');
+      const [line] = engineLines(r);
+      expect(line, engine).toMatch(
+        engine === 'auto'
+          ? /^model "hpt" version 123: signature "serving_default": onnx \(onnxruntime-node\): every op lowers and the probe/
+          : new RegExp(
+              `^model "hpt" version 123: signature "serving_default": ${engine}.*: forced \\(engine: ${engine}\\)`,
+            ),
+      );
+      expect(await stop(r)).toBe(0);
     }
-    expect(await stop(onnx)).toBe(0);
   });
 
   it('reports two candidate model files and two formats in one folder as load errors naming the files', async () => {

@@ -1,4 +1,5 @@
-// Every SavedModel under fixtures/tf, built as `servekit serve` builds it, answers its expected.json cases over
+// Every SavedModel under fixtures/tf, built as `servekit serve --tf_engine tfjs` builds it (the ONNX path:
+// tensorflow-onnx-wire.test.ts), answers its expected.json cases over
 // V2 REST (JSON and binary), gRPC and V1 (TF Serving's `instances` / `inputs` forms); mutating signatures are
 // refused with a clear error while the pure ones of the same model serve.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -48,7 +49,7 @@ describe('TensorFlow SavedModels over the wire', () => {
       defaultMetrics: false,
     });
     for (const name of models) {
-      for (const m of await modelsFromDir(name, join(TF, name), { tf_backend: 'wasm' })) {
+      for (const m of await modelsFromDir(name, join(TF, name), { tf_backend: 'wasm', tf_engine: 'tfjs' })) {
         server.repository.register(m.model, m.version);
       }
     }

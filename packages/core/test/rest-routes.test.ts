@@ -95,10 +95,18 @@ describe('KServe V1', () => {
     expect(((await r.json()) as { error: string }).error).toContain(':predict');
   });
 
-  it('a V1 body without instances or inputs is 400', async () => {
-    const r = await fetch(`${base}/v1/models/linear:predict`, { method: 'POST', body: '{"rows":[1]}' });
-    expect(r.status).toBe(400);
-    expect(((await r.json()) as { error: string }).error).toContain('"instances"');
+  it('a V1 body without instances or inputs reaches the model as it is (KServe passes any object)', async () => {
+    const r = await fetch(`${base}/v1/models/v1only:predict`, { method: 'POST', body: '{"url":"http://x/y.jpg"}' });
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ predictions: [0] });
+  });
+
+  it('a V1 body that is not an object, or whose instances is not a list, is 400', async () => {
+    for (const body of ['[1,2]', '"x"', '{"instances": 3}']) {
+      const r = await fetch(`${base}/v1/models/linear:predict`, { method: 'POST', body });
+      expect(r.status).toBe(400);
+      expect(((await r.json()) as { error: string }).error).toMatch(/JSON object|"instances" to be a list/);
+    }
   });
 });
 

@@ -84,7 +84,7 @@ export function casesOf(group: string, name: string): Case[] {
       // ZipMap's map output → the probabilities tensor servekit serves instead (keys in class order).
       if (s.kind === 'map')
         return { name: 'probabilities', tensor: tensorFromJson(n, Object.values(s.value!), 'FP32') };
-      return { name: n, tensor: jsonTensor(n, { ...(s as never), shape: undefined, dims: undefined }) };
+      return { name: n, tensor: jsonTensor(n, { ...s, data: s.data ?? [], shape: undefined, dims: undefined }) };
     });
     return [{ model, label: `${model}#${i}`, inputs, expected: outs }];
   });

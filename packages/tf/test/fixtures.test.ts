@@ -36,7 +36,8 @@ async function model(name: string, backend: TfjsBackendName): Promise<TFModel> {
   const key = `${name}@${backend}`;
   let m = loaded.get(key);
   if (m === undefined) {
-    m = new TFModel(name, fixture(name), { backend });
+    // The tfjs engine on both backends (the ONNX path has its own tests: engine-choice, tensorflow-onnx-wire).
+    m = new TFModel(name, fixture(name), { backend, engine: 'tfjs' });
     await m.load();
     loaded.set(key, m);
   }
@@ -244,6 +245,12 @@ describe('metadata and layout', () => {
       versions: ['123'],
       inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 1] }],
       outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }],
+      parameters: {
+        signature_name: 'serving_default',
+        engine: 'tfjs',
+        signature_engines:
+          'serving_default=tfjs,classify_x_to_y=unservable,regress_x_to_y2=unservable,regress_x_to_y=unservable,regress_x2_to_y3=tfjs',
+      },
     });
     const k = await model('tfrust_keras_multiple_inputs', 'wasm');
     expect(k.metadata().inputs).toEqual([

@@ -1,8 +1,18 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TfjsBackendName } from '@servekit/tf';
-import type { TF_ENGINES } from '../flags.js';
+import type { EngineLogger, TfEngineChoice, TfjsBackendName } from '@servekit/tf';
+import { sessionOptionsFromFlags } from '../session-flags.js';
 import type { ModelFormatHandler } from './format.js';
+
+let engineLogger: EngineLogger | undefined;
+
+/**
+ * Where TensorFlow models log the engine serving each signature and why (`servekit serve` passes its server's
+ * logger). Process-wide: one `servekit serve` runs one server.
+ */
+export function setTensorflowLogger(logger: EngineLogger | undefined): void {
+  engineLogger = logger;
+}
 
 /** `saved_model.pb`, bare or in numeric version folders (TF Serving's layout): TensorFlow SavedModel. */
 export const tensorflowFormat: ModelFormatHandler = {
@@ -12,14 +22,12 @@ export const tensorflowFormat: ModelFormatHandler = {
   // Imported on use: tfjs is large, and servers of other formats should not pay for loading it.
   create: async (name, dir, flags) => {
     const tf = await import('@servekit/tf');
-    const engine = ((flags.tf_engine as string | undefined) ?? 'auto') as (typeof TF_ENGINES)[number];
-    if (engine === 'onnx' && !('convertSavedModelToOnnx' in tf)) {
-      throw new Error('--tf_engine onnx: this @servekit/tf cannot lower SavedModels to ONNX; use tfjs or auto');
-    }
-    // `engine` is passed only when forced, so @servekit/tf picks by itself under `auto`.
+    const sessionOptions = sessionOptionsFromFlags(flags);
     const options = {
       backend: ((flags.tf_backend as string | undefined) ?? 'wasm') as TfjsBackendName,
-      ...(engine === 'auto' ? {} : { engine }),
+      engine: ((flags.tf_engine as string | undefined) ?? 'auto') as TfEngineChoice,
+      ...(sessionOptions === undefined ? {} : { sessionOptions }),
+      ...(engineLogger === undefined ? {} : { logger: engineLogger }),
     };
     return tf.tfModelsFromDir(name, dir, options);
   },

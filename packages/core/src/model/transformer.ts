@@ -1,135 +1,287 @@
-import { InvalidInput, ModelNotReady } from '../errors.js';
+import type { ParsedFlags } from '../cli/args.js';
+import { InvalidInput, PredictorError, RequestCancelled, type ServekitError } from '../errors.js';
 import type { InferRequest, InferResponse, Payload, Result, V1Request, V1Response } from '../tensor/infer-types.js';
 import { isInferRequest, isInferResponse } from '../tensor/infer-types.js';
-import { responseToV1 } from '../tensor/json-tensor.js';
-import { type InferContext, Model } from './model.js';
+import { responseToV1, v1ToResponse } from '../tensor/json-tensor.js';
+import { forwardHeaders } from './forward-headers.js';
+import { type InferContext, Model, type ModelMetadata } from './model.js';
+
+export { FORWARDED_HEADERS, forwardHeaders } from './forward-headers.js';
+
+/** The protocol a transformer speaks to its predictor (KServe's `--predictor_protocol`). */
+export type PredictorProtocol = 'v1' | 'v2' | 'grpc-v2';
 
 /** Where a transformer sends what its `preprocess` produced: a remote server or a model in this process. */
 export interface Predictor {
   /** Human-readable location, used in error messages (e.g. `http://churn-predictor:8080`). */
   readonly description: string;
   /** The protocol requests are sent with. */
-  readonly protocol: 'v1' | 'v2' | 'grpc-v2';
+  readonly protocol: PredictorProtocol;
   /** Send a V1 body. */
   predictV1(model: string, body: V1Request, ctx: InferContext): Promise<V1Response>;
   /** Send a V2 request. */
   inferV2(model: string, request: InferRequest, ctx: InferContext): Promise<InferResponse>;
   /** True when the predictor's model is ready. */
   ready(model: string): Promise<boolean>;
+  /** The predictor model's V2 metadata (inputs, outputs), e.g. to learn its input name and size. */
+  metadata(model: string): Promise<ModelMetadata>;
+  /** Prepare the predictor (an in-process one loads its model); called by `Transformer.load()`. Optional. */
+  load?(): Promise<void>;
   /** Release connections. */
   close(): Promise<void>;
 }
 
-/** Options of a Transformer. */
+/** Options of a Transformer. Fields other than these (e.g. `modelDir`, `flags`) are ignored by the base class. */
 export interface TransformerOptions {
+  /** Where `predict` forwards to: `RemotePredictor` (@servekit/client) or `LocalPredictor`. */
+  predictor: Predictor;
   /** The predictor's model name (defaults to the transformer's own name, as in KServe). */
   predictorModel?: string;
-  /** Readiness follows the predictor: `load()` waits for it and `ready` re-checks it. */
+  /** Readiness follows the predictor (KServe's `--enable_predictor_health_check`). Default false. */
   healthCheck?: boolean;
-  /** With healthCheck, how long `load()` waits for the predictor. Default 60 s. */
+  /** With healthCheck, the deadline of one predictor readiness check, in ms. Default 5000. */
   healthCheckTimeoutMs?: number;
+  /** With healthCheck, how often the predictor's readiness is checked, in ms. Default 1000. */
+  healthCheckIntervalMs?: number;
+  /** The model dir `servekit serve --model_module` passes (not used by the base class). */
+  modelDir?: string;
+  /** Every parsed flag `servekit serve --model_module` passes (not used by the base class). */
+  flags?: ParsedFlags;
+}
+
+/**
+ * The error a transformer answers when its predictor answered `status` with `message`: 400 stays 400 (the
+ * client's input was bad), 503 stays 503 (unavailable, with Retry-After), anything else becomes 502 naming the
+ * predictor.
+ */
+export function predictorFailure(description: string, status: number, message: string): ServekitError {
+  if (status === 400) return new InvalidInput(`Predictor ${description} rejected the request: ${message}`);
+  if (status === 499) return new RequestCancelled();
+  if (status === 503) return new PredictorError(`Predictor ${description} is unavailable: ${message}`, 503);
+  return new PredictorError(`Predictor ${description} answered ${status}: ${message}`, 502);
 }
 
 /**
  * A model whose `predict` forwards to a predictor — KServe's transformer. Subclass it and override
  * `preprocess` (client payload → predictor payload) and `postprocess` (predictor result → client answer).
- * The predictor is remote (`RemotePredictor` from @servekit/client: REST V1/V2 or gRPC) or in-process
- * (`LocalPredictor`, no network hop): the transformer code is the same.
+ * An InferRequest goes to the predictor as V2 (REST or gRPC), a V1 body as V1, with the request id,
+ * credentials and trace headers of the incoming request (`forwardHeaders`). The predictor is remote
+ * (`RemotePredictor` from @servekit/client) or in-process (`LocalPredictor`, no network hop): the
+ * transformer code is the same.
  */
 export class Transformer extends Model {
-  constructor(
-    name: string,
-    readonly predictor: Predictor,
-    private readonly options: TransformerOptions = {},
-  ) {
-    super(name);
-  }
-
+  /** Where `predict` forwards to. */
+  readonly predictor: Predictor;
   /** The model name requests are sent to. */
-  get predictorModel(): string {
-    return this.options.predictorModel ?? this.name;
+  readonly predictorModel: string;
+  private readonly healthCheck: boolean;
+  private readonly checkTimeoutMs: number;
+  private readonly checkIntervalMs: number;
+  private loaded = false;
+  private predictorReady = false;
+  private monitor?: NodeJS.Timeout;
+  private checking = false;
+  /** Why the predictor was last seen not ready (health check only). */
+  predictorStatus = 'not checked yet';
+
+  constructor(name: string, options: TransformerOptions) {
+    super(name);
+    this.predictor = options?.predictor;
+    this.predictorModel = options?.predictorModel ?? name;
+    this.healthCheck = options?.healthCheck ?? false;
+    this.checkTimeoutMs = options?.healthCheckTimeoutMs ?? 5000;
+    this.checkIntervalMs = options?.healthCheckIntervalMs ?? 1000;
+    // `ready` is the load state and, with the health check, the predictor's last seen readiness.
+    Object.defineProperty(this, 'ready', {
+      configurable: true,
+      enumerable: true,
+      get: () => this.loaded && (!this.healthCheck || this.predictorReady),
+      set: (v: boolean) => {
+        this.loaded = v;
+      },
+    });
   }
 
-  /** With healthCheck, wait until the predictor reports ready (polling), else fail with the reason. */
+  /**
+   * Prepare the predictor (an in-process one loads its model). With the health check, check the predictor once
+   * and keep checking it every `healthCheckIntervalMs`: `ready` is false while the predictor is not ready.
+   * Does not wait for a remote predictor to come up, so the server listens (and reports not ready) meanwhile.
+   */
   override async load(): Promise<void> {
-    if (!this.options.healthCheck) return;
-    const deadline = Date.now() + (this.options.healthCheckTimeoutMs ?? 60_000);
-    let last = 'not ready';
-    while (Date.now() < deadline) {
-      try {
-        if (await this.predictor.ready(this.predictorModel)) return;
-      } catch (err) {
-        last = (err as Error).message;
-      }
-      await new Promise((r) => setTimeout(r, 250));
+    if (!this.predictor) {
+      throw new Error(
+        `Transformer ${this.name} has no predictor: start it with --predictor_host HOST:PORT or --predictor_model_dir DIR.`,
+      );
     }
-    throw new ModelNotReady(this.name, `Predictor ${this.predictor.description} is not ready: ${last}`);
+    await this.predictor.load?.();
+    if (!this.healthCheck) return;
+    await this.checkPredictor();
+    this.stopMonitor();
+    this.monitor = setInterval(() => void this.checkPredictor(), this.checkIntervalMs);
+    this.monitor.unref();
+  }
+
+  /** Check the predictor's readiness once (health check). */
+  private async checkPredictor(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      const ready = await withTimeout(this.predictor.ready(this.predictorModel), this.checkTimeoutMs);
+      this.predictorReady = ready;
+      this.predictorStatus = ready ? 'ready' : `model ${this.predictorModel} is not ready`;
+    } catch (err) {
+      this.predictorReady = false;
+      this.predictorStatus = (err as Error).message;
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private stopMonitor(): void {
+    if (this.monitor) clearInterval(this.monitor);
+    this.monitor = undefined;
   }
 
   /** Forward the (preprocessed) payload: an InferRequest goes as V2 (REST or gRPC), a V1 body as V1. */
   override async predict(payload: Payload, ctx: InferContext): Promise<Result> {
+    const hop: InferContext = {
+      ...ctx,
+      headers: { 'x-request-id': ctx.requestId, ...forwardHeaders(ctx.headers) },
+    };
     if (isInferRequest(payload)) {
       if (this.predictor.protocol === 'v1') {
         throw new InvalidInput(
-          `Transformer ${this.name}: preprocess produced a V2 request but the predictor speaks v1; return {"instances": [...]}.`,
+          `Transformer ${this.name}: its predictor speaks v1, so this transformer takes V1 requests ({"instances": [...]}); preprocess produced a V2 request.`,
         );
       }
-      return this.predictor.inferV2(this.predictorModel, payload, ctx);
+      return this.predictor.inferV2(this.predictorModel, payload, hop);
     }
     if (this.predictor.protocol !== 'v1') {
       throw new InvalidInput(
-        `Transformer ${this.name}: the predictor speaks ${this.predictor.protocol}; preprocess must return an InferRequest.`,
+        `Transformer ${this.name}: its predictor speaks ${this.predictor.protocol}, so this transformer takes V2 requests; preprocess produced a V1 body.`,
       );
     }
-    return this.predictor.predictV1(this.predictorModel, payload, ctx);
+    return this.predictor.predictV1(this.predictorModel, payload, hop);
   }
 
+  /** Stop the health check and release the predictor's connections (or unload the in-process model). */
   override async unload(): Promise<void> {
-    await this.predictor.close();
+    this.stopMonitor();
+    await this.predictor?.close();
   }
 }
 
-/** A predictor that is a Model in this process: the transformer's hop costs a function call, not a request. */
-export class LocalPredictor implements Predictor {
-  readonly description: string;
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
 
+/** Builds the model of a LocalPredictor when the transformer loads (e.g. detected from a model dir). */
+export type LocalModelFactory = () => Promise<Model>;
+
+/**
+ * A predictor that is a Model in this process: the transformer's hop costs a function call, not a request.
+ * Answers and failures are those a servekit server in front of the same model would give (V1 ⇄ V2
+ * conversion, requested outputs, 400 kept, other failures as 502 naming the predictor).
+ */
+export class LocalPredictor implements Predictor {
+  /** Human-readable name used in error messages. */
+  readonly description: string;
+  private model?: Model;
+  private readonly factory?: LocalModelFactory;
+
+  /**
+   * `model` is the model itself, or a factory called by `load()`. `protocol` is what the transformer's
+   * `preprocess` produces: V1 bodies (`v1`) or InferRequests (`v2`, also for transformers written for gRPC).
+   */
   constructor(
-    private readonly model: Model,
+    model: Model | LocalModelFactory,
     readonly protocol: 'v1' | 'v2' = 'v2',
+    description?: string,
   ) {
-    this.description = `in-process model ${model.name}`;
+    if (model instanceof Model) this.model = model;
+    else this.factory = model;
+    this.description = description ?? `in-process model ${this.model?.name ?? ''}`.trim();
   }
 
   private async run(payload: Payload, ctx: InferContext): Promise<Result> {
-    if (!this.model.ready) throw new ModelNotReady(this.model.name);
-    const pre = await this.model.preprocess(payload, ctx);
-    const out = await this.model.predict(pre, ctx);
-    return this.model.postprocess(out, ctx);
+    const model = this.model;
+    if (!model?.ready) throw new PredictorError(`Predictor ${this.description} is not loaded.`, 503);
+    const hop: InferContext = { ...ctx, protocol: this.protocol };
+    try {
+      const pre = await model.preprocess(payload, hop);
+      const out = await model.predict(pre, hop);
+      return await model.postprocess(out, hop);
+    } catch (err) {
+      if (ctx.signal.aborted) throw new RequestCancelled();
+      const e = err as Partial<ServekitError>;
+      const status = typeof e.status === 'number' ? e.status : 500;
+      throw predictorFailure(this.description, status, (err as Error)?.message ?? String(err));
+    }
   }
 
+  /** Run a V1 body through the model; a V2 result becomes a V1 body. */
   async predictV1(_model: string, body: V1Request, ctx: InferContext): Promise<V1Response> {
     const r = await this.run(body, ctx);
     return isInferResponse(r) ? responseToV1(r) : r;
   }
 
-  async inferV2(_model: string, request: InferRequest, ctx: InferContext): Promise<InferResponse> {
+  /** Run an InferRequest through the model; a V1 result becomes tensors; requested outputs are selected. */
+  async inferV2(model: string, request: InferRequest, ctx: InferContext): Promise<InferResponse> {
     const r = await this.run(request, ctx);
-    if (!isInferResponse(r)) throw new InvalidInput(`Model ${this.model.name} returned a V1 body to a V2 request.`);
-    return r;
+    const res = isInferResponse(r) ? { ...r } : v1ToResponse(model, r);
+    res.model_name = model;
+    if (request.id !== undefined) res.id = request.id;
+    if (request.outputs && request.outputs.length > 0) {
+      const byName = new Map(res.outputs.map((t) => [t.name, t]));
+      res.outputs = request.outputs.map((o) => {
+        const t = byName.get(o.name);
+        if (!t) {
+          throw new InvalidInput(
+            `Predictor ${this.description} rejected the request: requested output "${o.name}" is not produced (outputs: ${[...byName.keys()].join(', ')}).`,
+          );
+        }
+        return t;
+      });
+    }
+    return res;
   }
 
+  /** True when the model is loaded. */
   async ready(): Promise<boolean> {
-    return this.model.ready;
+    return this.model?.ready === true;
   }
 
-  /** Loads the wrapped model if it is not loaded yet. */
-  async loadModel(): Promise<void> {
-    if (this.model.ready) return;
-    await this.model.load();
+  /** The model's own V2 metadata; 503 before it is loaded. */
+  async metadata(): Promise<ModelMetadata> {
+    if (!this.model?.ready) throw new PredictorError(`Predictor ${this.description} is not loaded.`, 503);
+    return this.model.metadata();
+  }
+
+  /** Build (with a factory) and load the model if it is not loaded yet; a failure names the predictor. */
+  async load(): Promise<void> {
+    if (this.model?.ready) return;
+    try {
+      this.model ??= await this.factory!();
+      await this.model.load();
+    } catch (err) {
+      throw new Error(`Predictor ${this.description} failed to load: ${(err as Error).message}`);
+    }
     this.model.ready = true;
   }
 
+  /** Loads the wrapped model if it is not loaded yet (same as `load`). */
+  async loadModel(): Promise<void> {
+    await this.load();
+  }
+
+  /** Unload the model. */
   async close(): Promise<void> {
+    if (!this.model) return;
+    this.model.ready = false;
     await this.model.unload();
   }
 }

@@ -5,18 +5,19 @@ import type { V1Request } from '../tensor/infer-types.js';
 import { rawBody, restContext } from './rest-plugin.js';
 import { parseJson } from './v2-codec.js';
 
-/** Parse and check a V1 body: an object with an `instances` list or an `inputs` field. */
+/**
+ * Parse and check a V1 body as KServe does: any JSON object, whose `instances`, when present, is a list. A body
+ * without `instances` or `inputs` (e.g. `{"url": ...}`) goes to the model's hooks as it is; servekit's prebuilt
+ * models answer such a body with a 400 naming what they need.
+ */
 export function decodeV1Request(text: string): V1Request {
   const body = parseJson(text);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new InvalidInput('V1 request body must be a JSON object with "instances" or "inputs".');
+    throw new InvalidInput('V1 request body must be a JSON object, e.g. {"instances": [...]}.');
   }
   const req = body as V1Request;
   if (req.instances !== undefined && !Array.isArray(req.instances)) {
     throw new InvalidInput('Expected "instances" to be a list.');
-  }
-  if (req.instances === undefined && req.inputs === undefined) {
-    throw new InvalidInput('V1 request body must have "instances" (a list) or "inputs".');
   }
   return req;
 }

@@ -44,12 +44,27 @@ export interface OnnxTensor {
   values: ArrayLike<number | bigint | string>;
 }
 
+/** A constant given as raw little-endian element bytes (any fixed-size type: INT8, UINT16, FLOAT16, BOOL…). */
+export interface OnnxRawTensor {
+  /** Element type. */
+  type: OnnxElemType;
+  /** Dims. */
+  dims: number[];
+  /** Row-major element bytes, little-endian; used as they are (no copy). */
+  raw: Uint8Array;
+}
+
 const utf8 = new TextEncoder();
 const bytes = (v: string | Uint8Array): Uint8Array => (typeof v === 'string' ? utf8.encode(v) : v);
 
-function tensorProto(name: string, t: OnnxTensor): Record<string, unknown> {
+function tensorProto(name: string, t: OnnxTensor | OnnxRawTensor): Record<string, unknown> {
   const dataType = OnnxDataType[t.type];
   const base: Record<string, unknown> = { name, dims: t.dims, dataType };
+  if ('raw' in t) {
+    if (t.type === 'STRING') throw new Error('graph-builder: STRING initializers cannot be given as raw bytes');
+    base.rawData = t.raw;
+    return base;
+  }
   // Float weights can be large: take typed arrays as they are, without an intermediate JS array.
   if (t.type === 'FLOAT' && t.values instanceof Float32Array) {
     base.rawData = new Uint8Array(t.values.buffer, t.values.byteOffset, t.values.byteLength);
@@ -153,8 +168,8 @@ export class GraphBuilder {
     return name;
   }
 
-  /** Add a constant tensor and return its name. */
-  constant(name: string, tensor: OnnxTensor): string {
+  /** Add a constant tensor (values, or raw little-endian bytes) and return its name. */
+  constant(name: string, tensor: OnnxTensor | OnnxRawTensor): string {
     this.initializers.push(tensorProto(name, tensor));
     return name;
   }

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import {
   type InferContext,
   type InferResponse,
@@ -15,8 +16,18 @@ import { type LoadSavedModelOptions, loadSavedModel, type SavedModelHandle } fro
 import { discoverSavedModelVersions } from '../saved-model/versions.js';
 import { decodeV1, encodeV1 } from './v1-tf-serving.js';
 
-/** Options of a TFModel (those of `loadSavedModel`). */
+/** Options of a TFModel (those of `loadSavedModel`; log lines are prefixed with the model name and version). */
 export type TFModelOptions = LoadSavedModelOptions;
+
+/**
+ * V2 model metadata of a TFModel. `parameters` (the optional model-metadata `parameters` of the Open Inference
+ * Protocol, as MLServer reports them) say which engine serves the described signature and every signature:
+ * `{"signature_name": "serving_default", "engine": "onnx", "signature_engines": "serving_default=onnx,train=unservable"}`.
+ */
+export interface TFModelMetadata extends ModelMetadata {
+  /** `signature_name`, `engine` (of that signature) and `signature_engines` (`name=engine`, comma separated). */
+  parameters?: Record<string, string>;
+}
 
 /** The request parameter (V2 `parameters`, or the V1 body field as in TF Serving) that picks a signature. */
 export const SIGNATURE_PARAM = 'signature_name';
@@ -51,8 +62,15 @@ export class TFModel extends Model {
 
   /** Read, freeze and load every signature; throws ModelLoadError naming the file and problem. */
   override async load(): Promise<void> {
+    const log = this.options.logger;
+    const folder = basename(this.dir);
+    const where = `model "${this.name}"${/^\d+$/.test(folder) ? ` version ${Number(folder)}` : ''}`;
+    const logger = log && {
+      info: (m: string) => log.info(`${where}: ${m}`),
+      warn: (m: string) => log.warn(`${where}: ${m}`),
+    };
     try {
-      this.handle = await loadSavedModel(this.dir, this.options);
+      this.handle = await loadSavedModel(this.dir, { ...this.options, logger });
     } catch (err) {
       throw new ModelLoadError(this.name, (err as Error).message);
     }
@@ -92,23 +110,30 @@ export class TFModel extends Model {
     return encodeV1(outputs, decoded.format);
   }
 
-  /** V2 metadata of the default signature (or the first servable one). */
-  override metadata(): ModelMetadata {
+  /** V2 metadata of the default signature (or the first servable one), with the engines in `parameters`. */
+  override metadata(): TFModelMetadata {
     const sm = this.handle;
-    const base: ModelMetadata = { name: this.name, platform: 'tensorflow_savedmodel', inputs: [], outputs: [] };
+    const base: TFModelMetadata = { name: this.name, platform: 'tensorflow_savedmodel', inputs: [], outputs: [] };
     if (sm === undefined) return base;
     const sig =
       sm.signatures.find((s) => s.name === sm.defaultSignature && s.unservable === undefined) ??
       sm.signatures.find((s) => s.unservable === undefined);
     if (sm.version !== undefined) base.versions = [sm.version];
-    if (sig === undefined) return base;
-    return { ...base, inputs: sig.inputs, outputs: sig.outputs };
+    const engines = sm.signatures.map((s) => `${s.name}=${s.engine ?? 'unservable'}`).join(',');
+    if (sig === undefined) return { ...base, parameters: { signature_engines: engines } };
+    return {
+      ...base,
+      inputs: sig.inputs,
+      outputs: sig.outputs,
+      parameters: { signature_name: sig.name, engine: sig.engine ?? 'tfjs', signature_engines: engines },
+    };
   }
 
-  /** Free engine memory. */
-  override unload(): void {
-    this.handle?.dispose();
+  /** Free engine memory (and onnxruntime worker threads). */
+  override async unload(): Promise<void> {
+    const handle = this.handle;
     this.handle = undefined;
+    await handle?.dispose();
   }
 }
 

@@ -1,7 +1,16 @@
 import { join } from 'node:path';
 import type { InferTensor, TensorMetadata } from '@servekit/core';
 import { InvalidInput, NotImplemented } from '@servekit/core';
-import { type TfjsBackendName, TfjsSignatureRunner } from '../engine/tfjs-engine.js';
+import {
+  type ChosenEngine,
+  chooseEngine,
+  type EngineLogger,
+  type TfEngineChoice,
+  type TfEngineName,
+} from '../engine/choose-engine.js';
+import type { OrtSessionOptions, SignatureRunner } from '../engine/onnx-engine.js';
+import type { ProbeTolerance } from '../engine/probe.js';
+import type { TfjsBackendName } from '../engine/tfjs-engine.js';
 import { dtypeName, v2Datatype } from '../graph/dtypes.js';
 import { flattenGraph, type OpRegistry } from '../graph/flatten.js';
 import { freezeSignature, UnservableSignature } from '../graph/freeze.js';
@@ -22,6 +31,21 @@ export interface LoadSavedModelOptions {
   version?: string;
   /** Verify the CRC32C of every checkpoint entry at load, not only the variables served (default true). */
   verifyAllChecksums?: boolean;
+  /**
+   * Engine per signature: `auto` (default) lowers the signature to ONNX and serves it on onnxruntime-node when
+   * every op maps and both engines agree on a probe input (else tfjs, with the reason logged); `onnx` forces
+   * onnxruntime (a signature that cannot be lowered is unservable, ops named); `tfjs` forces tfjs.
+   */
+  engine?: TfEngineChoice;
+  /** onnxruntime session options of the ONNX path (threads, graph optimization level, execution providers). */
+  sessionOptions?: OrtSessionOptions;
+  /** Receives one line per signature: the engine serving it and why (warnings for fallbacks). */
+  logger?: EngineLogger;
+  /**
+   * Tolerance of the load-time ONNX-vs-tfjs comparison under `auto` (default 1e-4 relative + 1e-5 absolute).
+   * For diagnostics and tests: `{ rtol: 0, atol: 0 }` demands bit-identical outputs.
+   */
+  probeTolerance?: ProbeTolerance;
 }
 
 /** The name TF Serving uses for a model's default signature. */
@@ -39,6 +63,10 @@ export interface SignatureInfo {
   outputs: TensorMetadata[];
   /** Why the signature cannot be served, when it cannot (requests to it are refused with this reason). */
   unservable?: string;
+  /** The engine serving it (`onnx`: lowered to ONNX on onnxruntime-node; `tfjs`), when servable. */
+  engine?: TfEngineName;
+  /** Why that engine serves it (e.g. `forced`, the ops the lowering lacks, the probe's largest difference). */
+  engineReason?: string;
 }
 
 /** A SavedModel loaded for inference. */
@@ -61,8 +89,8 @@ export interface SavedModelHandle {
   frozenGraph(name: string): FrozenGraph | undefined;
   /** Run a signature (undefined → the default) on named inputs; returns its outputs in signature order. */
   run(signatureName: string | undefined, inputs: InferTensor[]): Promise<InferTensor[]>;
-  /** Free engine memory. */
-  dispose(): void;
+  /** Free engine memory and stop onnxruntime worker threads. */
+  dispose(): Promise<void>;
 }
 
 function tensorMeta(key: string, info: TensorInfoMsg): TensorMetadata {
@@ -77,6 +105,12 @@ function signatureInfo(name: string, sig: SignatureDefMsg): SignatureInfo {
     inputs: Object.entries(sig.inputs ?? {}).map(([k, v]) => tensorMeta(k, v)),
     outputs: Object.entries(sig.outputs ?? {}).map(([k, v]) => tensorMeta(k, v)),
   };
+}
+
+/** One line for the log: which engine serves a signature and why. */
+function engineLine(info: SignatureInfo, chosen: ChosenEngine, engine: TfEngineChoice): string {
+  const how = chosen.reason === 'forced' ? `forced (engine: ${engine})` : chosen.reason;
+  return `signature "${info.name}": ${chosen.engine === 'onnx' ? 'onnx (onnxruntime-node)' : 'tfjs'}: ${how}`;
 }
 
 /** A SavedModel read and frozen, engine-independent: what tfjs loading and ONNX lowering both start from. */
@@ -143,25 +177,51 @@ export function freezeSavedModel(dir: string, options: FreezeOptions = {}): Froz
 }
 
 /**
- * Load a TensorFlow SavedModel without libtensorflow: `freezeSavedModel`, then load each servable signature into
- * tfjs-converter on the chosen backend (ops tfjs lacks make that signature unservable). The load fails only when the
+ * Load a TensorFlow SavedModel without libtensorflow: `freezeSavedModel`, then give each servable signature an
+ * engine (`options.engine`, see `chooseEngine`): its ONNX lowering on onnxruntime-node, or tfjs-converter on the
+ * chosen backend. A signature no engine can run becomes unservable with the reason. The load fails only when the
  * files are malformed or no signature can be served.
  */
 export async function loadSavedModel(dir: string, options: LoadSavedModelOptions = {}): Promise<SavedModelHandle> {
   const backend = options.backend ?? 'wasm';
+  const engine = options.engine ?? 'auto';
   const frozen = freezeSavedModel(dir, options);
   const chosen = { path: frozen.dir, version: frozen.version };
   const where = join(frozen.dir, 'saved_model.pb');
   const signatures = frozen.signatures.map((s) => s.info);
-  const runners = new Map<string, TfjsSignatureRunner>();
-  for (const { info, graph } of frozen.signatures) {
-    if (graph === undefined) continue;
-    try {
-      runners.set(info.name, await TfjsSignatureRunner.load(graph, backend));
-    } catch (err) {
-      if (!(err instanceof UnservableSignature)) throw err;
-      info.unservable = err.reason;
+  const runners = new Map<string, SignatureRunner>();
+  const disposeAll = async (): Promise<void> => {
+    await Promise.all([...runners.values()].map((r) => r.dispose()));
+    runners.clear();
+  };
+  try {
+    for (const { info, graph } of frozen.signatures) {
+      if (graph === undefined) {
+        options.logger?.info(`signature "${info.name}" is not served: ${info.unservable}`);
+        continue;
+      }
+      try {
+        const picked = await chooseEngine(graph, {
+          engine,
+          backend,
+          sessionOptions: options.sessionOptions,
+          probeTolerance: options.probeTolerance,
+        });
+        runners.set(info.name, picked.runner);
+        info.engine = picked.engine;
+        info.engineReason = picked.reason;
+        const line = engineLine(info, picked, engine);
+        if (picked.fallback) options.logger?.warn(line);
+        else options.logger?.info(line);
+      } catch (err) {
+        if (!(err instanceof UnservableSignature)) throw err;
+        info.unservable = err.reason;
+        options.logger?.warn(`signature "${info.name}" cannot be served: ${err.reason}`);
+      }
     }
+  } catch (err) {
+    await disposeAll();
+    throw err;
   }
   if (runners.size === 0) {
     const why = signatures.map((s) => `"${s.name}": ${s.unservable}`).join('; ');
@@ -236,9 +296,6 @@ export async function loadSavedModel(dir: string, options: LoadSavedModelOptions
         throw new InvalidInput(`Signature "${info.name}" cannot run on ${got} (declared: ${declared}): ${message}`);
       }
     },
-    dispose() {
-      for (const r of runners.values()) r.dispose();
-      runners.clear();
-    },
+    dispose: disposeAll,
   };
 }

@@ -1,0 +1,126 @@
+import {
+  type FlagSpec,
+  LocalPredictor,
+  type Model,
+  type ParsedFlags,
+  type Predictor,
+  type PredictorProtocol,
+  type TransformerOptions,
+} from '@servekit/core';
+import { RemotePredictor } from './remote-predictor.js';
+
+/** The values of `--predictor_protocol`. */
+export const PREDICTOR_PROTOCOLS: readonly PredictorProtocol[] = ['v1', 'v2', 'grpc-v2'];
+
+/** The transformer flags (KServe's names and defaults, plus servekit's in-process `--predictor_model_dir`). */
+export const PREDICTOR_FLAGS: FlagSpec[] = [
+  { name: 'predictor_host', type: 'string', doc: 'Transformer: the predictor requests are forwarded to, host:port.' },
+  {
+    name: 'predictor_protocol',
+    type: 'string',
+    default: 'v1',
+    doc: 'Transformer: protocol spoken to the predictor: v1, v2 (REST) or grpc-v2.',
+  },
+  { name: 'predictor_use_ssl', type: 'boolean', default: false, doc: 'Transformer: reach the predictor over TLS.' },
+  {
+    name: 'predictor_request_timeout_seconds',
+    type: 'number',
+    default: 600,
+    doc: 'Transformer: deadline of one predictor call, retries included (then 503).',
+  },
+  {
+    name: 'predictor_request_retries',
+    type: 'number',
+    default: 0,
+    doc: 'Transformer: retries of a predictor call on connection errors and 503, with backoff.',
+  },
+  {
+    name: 'enable_predictor_health_check',
+    type: 'boolean',
+    default: false,
+    doc: "Transformer: readiness follows the predictor model's readiness.",
+  },
+  {
+    name: 'predictor_model_dir',
+    type: 'string',
+    doc: 'Transformer: load the predictor from DIR into this process (no network hop), instead of --predictor_host.',
+  },
+  {
+    name: 'predictor_model_name',
+    type: 'string',
+    doc: "Transformer: the predictor's model name (default: the transformer's name).",
+  },
+];
+
+/** Builds the in-process predictor model of `--predictor_model_dir` (a server supplies its format detection). */
+export type LocalModelLoader = (dir: string, name: string) => Promise<Model>;
+
+/** Options of `predictorFromFlags` / `transformerOptionsFromFlags`. */
+export interface PredictorFlagsOptions {
+  /** How `--predictor_model_dir` becomes a model; without it that flag is an error. */
+  loadLocalModel?: LocalModelLoader;
+  /** The name of the in-process model when `--predictor_model_name` is not given. Default `predictor`. */
+  defaultLocalName?: string;
+}
+
+/** The transformer options the flags give; `predictor` is absent when neither predictor flag is given. */
+export type TransformerFlagOptions = Omit<TransformerOptions, 'predictor'> & { predictor?: Predictor };
+
+/** `--predictor_protocol` checked against the known protocols. */
+export function predictorProtocolFromFlags(flags: ParsedFlags): PredictorProtocol {
+  const p = String(flags.predictor_protocol ?? 'v1') as PredictorProtocol;
+  if (!PREDICTOR_PROTOCOLS.includes(p)) {
+    throw new Error(`--predictor_protocol must be one of ${PREDICTOR_PROTOCOLS.join(', ')}; got "${p}"`);
+  }
+  return p;
+}
+
+/**
+ * The predictor the flags name: a RemotePredictor for `--predictor_host`, a LocalPredictor for
+ * `--predictor_model_dir` (its model built by `options.loadLocalModel` when the transformer loads), or
+ * undefined when neither is given. Bad values throw naming the flag.
+ */
+export function predictorFromFlags(flags: ParsedFlags, options: PredictorFlagsOptions = {}): Predictor | undefined {
+  const host = flags.predictor_host as string | undefined;
+  const dir = flags.predictor_model_dir as string | undefined;
+  const protocol = predictorProtocolFromFlags(flags);
+  if (host && dir) throw new Error('give either --predictor_host or --predictor_model_dir, not both');
+  if (host) {
+    const seconds = Number(flags.predictor_request_timeout_seconds ?? 600);
+    const retries = Number(flags.predictor_request_retries ?? 0);
+    if (!(seconds > 0)) throw new Error(`--predictor_request_timeout_seconds must be > 0; got ${seconds}`);
+    if (!(Number.isInteger(retries) && retries >= 0)) {
+      throw new Error(`--predictor_request_retries must be a whole number ≥ 0; got ${retries}`);
+    }
+    return new RemotePredictor({
+      host,
+      protocol,
+      useSsl: flags.predictor_use_ssl === true,
+      timeoutMs: seconds * 1000,
+      retries,
+    });
+  }
+  if (dir) {
+    const load = options.loadLocalModel;
+    if (!load) throw new Error('--predictor_model_dir needs a server that can load models (servekit serve)');
+    const name = (flags.predictor_model_name as string | undefined) ?? options.defaultLocalName ?? 'predictor';
+    return new LocalPredictor(() => load(dir, name), protocol === 'v1' ? 'v1' : 'v2', `in-process model ${dir}`);
+  }
+  return undefined;
+}
+
+/**
+ * Transformer options from the flags: the predictor (see `predictorFromFlags`), its model name
+ * (`--predictor_model_name`) and the health check (`--enable_predictor_health_check`).
+ */
+export function transformerOptionsFromFlags(
+  flags: ParsedFlags,
+  options: PredictorFlagsOptions = {},
+): TransformerFlagOptions {
+  const out: TransformerFlagOptions = { healthCheck: flags.enable_predictor_health_check === true };
+  const predictor = predictorFromFlags(flags, options);
+  if (predictor) out.predictor = predictor;
+  const model = flags.predictor_model_name as string | undefined;
+  if (model) out.predictorModel = model;
+  return out;
+}

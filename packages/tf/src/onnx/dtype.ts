@@ -1,0 +1,95 @@
+import type { OnnxElemType } from '@servekit/onnx';
+import { baseDtype, dtypeName, TfDtype } from '../graph/dtypes.js';
+
+const TO_ONNX: Partial<Record<number, OnnxElemType>> = {
+  [TfDtype.DT_FLOAT]: 'FLOAT',
+  [TfDtype.DT_DOUBLE]: 'DOUBLE',
+  [TfDtype.DT_HALF]: 'FLOAT16',
+  [TfDtype.DT_BFLOAT16]: 'BFLOAT16',
+  [TfDtype.DT_INT8]: 'INT8',
+  [TfDtype.DT_INT16]: 'INT16',
+  [TfDtype.DT_INT32]: 'INT32',
+  [TfDtype.DT_INT64]: 'INT64',
+  [TfDtype.DT_UINT8]: 'UINT8',
+  [TfDtype.DT_UINT16]: 'UINT16',
+  [TfDtype.DT_UINT32]: 'UINT32',
+  [TfDtype.DT_UINT64]: 'UINT64',
+  [TfDtype.DT_BOOL]: 'BOOL',
+  [TfDtype.DT_STRING]: 'STRING',
+};
+
+/** The ONNX element type of a TF dtype (`_REF` types map like their base), or undefined when ONNX has none. */
+export function onnxElemType(dt: number): OnnxElemType | undefined {
+  return TO_ONNX[baseDtype(dt)];
+}
+
+/** The ONNX element type of a TF dtype; throws naming the dtype when ONNX has none. */
+export function requireOnnxElemType(dt: number): OnnxElemType {
+  const t = onnxElemType(dt);
+  if (t === undefined) throw new Error(`TF dtype ${dtypeName(dt)} has no ONNX element type`);
+  return t;
+}
+
+/** The ONNX `TensorProto.DataType` number of a TF dtype (for Cast's `to`). */
+export function onnxTypeCode(dt: number): number {
+  return ONNX_CODES[requireOnnxElemType(dt)];
+}
+
+const ONNX_CODES: Record<OnnxElemType, number> = {
+  UNDEFINED: 0,
+  FLOAT: 1,
+  UINT8: 2,
+  INT8: 3,
+  UINT16: 4,
+  INT16: 5,
+  INT32: 6,
+  INT64: 7,
+  STRING: 8,
+  BOOL: 9,
+  FLOAT16: 10,
+  DOUBLE: 11,
+  UINT32: 12,
+  UINT64: 13,
+  BFLOAT16: 16,
+};
+
+/** Whether a TF dtype is a floating-point type. */
+export function isFloat(dt: number): boolean {
+  const b = baseDtype(dt);
+  return b === TfDtype.DT_FLOAT || b === TfDtype.DT_DOUBLE || b === TfDtype.DT_HALF || b === TfDtype.DT_BFLOAT16;
+}
+
+/** Dtype groups that onnxruntime's CPU kernels implement, per kind of op. */
+export const KERNEL_TYPES = {
+  /** Add/Sub/Mul/Div/Pow/Max/Min/MatMul/Sum/Less/Greater, Abs, Neg, ReduceSum/Max/Min/Prod, Range. */
+  arith: [TfDtype.DT_FLOAT, TfDtype.DT_DOUBLE, TfDtype.DT_INT32, TfDtype.DT_INT64],
+  /** Sqrt/Exp/Log/activations/Softmax/Floor/Conv/pooling/Resize/ReduceMean. */
+  float: [TfDtype.DT_FLOAT, TfDtype.DT_DOUBLE],
+  /** Equal. */
+  equal: [TfDtype.DT_FLOAT, TfDtype.DT_DOUBLE, TfDtype.DT_INT32, TfDtype.DT_INT64, TfDtype.DT_BOOL],
+} as const;
+
+/** The dtype to compute in when onnxruntime has no kernel for `dt` among `allowed` (small ints → int32, …). */
+export function computeDtype(dt: number, allowed: readonly number[]): number {
+  const b = baseDtype(dt);
+  if (allowed.includes(b)) return b;
+  switch (b) {
+    case TfDtype.DT_HALF:
+    case TfDtype.DT_BFLOAT16:
+      return TfDtype.DT_FLOAT;
+    case TfDtype.DT_INT8:
+    case TfDtype.DT_INT16:
+    case TfDtype.DT_UINT8:
+    case TfDtype.DT_UINT16:
+    case TfDtype.DT_BOOL:
+      return allowed.includes(TfDtype.DT_INT32) ? TfDtype.DT_INT32 : TfDtype.DT_FLOAT;
+    case TfDtype.DT_UINT32:
+    case TfDtype.DT_UINT64:
+      return allowed.includes(TfDtype.DT_INT64) ? TfDtype.DT_INT64 : TfDtype.DT_DOUBLE;
+    case TfDtype.DT_INT32:
+    case TfDtype.DT_INT64:
+      return allowed.includes(TfDtype.DT_DOUBLE) ? TfDtype.DT_DOUBLE : TfDtype.DT_FLOAT;
+    default:
+      return b;
+  }
+}
