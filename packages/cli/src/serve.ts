@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { predictorProtocolFromFlags } from '@servekit/client';
+import { checkPredictorFlags } from '@servekit/client';
 import {
   type ModelFactory,
   ModelNotFound,
@@ -36,11 +36,10 @@ function redetect(server: ModelServer, modelDir: string, known: Map<string, stri
 }
 
 /** The transformer flags make sense together and with `--model_module`; throws naming the flag otherwise. */
-function checkPredictorFlags(flags: ParsedFlags): void {
-  predictorProtocolFromFlags(flags);
+function checkTransformerFlags(flags: ParsedFlags): void {
+  checkPredictorFlags(flags);
   const host = flags.predictor_host as string | undefined;
   const dir = flags.predictor_model_dir as string | undefined;
-  if (host && dir) throw new Error('give either --predictor_host or --predictor_model_dir, not both');
   if ((host || dir) && !flags.model_module) {
     throw new Error(
       `--${host ? 'predictor_host' : 'predictor_model_dir'} needs --model_module path/to/transformer.js (a Transformer subclass)`,
@@ -48,12 +47,6 @@ function checkPredictorFlags(flags: ParsedFlags): void {
   }
   if (dir && (!existsSync(dir) || !statSync(dir).isDirectory())) {
     throw new Error(`--predictor_model_dir ${dir} is not a directory`);
-  }
-  const seconds = flags.predictor_request_timeout_seconds as number;
-  if (!(seconds > 0)) throw new Error(`--predictor_request_timeout_seconds must be > 0; got ${seconds}`);
-  const retries = flags.predictor_request_retries as number;
-  if (!(Number.isInteger(retries) && retries >= 0)) {
-    throw new Error(`--predictor_request_retries must be a whole number ≥ 0; got ${retries}`);
   }
 }
 
@@ -74,18 +67,18 @@ async function serveModule(server: ModelServer, flags: ParsedFlags): Promise<Mod
 export async function serve(flags: ParsedFlags): Promise<ModelServer> {
   sessionOptionsFromFlags(flags); // a bad onnxruntime flag stops the CLI before it serves anything
   checkChoices(flags);
-  checkPredictorFlags(flags);
+  checkTransformerFlags(flags);
   const server = new ModelServer(serverOptionsFromFlags(flags));
   if (server.isClusterPrimary) {
     await server.start();
     return server;
   }
   server.installSignalHandlers();
-  setTensorflowLogger({ info: (m) => server.logger.info(m), warn: (m) => server.logger.warn(m) });
+  const logger = { info: (m: string) => server.logger.info(m), warn: (m: string) => server.logger.warn(m) };
+  setTensorflowLogger(logger);
   const storageUri = flags.storage_uri as string | undefined;
   let dir = flags.model_dir as string | undefined;
   if (storageUri) {
-    const logger = { info: (m: string) => server.logger.info(m), warn: (m: string) => server.logger.warn(m) };
     dir = await resolveModelDir(storageUri, { cacheDir: flags.storage_cache_dir as string | undefined, logger });
   }
   if (!dir && flags.model_module) return serveModule(server, flags);

@@ -1,7 +1,7 @@
 // TensorFlow SavedModels on the ONNX path (`--tf_engine onnx`, and `auto`'s choice): every fixture signature the
 // lowering covers answers its expected.json cases over V2 JSON, binary and gRPC; signatures it does not cover are
 // refused naming the ops; dynamic batching gives the unbatched answers; `servekit convert` writes the same graph.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,24 +9,18 @@ import { GrpcClient, RestClient } from '@servekit/client';
 import { type InferRequest, type InferTensor, ModelServer } from '@servekit/core';
 import { freezeSavedModel, GraphDefBuilder, seededUniform, tfAttr, unmappedOps, writeSavedModel } from '@servekit/tf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tensorFromCase } from '../../tf/test/helpers.js';
+import {
+  expectedCases,
+  type FixtureCase,
+  type TensorCase,
+  tensorCases,
+  tensorFromCase,
+} from '../../tf/test/helpers.js';
 import { modelsFromDir } from '../src/detect.js';
 import { killAll, run } from './cli-process.js';
 
 const TF = fileURLToPath(new URL('../../../../shared/fixtures/tf/', import.meta.url));
 
-interface TensorCase {
-  dtype: string;
-  shape?: number[];
-  data: number[];
-}
-interface Case {
-  signature?: string;
-  inputs?: Record<string, TensorCase> & { examples?: unknown };
-  outputs?: Record<string, { data: number[] }>;
-  tolerance?: number;
-}
-const expected = JSON.parse(readFileSync(join(TF, 'expected.json'), 'utf8')) as Record<string, { cases?: Case[] }>;
 const models = readdirSync(TF).filter((d) => !d.startsWith('_') && !d.endsWith('.json'));
 
 /** `model/signature` → the op types the lowering lacks (empty: covered), for every servable fixture signature. */
@@ -37,19 +31,13 @@ for (const name of models) {
   }
 }
 const covered = [...coverage].filter(([, ops]) => ops.length === 0).map(([k]) => k);
-const cases = Object.entries(expected)
-  .filter(([name]) => !name.startsWith('_'))
-  .flatMap(([name, spec]) =>
-    (spec.cases ?? [])
-      .filter((c) => c.signature !== undefined && c.inputs !== undefined && c.inputs.examples === undefined)
-      .map((c, i) => [`${name} #${i} ${c.signature}`, name, c] as const),
-  );
+const cases = tensorCases.map(({ label, name, c }) => [label, name, c] as const);
 const coveredCases = cases.filter(([, name, c]) => covered.includes(`${name}/${c.signature}`));
 
 const nums = (t: InferTensor) => Array.from(t.data as ArrayLike<number | bigint>, Number);
 const quiet = { httpPort: 0, grpcPort: 0, host: '127.0.0.1', logLevel: 'silent', defaultMetrics: false } as const;
 
-function expectCase(res: { outputs: InferTensor[] }, name: string, c: Case): void {
+function expectCase(res: { outputs: InferTensor[] }, name: string, c: FixtureCase): void {
   const tol = c.tolerance ?? 1e-5;
   for (const [key, want] of Object.entries(c.outputs!)) {
     const got = res.outputs.find((o) => o.name === key);
@@ -313,13 +301,13 @@ describe('TensorFlow SavedModels on the ONNX path over the wire', () => {
           const declared = freezeSavedModel(join(TF, fixture)).signatures.find(
             (s) => s.info.name === (signature ?? 'serving_default'),
           )!.info.inputs;
-          const fits = (c: Case): boolean =>
+          const fits = (c: FixtureCase): boolean =>
             Object.entries(c.inputs!).every(([k, v]) => {
               const d = declared.find((i) => i.name === k)!.shape;
               const shape = (v as TensorCase).shape ?? [(v as TensorCase).data.length];
               return d.length === 0 || (d.length === shape.length && d.every((n, i) => n < 0 || n === shape[i]));
             });
-          const fixtureCases = (expected[fixture]!.cases ?? []).filter(
+          const fixtureCases = (expectedCases[fixture]!.cases ?? []).filter(
             (c) =>
               (c.signature ?? 'serving_default') === (signature ?? 'serving_default') &&
               c.inputs?.examples === undefined &&

@@ -2,37 +2,19 @@
 // tensorflow-onnx-wire.test.ts), answers its expected.json cases over
 // V2 REST (JSON and binary), gRPC and V1 (TF Serving's `instances` / `inputs` forms); mutating signatures are
 // refused with a clear error while the pure ones of the same model serve.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GrpcClient, RestClient } from '@servekit/client';
 import { type InferRequest, type InferTensor, ModelServer, tensorToJson } from '@servekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tensorFromCase } from '../../tf/test/helpers.js';
+import { type TensorCase, tensorCases, tensorFromCase } from '../../tf/test/helpers.js';
 import { modelsFromDir } from '../src/detect.js';
 
 const TF = fileURLToPath(new URL('../../../../shared/fixtures/tf/', import.meta.url));
 
-interface TensorCase {
-  dtype: string;
-  shape?: number[];
-  data: number[];
-}
-interface Case {
-  signature?: string;
-  inputs?: Record<string, TensorCase> & { examples?: unknown };
-  outputs?: Record<string, { data: number[] }>;
-  tolerance?: number;
-}
-const expected = JSON.parse(readFileSync(join(TF, 'expected.json'), 'utf8')) as Record<string, { cases?: Case[] }>;
 const models = readdirSync(TF).filter((d) => !d.startsWith('_') && !d.endsWith('.json'));
-const cases = Object.entries(expected)
-  .filter(([name]) => !name.startsWith('_'))
-  .flatMap(([name, spec]) =>
-    (spec.cases ?? [])
-      .filter((c) => c.signature !== undefined && c.inputs !== undefined && c.inputs.examples === undefined)
-      .map((c, i) => [`${name} #${i} ${c.signature}`, name, c] as const),
-  );
+const cases = tensorCases.map(({ label, name, c }) => [label, name, c] as const);
 
 const nums = (t: InferTensor) => Array.from(t.data as ArrayLike<number | bigint>, Number);
 

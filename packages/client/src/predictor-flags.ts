@@ -75,6 +75,21 @@ export function predictorProtocolFromFlags(flags: ParsedFlags): PredictorProtoco
   return p;
 }
 
+/** Check the predictor flags' values and combination; throws naming the flag. Returns the protocol. */
+export function checkPredictorFlags(flags: ParsedFlags): PredictorProtocol {
+  const protocol = predictorProtocolFromFlags(flags);
+  if (flags.predictor_host && flags.predictor_model_dir) {
+    throw new Error('give either --predictor_host or --predictor_model_dir, not both');
+  }
+  const seconds = Number(flags.predictor_request_timeout_seconds ?? 600);
+  if (!(seconds > 0)) throw new Error(`--predictor_request_timeout_seconds must be > 0; got ${seconds}`);
+  const retries = Number(flags.predictor_request_retries ?? 0);
+  if (!(Number.isInteger(retries) && retries >= 0)) {
+    throw new Error(`--predictor_request_retries must be a whole number ≥ 0; got ${retries}`);
+  }
+  return protocol;
+}
+
 /**
  * The predictor the flags name: a RemotePredictor for `--predictor_host`, a LocalPredictor for
  * `--predictor_model_dir` (its model built by `options.loadLocalModel` when the transformer loads), or
@@ -83,21 +98,14 @@ export function predictorProtocolFromFlags(flags: ParsedFlags): PredictorProtoco
 export function predictorFromFlags(flags: ParsedFlags, options: PredictorFlagsOptions = {}): Predictor | undefined {
   const host = flags.predictor_host as string | undefined;
   const dir = flags.predictor_model_dir as string | undefined;
-  const protocol = predictorProtocolFromFlags(flags);
-  if (host && dir) throw new Error('give either --predictor_host or --predictor_model_dir, not both');
+  const protocol = checkPredictorFlags(flags);
   if (host) {
-    const seconds = Number(flags.predictor_request_timeout_seconds ?? 600);
-    const retries = Number(flags.predictor_request_retries ?? 0);
-    if (!(seconds > 0)) throw new Error(`--predictor_request_timeout_seconds must be > 0; got ${seconds}`);
-    if (!(Number.isInteger(retries) && retries >= 0)) {
-      throw new Error(`--predictor_request_retries must be a whole number ≥ 0; got ${retries}`);
-    }
     return new RemotePredictor({
       host,
       protocol,
       useSsl: flags.predictor_use_ssl === true,
-      timeoutMs: seconds * 1000,
-      retries,
+      timeoutMs: Number(flags.predictor_request_timeout_seconds ?? 600) * 1000,
+      retries: Number(flags.predictor_request_retries ?? 0),
     });
   }
   if (dir) {

@@ -7,29 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { TfjsBackendName } from '../src/engine/tfjs-engine.js';
 import { TFModel, tfModelsFromDir } from '../src/model/tf-model.js';
 import { loadSavedModel } from '../src/saved-model/load.js';
-import { copyFixture, ctx, fixture, numbers, tensorFromCase } from './helpers.js';
-
-interface TensorCase {
-  dtype: string;
-  shape?: number[];
-  data: number[];
-}
-interface Case {
-  signature?: string;
-  inputs?: Record<string, TensorCase> & { examples?: unknown };
-  outputs?: Record<string, { data: number[]; shape?: number[] }>;
-  tolerance?: number;
-}
-const expected = JSON.parse(readFileSync(fixture('expected.json'), 'utf8')) as Record<string, { cases?: Case[] }>;
-
-/** Every expected.json case that is a plain tensor case (tf.Example cases are refused, tested below). */
-const tensorCases = Object.entries(expected)
-  .filter(([name]) => !name.startsWith('_'))
-  .flatMap(([name, spec]) =>
-    (spec.cases ?? [])
-      .filter((c) => c.signature !== undefined && c.inputs !== undefined && c.inputs.examples === undefined)
-      .map((c, i) => ({ name, c, label: `${name} #${i} ${c.signature}` })),
-  );
+import { copyFixture, ctx, fixture, numbers, type TensorCase, tensorCases, tensorFromCase } from './helpers.js';
 
 const loaded = new Map<string, TFModel>();
 async function model(name: string, backend: TfjsBackendName): Promise<TFModel> {

@@ -1,4 +1,4 @@
-import { chmodSync, cpSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Datatype, InferContext, InferTensor } from '@servekit/core';
@@ -44,3 +44,40 @@ export function copyFixture(name: string, dest: string): string {
   walk(dest);
   return dest;
 }
+
+/** One input or output tensor of an expected.json case. */
+export interface TensorCase {
+  /** TF dtype name, e.g. `DT_FLOAT`. */
+  dtype: string;
+  /** Dims (default: a vector of `data`). */
+  shape?: number[];
+  /** Values, row-major. */
+  data: number[];
+}
+
+/** One case of fixtures/tf/expected.json. */
+export interface FixtureCase {
+  /** Signature the case runs (absent: not a tensor case). */
+  signature?: string;
+  /** Inputs by signature key (`examples`: a tf.Example case). */
+  inputs?: Record<string, TensorCase> & { examples?: unknown };
+  /** Expected outputs by signature key. */
+  outputs?: Record<string, { data: number[]; shape?: number[] }>;
+  /** Relative tolerance of the comparison. */
+  tolerance?: number;
+}
+
+/** fixtures/tf/expected.json: cases by model folder. */
+export const expectedCases = JSON.parse(readFileSync(fixture('expected.json'), 'utf8')) as Record<
+  string,
+  { cases?: FixtureCase[] }
+>;
+
+/** Every expected.json case that is a plain tensor case (tf.Example cases excluded), with its model folder. */
+export const tensorCases: Array<{ name: string; c: FixtureCase; label: string }> = Object.entries(expectedCases)
+  .filter(([name]) => !name.startsWith('_'))
+  .flatMap(([name, spec]) =>
+    (spec.cases ?? [])
+      .filter((c) => c.signature !== undefined && c.inputs !== undefined && c.inputs.examples === undefined)
+      .map((c, i) => ({ name, c, label: `${name} #${i} ${c.signature}` })),
+  );

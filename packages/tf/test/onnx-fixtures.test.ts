@@ -1,30 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { FrozenGraph } from '../src/graph/frozen-graph.js';
 import { lowerFrozenGraph, UnsupportedTfOps, unmappedOps } from '../src/onnx/index.js';
 import { freezeSavedModel } from '../src/saved-model/load.js';
-import { fixture, tensorFromCase } from './helpers.js';
+import { fixture, type TensorCase, tensorCases, tensorFromCase } from './helpers.js';
 import { expectClose, nums, runLowered } from './onnx-helpers.js';
-
-interface TensorCase {
-  dtype: string;
-  shape?: number[];
-  data: number[];
-}
-interface Case {
-  signature?: string;
-  inputs?: Record<string, TensorCase> & { examples?: unknown };
-  outputs?: Record<string, { data: number[]; shape?: number[] }>;
-  tolerance?: number;
-}
-const expected = JSON.parse(readFileSync(fixture('expected.json'), 'utf8')) as Record<string, { cases?: Case[] }>;
-const tensorCases = Object.entries(expected)
-  .filter(([name]) => !name.startsWith('_'))
-  .flatMap(([name, spec]) =>
-    (spec.cases ?? [])
-      .filter((c) => c.signature !== undefined && c.inputs !== undefined && c.inputs.examples === undefined)
-      .map((c, i) => ({ name, c, label: `${name} #${i} ${c.signature}` })),
-  );
 
 const graphs = new Map<string, ReturnType<typeof freezeSavedModel>>();
 const frozen = (name: string) => {

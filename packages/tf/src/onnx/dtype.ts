@@ -1,4 +1,4 @@
-import type { OnnxElemType } from '@servekit/onnx';
+import { OnnxDataType, type OnnxElemType } from '@servekit/onnx';
 import { baseDtype, dtypeName, TfDtype } from '../graph/dtypes.js';
 
 const TO_ONNX: Partial<Record<number, OnnxElemType>> = {
@@ -32,26 +32,8 @@ export function requireOnnxElemType(dt: number): OnnxElemType {
 
 /** The ONNX `TensorProto.DataType` number of a TF dtype (for Cast's `to`). */
 export function onnxTypeCode(dt: number): number {
-  return ONNX_CODES[requireOnnxElemType(dt)];
+  return OnnxDataType[requireOnnxElemType(dt)];
 }
-
-const ONNX_CODES: Record<OnnxElemType, number> = {
-  UNDEFINED: 0,
-  FLOAT: 1,
-  UINT8: 2,
-  INT8: 3,
-  UINT16: 4,
-  INT16: 5,
-  INT32: 6,
-  INT64: 7,
-  STRING: 8,
-  BOOL: 9,
-  FLOAT16: 10,
-  DOUBLE: 11,
-  UINT32: 12,
-  UINT64: 13,
-  BFLOAT16: 16,
-};
 
 /** Whether a TF dtype is a floating-point type. */
 export function isFloat(dt: number): boolean {
