@@ -73,9 +73,9 @@ export class DataPlane {
     return true;
   }
 
-  /** Readiness: not draining and no model still loading. */
+  /** Readiness: not draining, no model still loading, and every readiness-gating model (a health-checked transformer) ready. */
   ready(): boolean {
-    return !this.draining && this.repository.allSettled();
+    return !this.draining && this.repository.readyToServe();
   }
 
   /** Stop admitting inference requests (graceful shutdown); readiness turns false. */

@@ -186,7 +186,7 @@ class Switchable extends Model {
 }
 
 describe('health check', () => {
-  it("is not ready while the predictor is not, and follows the predictor's readiness", async () => {
+  it("is not ready while the predictor is not, and follows the predictor's readiness (server readiness too)", async () => {
     const inner = new Switchable('inner');
     const local = new LocalPredictor(inner, 'v1');
     const t = new Transformer('t', { predictor: local, healthCheck: true, healthCheckIntervalMs: 20 });
@@ -194,13 +194,17 @@ describe('health check', () => {
     const { server, rest } = await serve([t, plain]);
     // The transformer loaded its in-process predictor, so both are ready.
     await waitFor(() => rest.modelReady('t'), true);
+    expect(await rest.serverReady()).toBe(true);
     inner.ready = false;
     await waitFor(() => rest.modelReady('t'), false);
     expect(await rest.v1ModelReady('t')).toBe(false);
+    // The server's readiness (what a KServe readinessProbe asks) follows a health-checked transformer too.
+    expect(await rest.serverReady()).toBe(false);
     const r = await postJson(`http://127.0.0.1:${server.httpPort}/v1/models/t:predict`, { instances: [1] });
     expect(r.status).toBe(503);
     inner.ready = true;
     await waitFor(() => rest.modelReady('t'), true);
+    expect(await rest.serverReady()).toBe(true);
     // Without the health check readiness is the transformer's own.
     expect(await rest.modelReady('plain')).toBe(true);
   });

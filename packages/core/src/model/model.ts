@@ -87,6 +87,14 @@ export abstract class Model {
     return this.explain !== Model.prototype.explain;
   }
 
+  /**
+   * When true, the server's readiness (`/v2/health/ready`, gRPC ServerReady) also waits for this model's `ready`,
+   * not only for its load: a transformer whose readiness follows its predictor. Default false.
+   */
+  get gatesServerReadiness(): boolean {
+    return false;
+  }
+
   /** V2 metadata. Override to describe inputs and outputs. */
   metadata(): ModelMetadata {
     return { name: this.name, platform: 'custom', inputs: [], outputs: [] };

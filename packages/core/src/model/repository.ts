@@ -99,10 +99,17 @@ export class ModelRepository {
     }
   }
 
-  /** True when every model that did not fail to load is ready (nothing is still loading). */
-  allSettled(): boolean {
+  /**
+   * True when nothing is loading or unloading, and every loaded model that gates the server's readiness
+   * (`Model.gatesServerReadiness`, e.g. a health-checked transformer) is ready. Models that failed to load do not
+   * hold the server back: the others are served.
+   */
+  readyToServe(): boolean {
     for (const entries of this.models.values()) {
-      for (const e of entries) if (e.state === 'LOADING' || e.state === 'UNLOADING') return false;
+      for (const e of entries) {
+        if (e.state === 'LOADING' || e.state === 'UNLOADING') return false;
+        if (e.state === 'READY' && e.model.gatesServerReadiness && !e.model.ready) return false;
+      }
     }
     return true;
   }

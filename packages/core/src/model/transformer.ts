@@ -102,6 +102,11 @@ export class Transformer extends Model {
     });
   }
 
+  /** With the health check, the server is not ready while the predictor is not (KServe's semantics). */
+  override get gatesServerReadiness(): boolean {
+    return this.healthCheck;
+  }
+
   /**
    * Prepare the predictor (an in-process one loads its model). With the health check, check the predictor once
    * and keep checking it every `healthCheckIntervalMs`: `ready` is false while the predictor is not ready.
