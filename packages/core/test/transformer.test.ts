@@ -202,6 +202,7 @@ describe('health check', () => {
     expect(await rest.serverReady()).toBe(false);
     const r = await postJson(`http://127.0.0.1:${server.httpPort}/v1/models/t:predict`, { instances: [1] });
     expect(r.status).toBe(503);
+    expect(String(r.body.error)).toMatch(/predictor is not ready: in-process model .* reports model t not ready/);
     inner.ready = true;
     await waitFor(() => rest.modelReady('t'), true);
     expect(await rest.serverReady()).toBe(true);

@@ -95,6 +95,11 @@ export abstract class Model {
     return false;
   }
 
+  /** Why a loaded model is not ready, for the 503 clients get (e.g. its predictor is down). Default none. */
+  get notReadyReason(): string | undefined {
+    return undefined;
+  }
+
   /** V2 metadata. Override to describe inputs and outputs. */
   metadata(): ModelMetadata {
     return { name: this.name, platform: 'custom', inputs: [], outputs: [] };

@@ -79,7 +79,7 @@ export class ModelRepository {
   /** The model for name/version if it is ready; throws ModelNotFound or ModelNotReady (with the load error). */
   getReady(name: string, version?: string): Model {
     const e = this.entry(name, version);
-    if (e.state !== 'READY' || !e.model.ready) throw new ModelNotReady(name, e.reason);
+    if (e.state !== 'READY' || !e.model.ready) throw new ModelNotReady(name, e.reason ?? e.model.notReadyReason);
     return e.model;
   }
 

@@ -107,6 +107,12 @@ export class Transformer extends Model {
     return this.healthCheck;
   }
 
+  /** With the health check, what the predictor's last readiness check found. */
+  override get notReadyReason(): string | undefined {
+    if (!this.healthCheck || this.predictorReady) return undefined;
+    return `Its predictor is not ready: ${this.predictorStatus}.`;
+  }
+
   /**
    * Prepare the predictor (an in-process one loads its model). With the health check, check the predictor once
    * and keep checking it every `healthCheckIntervalMs`: `ready` is false while the predictor is not ready.
@@ -133,7 +139,9 @@ export class Transformer extends Model {
     try {
       const ready = await withTimeout(this.predictor.ready(this.predictorModel), this.checkTimeoutMs);
       this.predictorReady = ready;
-      this.predictorStatus = ready ? 'ready' : `model ${this.predictorModel} is not ready`;
+      this.predictorStatus = ready
+        ? 'ready'
+        : `${this.predictor.description} reports model ${this.predictorModel} not ready`;
     } catch (err) {
       this.predictorReady = false;
       this.predictorStatus = (err as Error).message;
