@@ -127,24 +127,9 @@ export class GraphDefBuilder {
   /** Conv2D (NHWC, HWIO kernel with He-scaled random weights), optional BiasAdd. */
   conv2d(x: GraphTensor, o: Conv2dOptions, name = 'conv'): GraphTensor {
     const k = o.kernel ?? 3;
-    const stride = o.stride ?? 1;
     const cin = x.shape[3]!;
     const w = this.randomConst(`${name}/kernel`, [k, k, cin, o.filters], Math.sqrt(6 / (k * k * cin)));
-    const d = o.dilation ?? 1;
-    let y = this.node(
-      'Conv2D',
-      [x.name, w],
-      {
-        ...T,
-        ...NHWC,
-        strides: attr.ints([1, stride, stride, 1]),
-        padding: attr.str(o.padding ?? 'SAME'),
-        dilations: attr.ints([1, d, d, 1]),
-      },
-      name,
-    );
-    if (o.bias) y = this.biasAdd(y, o.filters, `${name}/bias_add`);
-    return { name: y, shape: [x.shape[0]!, ...spatial(x.shape, k, stride, o.padding ?? 'SAME', d), o.filters] };
+    return this.convNode('Conv2D', x, w, o, o.filters, name);
   }
 
   /** DepthwiseConv2dNative with channel multiplier `multiplier`. */
@@ -154,25 +139,39 @@ export class GraphDefBuilder {
     name = 'dwconv',
   ): GraphTensor {
     const k = o.kernel ?? 3;
-    const stride = o.stride ?? 1;
     const m = o.multiplier ?? 1;
     const cin = x.shape[3]!;
     const w = this.randomConst(`${name}/depthwise_kernel`, [k, k, cin, m], Math.sqrt(6 / (k * k)));
+    return this.convNode('DepthwiseConv2dNative', x, w, o, cin * m, name);
+  }
+
+  /** A Conv2D-like node on `x` with kernel `w` (square, from `o`), optional BiasAdd; `out` output channels. */
+  private convNode(
+    op: string,
+    x: GraphTensor,
+    w: string,
+    o: Omit<Conv2dOptions, 'filters'>,
+    out: number,
+    name: string,
+  ): GraphTensor {
+    const k = o.kernel ?? 3;
+    const stride = o.stride ?? 1;
     const d = o.dilation ?? 1;
+    const padding = o.padding ?? 'SAME';
     let y = this.node(
-      'DepthwiseConv2dNative',
+      op,
       [x.name, w],
       {
         ...T,
         ...NHWC,
         strides: attr.ints([1, stride, stride, 1]),
-        padding: attr.str(o.padding ?? 'SAME'),
+        padding: attr.str(padding),
         dilations: attr.ints([1, d, d, 1]),
       },
       name,
     );
-    if (o.bias) y = this.biasAdd(y, cin * m, `${name}/bias_add`);
-    return { name: y, shape: [x.shape[0]!, ...spatial(x.shape, k, stride, o.padding ?? 'SAME', d), cin * m] };
+    if (o.bias) y = this.biasAdd(y, out, `${name}/bias_add`);
+    return { name: y, shape: [x.shape[0]!, ...spatial(x.shape, k, stride, padding, d), out] };
   }
 
   /** Keras SeparableConv2D: depthwise 3×3 then pointwise 1×1. */
