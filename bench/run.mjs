@@ -1,7 +1,3 @@
-// servekit benchmark suite. `npm run bench -- [--duration 5] [--concurrency 8] [--only s1,s2,…]`
-// Each scenario starts its server as a child process, drives it from a separate load-generator process
-// over loopback, and records req/s, latency percentiles, mean batch size, server CPU and RSS.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +5,7 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { generateBigMlp } from './lib/gen-models.mjs';
 import { cpuSeconds, rssMiB } from './lib/proc-stats.mjs';
-import { ROOT, startServer, stopServer } from './lib/servers.mjs';
+import { batchStats, ROOT, runLoadgen, serveArgv, startServer, stopServer } from './lib/servers.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -26,42 +22,15 @@ const FIX = join(ROOT, '../shared/fixtures/onnx');
 const IRIS = join(FIX, 'sklearn-onnx-docs/logreg_iris/model.onnx');
 const results = [];
 
-function loadgen(spec) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(
-      process.execPath,
-      [join(ROOT, 'bench/lib/loadgen.mjs'), JSON.stringify({ durationMs, warmupMs, ...spec })],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`loadgen exited ${code}`))));
-  });
-}
-
-async function batchStats(server) {
-  try {
-    const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
-    const sum = Number(/servekit_batch_size_sum\{[^}]*\} ([\d.e+]+)/.exec(text)?.[1] ?? 0);
-    const count = Number(/servekit_batch_size_count\{[^}]*\} ([\d.e+]+)/.exec(text)?.[1] ?? 0);
-    return { sum, count };
-  } catch {
-    return { sum: 0, count: 0 };
-  }
-}
-
 /** Drive `server` with `spec`; record one row. */
 async function measure(scenario, server, spec, extra = {}) {
-  const before = await batchStats(server);
+  const before = await batchStats(server.port);
   const cpu0 = cpuSeconds(server.proc.pid);
   const t0 = performance.now();
-  const r = await loadgen(spec);
+  const r = await runLoadgen({ durationMs, warmupMs, ...spec });
   const wall = (performance.now() - t0) / 1000;
   const cpu = (cpuSeconds(server.proc.pid) - cpu0) / wall;
-  const after = await batchStats(server);
+  const after = await batchStats(server.port);
   const batches = after.count - before.count;
   const row = {
     scenario,
@@ -193,10 +162,11 @@ async function batchingScenario(id, label, modelPath, input, width, concurrencie
     await stopServer(server);
   }
 }
+/** The generated 19 MB MLP (bench/out/mlp_big), made on first use. */
+const bigMlpDir = () =>
+  existsSync(join(ROOT, 'bench/out/mlp_big/model.onnx')) ? join(ROOT, 'bench/out/mlp_big') : generateBigMlp();
 if (want('s6')) {
-  const dir = existsSync(join(ROOT, 'bench/out/mlp_big/model.onnx'))
-    ? join(ROOT, 'bench/out/mlp_big')
-    : generateBigMlp();
+  const dir = bigMlpDir();
   await batchingScenario('s6', 'MLP 256→2048→2048→10', join(dir, 'model.onnx'), 'input', 256, [1, 8, 64]);
   await batchingScenario('s6', 'cnn_mnist', join(FIX, 'bench/cnn_mnist/model.onnx'), 'input', 784, [64]);
   await batchingScenario('s6', 'mlp_784', join(FIX, 'bench/mlp_784/model.onnx'), 'input', 784, [64]);
@@ -204,9 +174,7 @@ if (want('s6')) {
 
 // Scenario 7: raw onnxruntime-node in this process at fixed batch sizes (the compute ceiling).
 if (want('s7')) {
-  const dir = existsSync(join(ROOT, 'bench/out/mlp_big/model.onnx'))
-    ? join(ROOT, 'bench/out/mlp_big')
-    : generateBigMlp();
+  const dir = bigMlpDir();
   for (const [label, path, width, shape] of [
     ['MLP 256→2048→2048→10', join(dir, 'model.onnx'), 256, (n) => [n, 256]],
     ['cnn_mnist', join(FIX, 'bench/cnn_mnist/model.onnx'), 784, (n) => [n, 1, 28, 28]],
@@ -261,20 +229,7 @@ if (want('s8')) {
   await coldStart('iris ONNX (ModelServer + OnnxModel)', ['bench/servers/onnx-server.mjs', IRIS, 'iris']);
   const cli = join(ROOT, 'packages/cli/dist/bin.js');
   if (existsSync(cli)) {
-    const serve = (dir, name) => [
-      cli,
-      'serve',
-      '--model_dir',
-      dir,
-      '--model_name',
-      name,
-      '--http_port',
-      '0',
-      '--grpc_port',
-      '0',
-      '--host',
-      '127.0.0.1',
-    ];
+    const serve = (dir, name) => serveArgv(['--model_dir', dir, '--model_name', name]);
     await coldStart('iris ONNX (servekit serve)', serve(join(FIX, 'sklearn-onnx-docs/logreg_iris'), 'iris'));
     await coldStart(
       'sklearn churn model.joblib (servekit serve)',

@@ -1,8 +1,3 @@
-// s9: a MobileNet-v1-sized TensorFlow SavedModel (GraphDefBuilder, random weights, 224×224×3, ~4.2M params) served by
-// `servekit serve` with dynamic batching on: `--tf_engine tfjs` (tfjs-wasm) vs `--tf_engine onnx` (the graph lowered to
-// ONNX on onnxruntime-node), plus raw onnxruntime-node running the same lowered model in this process with the same
-// session options. `node bench/tf.mjs [--duration 5] [--warmup 1]` alone, or `npm run bench -- --only s9`.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +6,7 @@ import { DEFAULT_SESSION_OPTIONS } from '@servekit/onnx';
 import { freezeSavedModel, GraphDefBuilder, loadSavedModel, lowerFrozenGraph, seededUniform } from '@servekit/tf';
 import * as ort from 'onnxruntime-node';
 import { cpuSeconds, rssMiB } from './lib/proc-stats.mjs';
-import { ROOT, serve, stopServer } from './lib/servers.mjs';
+import { batchStats, ROOT, runLoadgen, serve, stopServer } from './lib/servers.mjs';
 
 const SIZE = 224;
 
@@ -49,25 +44,6 @@ export function buildMobileNet(dir) {
       0,
     );
   return { dir, params };
-}
-
-function loadgen(spec) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [join(ROOT, 'bench/lib/loadgen.mjs'), JSON.stringify(spec)], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`loadgen exited ${code}`))));
-  });
-}
-
-async function batchStats(port) {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const sum = Number(/servekit_batch_size_sum\{[^}]*\} ([\d.e+]+)/.exec(text)?.[1] ?? 0);
-  const count = Number(/servekit_batch_size_count\{[^}]*\} ([\d.e+]+)/.exec(text)?.[1] ?? 0);
-  return { sum, count };
 }
 
 /** A binary-extension V2 request body for one 1×224×224×3 image. */
@@ -131,7 +107,7 @@ export async function runTfScenario({ durationMs = 5000, warmupMs = 1000, record
         const before = await batchStats(server.port);
         const cpu0 = cpuSeconds(server.proc.pid);
         const t0 = performance.now();
-        const r = await loadgen({
+        const r = await runLoadgen({
           ...body,
           target: `http://127.0.0.1:${server.port}`,
           concurrency,

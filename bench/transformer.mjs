@@ -1,14 +1,9 @@
-// Transformer overhead: the churn sklearn pipeline served directly by `servekit serve` vs. behind a pass-through
-// transformer (`servekit serve --model_module`) forwarding over REST V1, REST V2, gRPC, or to the same model
-// loaded in-process (`--predictor_model_dir`). Latency at c=1, throughput at c=16; loopback only.
-// `npm run bench:transformer -- [--duration 2] [--warmup 0.5] [--rounds 3]`  (build first: `npx tsc -b`)
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ROOT, serve, startServer, stopServer } from './lib/servers.mjs';
+import { ROOT, runLoadgen, serve, serveArgv, startServer, stopServer } from './lib/servers.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -51,43 +46,15 @@ const grpcReq = {
   },
 };
 
-function loadgen(spec) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(
-      process.execPath,
-      [join(ROOT, 'bench/lib/loadgen.mjs'), JSON.stringify({ durationMs, warmupMs, ...spec })],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`loadgen exited ${code}`))));
-  });
-}
-
 const http = (s) => `http://127.0.0.1:${s.port}`;
 const grpcTarget = (s) => `127.0.0.1:${s.grpcPort}`;
-const transformer = (flags) =>
-  startServer([
-    'packages/cli/dist/bin.js',
-    'serve',
-    '--model_module',
-    MODULE,
-    '--model_name',
-    'churn',
-    '--http_port',
-    '0',
-    '--grpc_port',
-    '0',
-    '--host',
-    '127.0.0.1',
-    ...flags,
-  ]);
+const transformer = (flags) => startServer(serveArgv(['--model_module', MODULE, '--model_name', 'churn', ...flags]));
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** One loadgen run; any failed request stops the bench (a broken setup must not pass as a number). */
 async function once(label, server, body, target, concurrency) {
-  const r = await loadgen({ ...body, target: target(server), concurrency });
+  const r = await runLoadgen({ durationMs, warmupMs, ...body, target: target(server), concurrency });
   if (r.errors > 0 || r.requests === 0) throw new Error(`${label} c=${concurrency}: ${r.errors} errors`);
   return r;
 }

@@ -1,5 +1,6 @@
 // Start servers for the benchmark as child processes and find their ports from the startup log line.
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -35,23 +36,37 @@ export async function stopServer(server) {
   await exited;
 }
 
-/** `servekit serve` on free loopback ports. */
+/** argv of `servekit serve ARGS` on free loopback ports (ARGS come last, so they win). */
+export function serveArgv(args) {
+  return ['packages/cli/dist/bin.js', 'serve', '--http_port', '0', '--grpc_port', '0', '--host', '127.0.0.1', ...args];
+}
+
+/** `servekit serve` of a model dir on free loopback ports. */
 export function serve(modelDir, modelName, extra = []) {
-  return startServer([
-    'packages/cli/dist/bin.js',
-    'serve',
-    '--model_dir',
-    modelDir,
-    '--model_name',
-    modelName,
-    '--http_port',
-    '0',
-    '--grpc_port',
-    '0',
-    '--host',
-    '127.0.0.1',
-    '--log_level',
-    'info',
-    ...extra,
-  ]);
+  return startServer(serveArgv(['--model_dir', modelDir, '--model_name', modelName, '--log_level', 'info', ...extra]));
+}
+
+/** Run `bench/lib/loadgen.mjs` with `spec` in its own process; resolves with its JSON result. */
+export function runLoadgen(spec) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [join(ROOT, 'bench/lib/loadgen.mjs'), JSON.stringify(spec)], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`loadgen exited ${code}`))));
+  });
+}
+
+/** Sum and count of the server's `servekit_batch_size` histogram (zeros when /metrics cannot be read). */
+export async function batchStats(port) {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const sum = Number(/servekit_batch_size_sum\{[^}]*\} ([\d.e+]+)/.exec(text)?.[1] ?? 0);
+    const count = Number(/servekit_batch_size_count\{[^}]*\} ([\d.e+]+)/.exec(text)?.[1] ?? 0);
+    return { sum, count };
+  } catch {
+    return { sum: 0, count: 0 };
+  }
 }
