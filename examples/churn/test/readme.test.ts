@@ -1,40 +1,23 @@
-// examples/churn/README.md, run as written: every shell command of every section, in order, against real processes
-// (servekit on free loopback ports, python's http.server or a node:http file server, s3rver for S3). Each curl's
-// output must equal the comment under it, and those comments must agree with scikit-learn (expected.json).
-import { execFileSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startS3, type TestS3 } from '../../../packages/storage/test/helpers/s3.js';
 import { EXPECTED, expectClose, expectFixtureAnswer } from './fixture.js';
-import { freePort, ReadmeRunner, type ReadmeServer, ROOT, readmeCommands, type ShellCommand } from './readme.js';
+import {
+  fileServer,
+  freePort,
+  hasPython,
+  ReadmeRunner,
+  type ReadmeServer,
+  ROOT,
+  readmeCommands,
+  type ShellCommand,
+} from './readme.js';
 
 const README = 'examples/churn/README.md';
 const commands = readmeCommands(README);
 const sections = [...new Set(commands.map((c) => c.section))];
-const hasPython = (() => {
-  try {
-    execFileSync('python3', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-/** A node:http server for the files of `dir` (stands in for python's http.server where python3 is missing). */
-async function fileServer(dir: string, port: number): Promise<Server> {
-  const server = createServer((req, res) => {
-    const path = join(dir, basename(req.url ?? '/'));
-    if (!existsSync(path) || !statSync(path).isFile()) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': statSync(path).size });
-    createReadStream(path).pipe(res);
-  });
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  return server;
-}
-
 describe('examples/churn/README.md commands', () => {
   const runner = new ReadmeRunner();
   const servers = new Map<number, ReadmeServer>();

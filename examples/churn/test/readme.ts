@@ -1,11 +1,12 @@
 // Runs a README's shell blocks as written: long-running `servekit serve` commands become real processes on free
 // loopback ports (the README's ports are mapped onto them), and every other command (curl...) runs in bash with
 // those ports substituted. Used by the examples' README tests (churn, kserve) and the root README test.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Repository root. */
@@ -75,6 +76,28 @@ export function shellCommands(markdown: string): ShellCommand[] {
 /** The shell commands of a README file, by path relative to the repository root. */
 export function readmeCommands(path: string): ShellCommand[] {
   return shellCommands(readFileSync(join(ROOT, path), 'utf8'));
+}
+
+/** Whether `python3` runs here (README commands use `python3 -m http.server`). */
+export const hasPython = (() => {
+  try {
+    execFileSync('python3', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** A node:http stand-in for `python3 -m http.server` serving the files of `dir` (same 404 reason phrase). */
+export async function fileServer(dir: string, port: number): Promise<Server> {
+  const server = createHttpServer((req, res) => {
+    const path = join(dir, basename(req.url ?? '/'));
+    if (!existsSync(path) || !statSync(path).isFile()) return void res.writeHead(404, 'File not found').end();
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': statSync(path).size });
+    createReadStream(path).pipe(res);
+  });
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return server;
 }
 
 /** A free TCP port on 127.0.0.1 (for programs that cannot be told to pick one, e.g. python's http.server). */

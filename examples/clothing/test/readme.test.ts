@@ -3,13 +3,14 @@
 // curl's output must equal the comment under it (probabilities to the printed digits, classes in the same order).
 // Also: the generator rewrites the committed SavedModel byte for byte.
 import { execFileSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  fileServer,
   freePort,
+  hasPython,
   ReadmeRunner,
   type ReadmeServer,
   ROOT,
@@ -20,27 +21,6 @@ import {
 const README = 'examples/clothing/README.md';
 const commands = readmeCommands(README);
 const SECTIONS = ['1. The predictor and the transformer', '2. Ask it', '3. In one process'];
-const hasPython = (() => {
-  try {
-    execFileSync('python3', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-/** A node:http stand-in for `python3 -m http.server` (same 404 reason phrase) where python3 is missing. */
-async function fileServer(dir: string, port: number): Promise<Server> {
-  const server = createServer((req, res) => {
-    const path = join(dir, basename(req.url ?? '/'));
-    if (!existsSync(path) || !statSync(path).isFile()) return void res.writeHead(404, 'File not found').end();
-    res.writeHead(200, { 'content-length': statSync(path).size });
-    createReadStream(path).pipe(res);
-  });
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  return server;
-}
-
 /** `actual` equals `expected` where numbers match to the digits `expected` prints, and keys keep their order. */
 function expectSameAnswer(actual: unknown, expected: unknown, where: string): void {
   if (typeof expected === 'number') {
