@@ -2,7 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Model, type ParsedFlags } from '@servekit/core';
 import { MODEL_FORMATS } from './flags.js';
-import { FORMATS, type ModelFormatHandler, type ServedModel } from './formats/index.js';
+import { type DetectContext, FORMATS, type ModelFormatHandler, type ServedModel } from './formats/index.js';
 
 /** A placeholder for a model that could not even be built: it fails to load with the reason, visibly. */
 class UnservableModel extends Model {
@@ -49,8 +49,8 @@ export function detectFormat(dir: string): ModelFormatHandler | undefined {
   return matches[0]?.handler;
 }
 
-async function build(name: string, dir: string, flags: ParsedFlags): Promise<ServedModel[]> {
-  if (flags.model_module) return handlerByName('custom').create(name, dir, flags);
+async function build(name: string, dir: string, flags: ParsedFlags, ctx: DetectContext): Promise<ServedModel[]> {
+  if (flags.model_module) return handlerByName('custom').create(name, dir, flags, ctx);
   const forced = flags.model_format as string | undefined;
   if (forced) {
     const handler = handlerByName(forced);
@@ -58,17 +58,18 @@ async function build(name: string, dir: string, flags: ParsedFlags): Promise<Ser
     if (handler.candidates(dir, readdirSync(dir)).length === 0 && subdirectories(dir).some((d) => !isVersionName(d))) {
       throw new Error(`no ${forced} model file in ${dir}`);
     }
-    return handler.create(name, dir, flags);
+    return handler.create(name, dir, flags, ctx);
   }
   const handler = detectFormat(dir);
-  if (handler) return handler.create(name, dir, flags);
+  if (handler) return handler.create(name, dir, flags, ctx);
   // Numeric sub-folders holding models are versions of one model.
   const subdirs = subdirectories(dir);
   const versions = subdirs.filter(isVersionName);
   if (versions.length > 0 && versions.length === subdirs.length) {
     const out: ServedModel[] = [];
     for (const v of versions.sort((a, b) => Number(a) - Number(b))) {
-      for (const m of await build(name, join(dir, v), flags)) out.push({ model: m.model, version: String(Number(v)) });
+      for (const m of await build(name, join(dir, v), flags, ctx))
+        out.push({ model: m.model, version: String(Number(v)) });
     }
     return out;
   }
@@ -81,9 +82,14 @@ async function build(name: string, dir: string, flags: ParsedFlags): Promise<Ser
  * The model (or its versions) held by `dir`, named `name`. A model that cannot be built is still returned, as a
  * model whose load fails with the reason, so the server reports it and keeps serving the others.
  */
-export async function modelFromDir(name: string, dir: string, flags: ParsedFlags): Promise<ServedModel[]> {
+export async function modelFromDir(
+  name: string,
+  dir: string,
+  flags: ParsedFlags,
+  ctx: DetectContext = {},
+): Promise<ServedModel[]> {
   try {
-    return (await build(name, dir, flags)).map((m) => ({ ...m, dir }));
+    return (await build(name, dir, flags, ctx)).map((m) => ({ ...m, dir }));
   } catch (err) {
     return [{ model: new UnservableModel(name, (err as Error).message), dir }];
   }
@@ -95,17 +101,22 @@ export async function modelFromDir(name: string, dir: string, flags: ParsedFlags
  * A model that cannot be built is still returned, as a model whose load fails with the reason, so the
  * server reports it and keeps serving the others.
  */
-export async function modelsFromDir(name: string | undefined, dir: string, flags: ParsedFlags): Promise<ServedModel[]> {
+export async function modelsFromDir(
+  name: string | undefined,
+  dir: string,
+  flags: ParsedFlags,
+  ctx: DetectContext = {},
+): Promise<ServedModel[]> {
   const modelName = name ?? basename(dir);
   try {
-    return (await build(modelName, dir, flags)).map((m) => ({ ...m, dir }));
+    return (await build(modelName, dir, flags, ctx)).map((m) => ({ ...m, dir }));
   } catch (err) {
     const subdirs = subdirectories(dir).filter((d) => !isVersionName(d));
     if (subdirs.length === 0 || flags.model_module) {
       return [{ model: new UnservableModel(modelName, (err as Error).message), dir }];
     }
     const out: ServedModel[] = [];
-    for (const sub of subdirs) out.push(...(await modelFromDir(sub, join(dir, sub), flags)));
+    for (const sub of subdirs) out.push(...(await modelFromDir(sub, join(dir, sub), flags, ctx)));
     return out;
   }
 }

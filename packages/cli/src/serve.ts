@@ -12,7 +12,7 @@ import { resolveModelDir } from '@servekit/storage';
 import { modelFromDir, modelsFromDir } from './detect.js';
 import { checkChoices } from './flags.js';
 import { modelFromModule, moduleModelName } from './formats/custom.js';
-import { setTensorflowLogger } from './formats/tensorflow.js';
+import type { DetectContext } from './formats/index.js';
 import { sessionOptionsFromFlags } from './session-flags.js';
 
 /**
@@ -20,7 +20,13 @@ import { sessionOptionsFromFlags } from './session-flags.js';
  * registered (e.g. after an unload) re-detects NAME from the folder it was first found in, or from a sub-folder
  * NAME of the model dir added since. Versions are registered directly (the factory's return has no version slot).
  */
-function redetect(server: ModelServer, modelDir: string, known: Map<string, string>, flags: ParsedFlags): ModelFactory {
+function redetect(
+  server: ModelServer,
+  modelDir: string,
+  known: Map<string, string>,
+  flags: ParsedFlags,
+  ctx: DetectContext,
+): ModelFactory {
   return async (wanted) => {
     const sub = join(modelDir, wanted);
     const dir =
@@ -29,7 +35,7 @@ function redetect(server: ModelServer, modelDir: string, known: Map<string, stri
         ? sub
         : undefined);
     if (dir === undefined) throw new ModelNotFound(wanted);
-    const found = await modelFromDir(wanted, dir, flags);
+    const found = await modelFromDir(wanted, dir, flags, ctx);
     for (const m of found) if (m.version !== undefined) server.repository.register(m.model, m.version);
     return found.filter((m) => m.version === undefined).map((m) => m.model);
   };
@@ -51,11 +57,11 @@ function checkTransformerFlags(flags: ParsedFlags): void {
 }
 
 /** `--model_module` without a model dir: the module's class alone, re-created on a repository load. */
-async function serveModule(server: ModelServer, flags: ParsedFlags): Promise<ModelServer> {
+async function serveModule(server: ModelServer, flags: ParsedFlags, ctx: DetectContext): Promise<ModelServer> {
   const name = (flags.model_name as string | undefined) ?? moduleModelName(flags.model_module as string);
   const build = async (wanted: string) => {
     if (wanted !== name) throw new ModelNotFound(wanted);
-    return (await modelFromModule(name, undefined, flags)).map((m) => m.model);
+    return (await modelFromModule(name, undefined, flags, ctx)).map((m) => m.model);
   };
   for (const m of await build(name)) server.repository.register(m);
   server.repository.factory = build;
@@ -75,22 +81,21 @@ export async function serve(flags: ParsedFlags): Promise<ModelServer> {
   }
   server.installSignalHandlers();
   const logger = { info: (m: string) => server.logger.info(m), warn: (m: string) => server.logger.warn(m) };
-  setTensorflowLogger(logger);
   const storageUri = flags.storage_uri as string | undefined;
   let dir = flags.model_dir as string | undefined;
   if (storageUri) {
     dir = await resolveModelDir(storageUri, { cacheDir: flags.storage_cache_dir as string | undefined, logger });
   }
-  if (!dir && flags.model_module) return serveModule(server, flags);
+  if (!dir && flags.model_module) return serveModule(server, flags, { logger });
   if (!dir) throw new Error('servekit serve needs --model_dir DIR or --storage_uri URI (or --model_module m.js)');
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`--model_dir ${dir} is not a directory`);
-  const models = await modelsFromDir(flags.model_name as string | undefined, dir, flags);
+  const models = await modelsFromDir(flags.model_name as string | undefined, dir, flags, { logger });
   const known = new Map<string, string>();
   for (const m of models) {
     server.repository.register(m.model, m.version);
     if (m.dir !== undefined) known.set(m.model.name, m.dir);
   }
-  server.repository.factory = redetect(server, dir, known, flags);
+  server.repository.factory = redetect(server, dir, known, flags, { logger });
   await server.start();
   return server;
 }

@@ -2,7 +2,7 @@ import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { transformerOptionsFromFlags } from '@servekit/client';
 import { Model, type ParsedFlags } from '@servekit/core';
-import type { ModelFormatHandler, ServedModel } from './format.js';
+import type { DetectContext, ModelFormatHandler, ServedModel } from './format.js';
 
 /** Constructor shape a `--model_module` class must have (a Transformer subclass fits it). */
 type ModelClass = new (name: string, options: Record<string, unknown>) => Model;
@@ -11,9 +11,9 @@ type ModelClass = new (name: string, options: Record<string, unknown>) => Model;
  * The in-process predictor of `--predictor_model_dir`: the model detected in `dir` by `servekit serve`'s own
  * format detection (never the `--model_module` class itself); for a versioned dir, its highest version.
  */
-async function localPredictorModel(dir: string, name: string, flags: ParsedFlags): Promise<Model> {
+async function localPredictorModel(dir: string, name: string, flags: ParsedFlags, ctx?: DetectContext): Promise<Model> {
   const { modelFromDir } = await import('../detect.js');
-  const found = await modelFromDir(name, dir, { ...flags, model_module: undefined, model_format: undefined });
+  const found = await modelFromDir(name, dir, { ...flags, model_module: undefined, model_format: undefined }, ctx);
   const plain = found.find((m) => m.version === undefined);
   if (plain) return plain.model;
   const highest = [...found].sort((a, b) => Number(b.version) - Number(a.version))[0];
@@ -35,6 +35,7 @@ export async function modelFromModule(
   name: string,
   dir: string | undefined,
   flags: ParsedFlags,
+  ctx?: DetectContext,
 ): Promise<ServedModel[]> {
   const path = flags.model_module as string | undefined;
   if (!path) throw new Error('--model_format custom needs --model_module path/to/model.js');
@@ -44,7 +45,7 @@ export async function modelFromModule(
     throw new Error(`${path} must export a Model subclass as its default export or as \`model\``);
   }
   const transformer = transformerOptionsFromFlags(flags, {
-    loadLocalModel: (predictorDir, predictorName) => localPredictorModel(predictorDir, predictorName, flags),
+    loadLocalModel: (predictorDir, predictorName) => localPredictorModel(predictorDir, predictorName, flags, ctx),
     defaultLocalName: name,
   });
   return [{ model: new Cls(name, { modelDir: dir, flags, ...transformer }) }];
@@ -54,5 +55,5 @@ export async function modelFromModule(
 export const customFormat: ModelFormatHandler = {
   name: 'custom',
   candidates: () => [],
-  create: (name, dir, flags) => modelFromModule(name, dir, flags),
+  create: (name, dir, flags, ctx) => modelFromModule(name, dir, flags, ctx),
 };

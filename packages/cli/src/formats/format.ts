@@ -10,6 +10,20 @@ export interface ServedModel {
   dir?: string;
 }
 
+/** Where model formats log load-time decisions (e.g. the TensorFlow engine chosen per signature). */
+export interface DetectLogger {
+  /** A decision and its reason. */
+  info(message: string): void;
+  /** A fallback the operator should see. */
+  warn(message: string): void;
+}
+
+/** What detection passes to every format besides the flags: `servekit serve` gives its server's logger. */
+export interface DetectContext {
+  /** The server's logger. */
+  logger?: DetectLogger;
+}
+
 /** A model format `servekit serve` knows: how to recognise its files and build the models. */
 export interface ModelFormatHandler {
   /** Format name (`--model_format`). */
@@ -17,5 +31,5 @@ export interface ModelFormatHandler {
   /** The files of `dir` that identify this format (empty when it does not apply). */
   candidates(dir: string, files: string[]): string[];
   /** Build the model(s) named `name` from `dir`. */
-  create(name: string, dir: string, flags: ParsedFlags): ServedModel[] | Promise<ServedModel[]>;
+  create(name: string, dir: string, flags: ParsedFlags, ctx?: DetectContext): ServedModel[] | Promise<ServedModel[]>;
 }

@@ -5,7 +5,7 @@ import { sklearnFormat } from './sklearn.js';
 import { tensorflowFormat } from './tensorflow.js';
 import { lightgbmFormat, xgboostFormat } from './trees.js';
 
-export type { ModelFormatHandler, ServedModel } from './format.js';
+export type { DetectContext, DetectLogger, ModelFormatHandler, ServedModel } from './format.js';
 
 /** Every format `servekit serve` detects, in detection order. */
 export const FORMATS: ModelFormatHandler[] = [
