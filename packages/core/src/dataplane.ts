@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { Batcher, type BatchingOptions, type BatchMetrics, batchMetrics } from './batching/batcher.js';
 import { InvalidInput, NotImplemented, type ServekitError, ServerNotReady, toServekitError } from './errors.js';
+import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './limits.js';
 import type { ServerMetrics } from './metrics.js';
 import type { InferContext, Model, ModelMetadata, Protocol } from './model/model.js';
 import type { ModelRepository } from './model/repository.js';
@@ -35,6 +36,8 @@ export interface DataPlaneOptions {
   batching?: (modelName: string) => BatchingOptions | undefined;
   /** Log one line per inference request at info level. */
   accessLog?: boolean;
+  /** Budgets of request decoding. Default {@link DEFAULT_REQUEST_LIMITS}. */
+  limits?: RequestLimits;
 }
 
 /** `model_name` label of requests for names that are not registered (keeps metric cardinality bounded). */
@@ -52,12 +55,15 @@ export class DataPlane {
   private draining = false;
   private readonly batchers = new Map<string, Batcher>();
   private readonly batchMetrics: BatchMetrics;
+  /** Budgets every transport's decoder checks before allocating. */
+  readonly limits: RequestLimits;
 
   constructor(
     readonly repository: ModelRepository,
     private readonly options: DataPlaneOptions,
   ) {
     this.batchMetrics = batchMetrics(options.metrics.registry);
+    this.limits = options.limits ?? { ...DEFAULT_REQUEST_LIMITS };
     repository.onChange((name) => {
       for (const [key, b] of this.batchers) {
         if (key.startsWith(`${name}\u0000`)) {

@@ -2,6 +2,7 @@ export * from './batching/batcher.js';
 export * from './cli/args.js';
 export * from './dataplane.js';
 export * from './errors.js';
+export * from './limits.js';
 export * from './metrics.js';
 export * from './model/model.js';
 export * from './model/repository.js';

@@ -1,5 +1,5 @@
 // Every RPC of inference.GRPCInferenceService over a real socket, with a client built straight from
-// protos/grpc_predict_v2.proto by @grpc/proto-loader (independent of core's loader) and with GrpcClient.
+// packages/core/proto/grpc_predict_v2.proto by @grpc/proto-loader (independent of core's loader) and with GrpcClient.
 import { fileURLToPath } from 'node:url';
 import * as grpcJs from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -8,7 +8,7 @@ import type { ModelServer } from '@servekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokenLoadModel, EchoModel, LinearModel, startServer } from './helpers.js';
 
-const PROTO = fileURLToPath(new URL('../../../protos/grpc_predict_v2.proto', import.meta.url));
+const PROTO = fileURLToPath(new URL('../proto/grpc_predict_v2.proto', import.meta.url));
 
 type Rpc = (req: unknown, md: grpcJs.Metadata, cb: (err: grpcJs.ServiceError | null, res: unknown) => void) => void;
 

@@ -28,6 +28,13 @@ export const SERVER_FLAGS: FlagSpec[] = [
   { name: 'enable_grpc', type: 'boolean', default: true, doc: 'Serve gRPC on --grpc_port.' },
   { name: 'max_body_size', type: 'number', default: 64 * 1024 * 1024, doc: 'Largest REST request body in bytes.' },
   {
+    name: 'max_decoded_bytes',
+    type: 'number',
+    default: 256 * 1024 * 1024,
+    doc: 'Largest decoded tensor data of one request in bytes (all inputs together).',
+  },
+  { name: 'max_json_depth', type: 'number', default: 64, doc: 'Deepest nesting of arrays/objects in a JSON body.' },
+  {
     name: 'grpc_max_message_size',
     type: 'number',
     default: 64 * 1024 * 1024,

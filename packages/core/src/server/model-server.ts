@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import type { BatchingOptions } from '../batching/batcher.js';
 import { DataPlane, SERVER_VERSION } from '../dataplane.js';
+import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../limits.js';
 import { createServerMetrics, type ServerMetrics } from '../metrics.js';
 import type { Model } from '../model/model.js';
 import { ModelRepository } from '../model/repository.js';
@@ -26,6 +27,8 @@ export interface ModelServerOptions {
   workers?: number;
   /** Largest REST body in bytes. Default 64 MiB. */
   maxBodySize?: number;
+  /** Budgets of request decoding (decoded tensor bytes, JSON depth). Default {@link DEFAULT_REQUEST_LIMITS}. */
+  limits?: Partial<RequestLimits>;
   /** Largest gRPC message in bytes. Default 64 MiB. */
   grpcMaxMessageSize?: number;
   /** Log level when no logger is given. Default info. */
@@ -78,6 +81,7 @@ export class ModelServer {
       metrics: this.metrics,
       logger: this.logger,
       accessLog: options.accessLog,
+      limits: { ...DEFAULT_REQUEST_LIMITS, ...options.limits },
       batching: typeof batching === 'function' ? batching : () => batching,
     });
   }
