@@ -119,7 +119,7 @@ describe('the servekit runtime args start a real server', () => {
       const res = await client.infer(isvc.metadata.name, {
         inputs: [{ name: 'X', datatype: 'FP32', shape: [2, 2], data: Float32Array.from([5.1, 3.5, 7.0, 3.2]) }],
       });
-      const label = res.outputs.find((o) => o.name === 'label')!;
+      const label = res.outputs.find((o) => o.name === 'output_label')!;
       expect(Array.from(label.data as BigInt64Array, Number)).toEqual([0, 2]);
     } finally {
       client.close();

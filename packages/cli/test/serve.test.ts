@@ -34,12 +34,12 @@ describe('servekit serve', () => {
     expect(await stop(p)).toBe(0);
   });
 
-  it('serves an ONNX ZipMap classifier over V2 REST and gRPC with label and probabilities', async () => {
+  it('serves an ONNX ZipMap classifier over V2 REST and gRPC with the outputs its file declares', async () => {
     const r = await serve(['--model_dir', join(FIX, 'onnx/sklearn-onnx-docs/logreg_iris'), '--model_name', 'iris']);
     const req = { inputs: [{ name: 'X', datatype: 'FP32', shape: [2, 2], data: [5.1, 3.5, 7.0, 3.2] }] };
     const res = await post(`${r.base}/v2/models/iris/infer`, req);
     const outputs = res.body.outputs as Array<{ name: string; shape: number[]; data: number[] }>;
-    expect(outputs.map((o) => o.name)).toEqual(['label', 'probabilities']);
+    expect(outputs.map((o) => o.name)).toEqual(['output_label', 'output_probability']);
     expect(outputs[0]!.data).toEqual([0, 2]);
     expect(outputs[1]!.shape).toEqual([2, 3]);
     const grpc = new GrpcClient({ address: r.grpc });

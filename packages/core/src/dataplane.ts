@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { Batcher, type BatchingOptions, type BatchMetrics, batchMetrics } from './batching/batcher.js';
 import { InvalidInput, NotImplemented, type ServekitError, ServerNotReady, toServekitError } from './errors.js';
+import { applyClassification } from './extensions/classification.js';
+import { ModelStatisticsRegistry } from './extensions/statistics.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './limits.js';
 import type { ServerMetrics } from './metrics.js';
 import type { InferContext, Model, ModelMetadata, Protocol } from './model/model.js';
@@ -8,6 +10,7 @@ import type { ModelRepository } from './model/repository.js';
 import {
   type InferRequest,
   type InferResponse,
+  isInferRequest,
   isInferResponse,
   type Payload,
   type Result,
@@ -57,6 +60,8 @@ export class DataPlane {
   private readonly batchMetrics: BatchMetrics;
   /** Budgets every transport's decoder checks before allocating. */
   readonly limits: RequestLimits;
+  /** Per model (version) request counters: Triton's statistics extension. */
+  readonly statistics = new ModelStatisticsRegistry();
 
   constructor(
     readonly repository: ModelRepository,
@@ -97,7 +102,13 @@ export class DataPlane {
 
   /** Server metadata with the supported extensions. */
   serverMetadata(): ServerMetadata {
-    return { name: 'servekit', version: SERVER_VERSION, extensions: ['binary_tensor_data', 'model_repository'] };
+    return { name: 'servekit', version: SERVER_VERSION, extensions: [...SERVER_EXTENSIONS] };
+  }
+
+  /** The dynamic batching options `name` runs with, or undefined when it runs unbatched. */
+  batchingOptions(name: string): BatchingOptions | undefined {
+    const opts = this.options.batching?.(name);
+    return opts && opts.maxBatchSize > 1 ? opts : undefined;
   }
 
   /** V2 metadata of a model (its versions filled in). */
@@ -128,7 +139,10 @@ export class DataPlane {
       res.model_name = name;
       if (version !== undefined) res.model_version = version;
       if (request.id !== undefined) res.id = request.id;
-      if (request.outputs && request.outputs.length > 0) res.outputs = selectOutputs(res, request);
+      if (request.outputs && request.outputs.length > 0) {
+        res.outputs = selectOutputs(res, request);
+        applyClassification(res, request, model);
+      }
       return res;
     });
   }
@@ -169,25 +183,38 @@ export class DataPlane {
   ): Promise<Result> {
     const { metrics } = this.options;
     const labels = { model_name: name };
-    let t0 = process.hrtime.bigint();
-    const pre = await model.preprocess(payload, ctx);
-    let t1 = process.hrtime.bigint();
-    metrics.preprocess.observe(labels, Number(t1 - t0) / 1e9);
-    const batcher = this.batcherFor(model, name, version);
-    const result = batcher ? await batcher.submit(pre, ctx) : await this.predict(model, pre, ctx);
-    t0 = process.hrtime.bigint();
-    const post = await model.postprocess(result, ctx);
-    t1 = process.hrtime.bigint();
-    metrics.postprocess.observe(labels, Number(t1 - t0) / 1e9);
-    return post;
+    const stats = this.statistics.of(model);
+    const start = process.hrtime.bigint();
+    try {
+      let t0 = start;
+      const pre = await model.preprocess(payload, ctx);
+      let t1 = process.hrtime.bigint();
+      const inputNs = Number(t1 - t0);
+      metrics.preprocess.observe(labels, inputNs / 1e9);
+      const batcher = this.batcherFor(model, name, version);
+      const result = batcher ? await batcher.submit(pre, ctx) : await this.predict(model, pre, ctx, false);
+      t0 = process.hrtime.bigint();
+      const inferNs = Number(t0 - t1);
+      const post = await model.postprocess(result, ctx);
+      t1 = process.hrtime.bigint();
+      const outputNs = Number(t1 - t0);
+      metrics.postprocess.observe(labels, outputNs / 1e9);
+      stats.recordSuccess(Number(t1 - start), inputNs, inferNs, outputNs);
+      return post;
+    } catch (err) {
+      stats.recordFailure(Number(process.hrtime.bigint() - start));
+      throw err;
+    }
   }
 
-  private async predict(model: Model, payload: Payload, ctx: InferContext): Promise<Result> {
+  private async predict(model: Model, payload: Payload, ctx: InferContext, batched: boolean): Promise<Result> {
     const t0 = process.hrtime.bigint();
     try {
       return await model.predict(payload, ctx);
     } finally {
-      this.options.metrics.predict.observe({ model_name: model.name }, seconds(t0));
+      const ns = Number(process.hrtime.bigint() - t0);
+      this.options.metrics.predict.observe({ model_name: model.name }, ns / 1e9);
+      this.statistics.of(model).recordExecution(batched ? payloadRows(payload) : 1, ns);
     }
   }
 
@@ -197,7 +224,14 @@ export class DataPlane {
     const key = `${name}\u0000${version ?? ''}`;
     let b = this.batchers.get(key);
     if (!b) {
-      b = new Batcher(name, (p, c) => this.predict(model, p, c), opts, this.batchMetrics);
+      const stats = this.statistics.of(model);
+      b = new Batcher(
+        name,
+        (p, c) => this.predict(model, p, c, true),
+        opts,
+        this.batchMetrics,
+        (waitedMs) => stats.recordQueue(waitedMs * 1e6),
+      );
       this.batchers.set(key, b);
     }
     return b;
@@ -223,6 +257,22 @@ export class DataPlane {
       if (accessLog) logger.info({ model: name, protocol, status, ms: seconds(t0) * 1e3 }, 'inference');
     }
   }
+}
+
+/** Protocol extensions servekit implements, Triton's names (`GET /v2`, gRPC ServerMetadata). */
+export const SERVER_EXTENSIONS: readonly string[] = [
+  'binary_tensor_data',
+  'classification',
+  'model_configuration',
+  'model_repository',
+  'statistics',
+];
+
+/** Rows of a (merged) payload the batcher runs: dim 0 of the first input, or the V1 instances. */
+function payloadRows(payload: Payload): number {
+  if (isInferRequest(payload)) return payload.inputs[0]?.shape[0] ?? 1;
+  const instances = (payload as V1Request).instances;
+  return Array.isArray(instances) ? instances.length : 1;
 }
 
 function seconds(t0: bigint): number {

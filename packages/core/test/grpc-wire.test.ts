@@ -69,12 +69,12 @@ describe('raw proto-loader client', () => {
     expect(md.extensions).toContain('binary_tensor_data');
   });
 
-  it('ModelReady with and without version; false for a failed model; NOT_FOUND for unknown', async () => {
+  it('ModelReady with and without version; false for a failed model; NOT_FOUND for an unknown name, false for an unknown version', async () => {
     expect(await call('ModelReady', { name: 'linear' })).toEqual({ ready: true });
     expect(await call('ModelReady', { name: 'versioned', version: '1' })).toEqual({ ready: true });
     expect(await call('ModelReady', { name: 'broken' })).toEqual({ ready: false });
     expect((await callError('ModelReady', { name: 'nope' })).code).toBe(grpcJs.status.NOT_FOUND);
-    expect((await callError('ModelReady', { name: 'versioned', version: '7' })).code).toBe(grpcJs.status.NOT_FOUND);
+    expect(await call('ModelReady', { name: 'versioned', version: '7' })).toEqual({ ready: false });
   });
 
   it('ModelMetadata with and without version (int64 shapes, -1 for dynamic dims)', async () => {

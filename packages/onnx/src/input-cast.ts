@@ -61,3 +61,39 @@ export function castInput(t: InferTensor, meta: TensorMetadata, rowByRow = false
   }
   return mismatch();
 }
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * onnxruntime-node takes string tensors as JS strings and hands them to C++ as NUL-terminated UTF-8, so a
+ * BYTES element that is not UTF-8 text or holds a NUL would reach the model changed (U+FFFD, truncated).
+ * Refuse such an element with a 400 naming the input and the element index instead.
+ */
+export function checkOnnxStrings(t: InferTensor): void {
+  const data = t.data as Array<Uint8Array | string>;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    let text: string;
+    if (typeof v === 'string') {
+      if (!(v as string & { isWellFormed(): boolean }).isWellFormed()) {
+        throw new InvalidInput(
+          `Input "${t.name}": element ${i} is not valid Unicode text (a lone surrogate); ONNX string tensors carry UTF-8 text only.`,
+        );
+      }
+      text = v;
+    } else {
+      try {
+        text = strictUtf8.decode(v);
+      } catch {
+        throw new InvalidInput(
+          `Input "${t.name}": element ${i} is not valid UTF-8; ONNX string tensors carry UTF-8 text only (send the bytes to a model that takes UINT8, or encode them, e.g. base64).`,
+        );
+      }
+    }
+    if (text.includes('\u0000')) {
+      throw new InvalidInput(
+        `Input "${t.name}": element ${i} holds a NUL byte, which ONNX string tensors cannot carry (onnxruntime would cut the string there).`,
+      );
+    }
+  }
+}

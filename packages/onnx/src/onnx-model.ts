@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  type ClassLabelProvider,
   type Datatype,
   elementCount,
   type InferContext,
@@ -23,7 +24,7 @@ import {
 } from '@servekit/core';
 import type * as ort from 'onnxruntime-node';
 import { V2_TO_ORT, v2Datatype } from './dtype-map.js';
-import { castInput } from './input-cast.js';
+import { castInput, checkOnnxStrings } from './input-cast.js';
 import { MainThreadSession, type SessionRunner, type WireTensor, WorkerSession } from './session-worker.js';
 import { stripZipMap } from './zipmap.js';
 
@@ -77,10 +78,11 @@ export async function findOnnxFile(dir: string): Promise<string> {
 /**
  * A model served by onnxruntime-node: any ONNX file (skl2onnx, onnxmltools, PyTorch export…) or an
  * in-memory ModelProto from servekit's converters. Inference runs on ORT's threads, off the event loop.
- * ZipMap outputs are turned into `label` + `probabilities` tensors at load; inputs are checked against the
+ * ZipMap outputs become probability tensors under the names the file declares (their class labels serve the
+ * classification extension); inputs are checked against the
  * session metadata before each run (see `castInput` for the accepted datatype conversions).
  */
-export class OnnxModel extends Model {
+export class OnnxModel extends Model implements ClassLabelProvider {
   /** The session (after load). */
   protected session?: SessionRunner;
   /** Input metadata (after load). */
@@ -89,6 +91,12 @@ export class OnnxModel extends Model {
   outputs: TensorMetadata[] = [];
   /** True when every input's batch dim is fixed to 1 (then several rows run one by one). */
   private fixedBatchOne = false;
+  /** The class-probability output (`predict_proba`): a ZipMap's output name, else `probabilities`. */
+  private probabilityOutput = 'probabilities';
+  /** The predicted-label output V1 answers with: the ZipMap classifier's label output, else `label`. */
+  private labelOutput = 'label';
+  /** Class labels of probability outputs, from their ZipMap. */
+  private readonly outputClassLabels = new Map<string, string[]>();
 
   constructor(
     name: string,
@@ -115,7 +123,14 @@ export class OnnxModel extends Model {
       }
       if (info.outputMetadata.some((m) => !m.isTensor)) {
         await session.release();
-        ({ session, info } = await open(stripZipMap(bytes).bytes));
+        const rewrite = stripZipMap(bytes);
+        ({ session, info } = await open(rewrite.bytes));
+        const [first] = rewrite.probabilities;
+        if (first) this.probabilityOutput = first.name;
+        if (rewrite.labelOutput) this.labelOutput = rewrite.labelOutput;
+        for (const p of rewrite.probabilities) {
+          if (p.classLabels.length > 0) this.outputClassLabels.set(p.name, p.classLabels);
+        }
         const still = info.outputMetadata.filter((m) => !m.isTensor).map((m) => m.name);
         if (still.length > 0) {
           await session.release();
@@ -136,6 +151,11 @@ export class OnnxModel extends Model {
     if (this.options.modelBytes) return this.options.modelBytes;
     const path = this.options.modelPath ?? (await findOnnxFile(this.options.modelDir ?? '.'));
     return new Uint8Array(await readFile(path));
+  }
+
+  /** Class labels of a ZipMap classifier's probability output (classification extension). */
+  classLabels(output: string): readonly string[] | undefined {
+    return this.outputClassLabels.get(output);
   }
 
   override metadata(): ModelMetadata {
@@ -165,7 +185,7 @@ export class OnnxModel extends Model {
     const proba =
       asked !== undefined && asked !== null
         ? isTruthy(asked)
-        : this.options.predictProba === true && res.outputs.some((t) => t.name === 'probabilities');
+        : this.options.predictProba === true && res.outputs.some((t) => t.name === this.probabilityOutput);
     const out = proba ? this.probabilities(res) : this.predictionOutput(res);
     const value = tensorToJson(out);
     return { predictions: Array.isArray(value) ? value : [value] };
@@ -184,7 +204,9 @@ export class OnnxModel extends Model {
           `Model ${this.name} needs input "${meta.name}" (${meta.datatype} ${JSON.stringify(meta.shape)}); got ${request.inputs.map((x) => `"${x.name}"`).join(', ')}.`,
         );
       }
-      return castInput(t, meta, this.fixedBatchOne);
+      const cast = castInput(t, meta, this.fixedBatchOne);
+      if (cast.datatype === 'BYTES') checkOnnxStrings(cast);
+      return cast;
     });
     const extra = sole ? undefined : request.inputs.find((t) => !this.inputs.some((m) => m.name === t.name));
     if (extra) {
@@ -265,7 +287,7 @@ export class OnnxModel extends Model {
   }
 
   private probabilities(res: InferResponse): InferTensor {
-    const p = res.outputs.find((t) => t.name === 'probabilities');
+    const p = res.outputs.find((t) => t.name === this.probabilityOutput);
     if (!p)
       throw new InvalidInput(
         `Model ${this.name} has no probabilities output (outputs: ${res.outputs.map((t) => t.name).join(', ')}).`,
@@ -274,7 +296,7 @@ export class OnnxModel extends Model {
   }
 
   private predictionOutput(res: InferResponse): InferTensor {
-    return res.outputs.find((t) => t.name === 'label') ?? res.outputs[0]!;
+    return res.outputs.find((t) => t.name === this.labelOutput) ?? res.outputs[0]!;
   }
 }
 

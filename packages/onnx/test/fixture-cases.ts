@@ -73,7 +73,7 @@ export function casesOf(group: string, name: string): Case[] {
     const inputs = Object.entries(c.inputs!).map(([n, spec]) => ({ name: n, tensor: jsonTensor(n, spec as never) }));
     if (c.outputs) {
       const outs = Object.entries(c.outputs).map(([n, spec]) => ({
-        name: n === 'output_label' ? 'label' : n,
+        name: n,
         tensor: jsonTensor(n, spec as never),
       }));
       return [{ model, label: `${model}#${i}`, inputs, expected: outs }];
@@ -81,9 +81,8 @@ export function casesOf(group: string, name: string): Case[] {
     const ort2018 = c.expected_onnxruntime_2018!;
     const outs = Object.entries(ort2018).map(([n, spec]) => {
       const s = spec as { kind?: string; value?: Record<string, number>; dtype?: string; data?: unknown[] };
-      // ZipMap's map output → the probabilities tensor servekit serves instead (keys in class order).
-      if (s.kind === 'map')
-        return { name: 'probabilities', tensor: tensorFromJson(n, Object.values(s.value!), 'FP32') };
+      // ZipMap's map output → the probability tensor servekit serves under the same name (keys in class order).
+      if (s.kind === 'map') return { name: n, tensor: tensorFromJson(n, Object.values(s.value!), 'FP32') };
       return { name: n, tensor: jsonTensor(n, { ...s, data: s.data ?? [], shape: undefined, dims: undefined }) };
     });
     return [{ model, label: `${model}#${i}`, inputs, expected: outs }];

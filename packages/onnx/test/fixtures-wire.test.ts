@@ -94,15 +94,15 @@ describe('every ONNX fixture over the wire', () => {
     },
   );
   // The skl2onnx docs classifiers end in ZipMap; their expected.json holds labels only (onnxruntime cannot return
-  // the map). The served `probabilities` must be a distribution per row whose argmax is the label. (The
+  // the map). The served probability tensor (under the ZipMap's own output name) must be a distribution per row whose argmax is the label. (The
   // zipmap=False titanic export is a separately trained pipeline, ~4e-3 apart, so it is no reference.)
   const ZIPMAP_DOCS = ['logreg_iris', 'rf_iris', 'pipeline_xgboost', 'pipeline_lightgbm', 'pipeline_titanic'];
   it.each(ZIPMAP_DOCS)('sklearn-onnx-docs/%s serves ZipMap probabilities that match its labels', async (name) => {
     const model = `sklearn-onnx-docs.${name}`;
     const c = casesOf('sklearn-onnx-docs', name)[0]!;
     const res = await grpc.infer(model, { inputs: c.inputs.map((i) => ({ ...i.tensor, name: i.name! })) });
-    const labels = values(res.outputs.find((o) => o.name === 'label')!) as number[];
-    const proba = res.outputs.find((o) => o.name === 'probabilities')!;
+    const labels = values(res.outputs.find((o) => o.name === 'output_label')!) as number[];
+    const proba = res.outputs.find((o) => o.name === 'output_probability')!;
     expect(proba.datatype).toBe('FP32');
     const [rows, classes] = proba.shape as [number, number];
     expect(rows).toBe(labels.length);

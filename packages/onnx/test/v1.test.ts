@@ -96,9 +96,9 @@ describe('OnnxModel V1', () => {
   it('answers the V2 parameter predict_proba with the probabilities tensor only', async () => {
     const input = { name: 'X', datatype: 'FP32', shape: [2, 2], data: [5.1, 3.5, 7.0, 3.2] };
     const both = await infer('iris', { inputs: [input] });
-    expect(both.body.outputs!.map((o) => o.name)).toEqual(['label', 'probabilities']);
+    expect(both.body.outputs!.map((o) => o.name)).toEqual(['output_label', 'output_probability']);
     const proba = await infer('iris', { inputs: [input], parameters: { predict_proba: true } });
-    expect(proba.body.outputs!.map((o) => o.name)).toEqual(['probabilities']);
+    expect(proba.body.outputs!.map((o) => o.name)).toEqual(['output_probability']);
     expect(proba.body.outputs![0]!.shape).toEqual([2, 3]);
     expect(proba.body.outputs![0]!.data).toEqual(both.body.outputs![1]!.data);
   });

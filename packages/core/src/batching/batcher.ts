@@ -169,6 +169,8 @@ export class Batcher {
     private readonly run: (payload: Payload, ctx: InferContext) => Promise<Result>,
     options: BatchingOptions,
     private readonly metrics?: BatchMetrics,
+    /** Called for each request as its batch starts, with the time it waited in the queue (ms). */
+    private readonly onDequeued?: (waitedMs: number) => void,
   ) {
     validateBatchingOptions(modelName, options);
     this.maxBatchSize = options.maxBatchSize;
@@ -398,7 +400,10 @@ export class Batcher {
     let total = 0;
     for (const n of rows) total += n;
     this.metrics?.batchSize.observe(this.labels, total);
-    for (const item of batch) this.metrics?.queueSeconds.observe(this.labels, (now - item.enqueuedAt) / 1e3);
+    for (const item of batch) {
+      this.metrics?.queueSeconds.observe(this.labels, (now - item.enqueuedAt) / 1e3);
+      this.onDequeued?.(now - item.enqueuedAt);
+    }
     // The batch runs even if some members went away; its signal aborts only when all of them have.
     const ac = new AbortController();
     let aborted = 0;

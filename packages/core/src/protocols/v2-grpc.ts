@@ -1,9 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import type { DataPlane } from '../dataplane.js';
-import { toServekitError } from '../errors.js';
+import { InvalidInput, toServekitError } from '../errors.js';
+import { modelConfig } from '../extensions/model-config.js';
 import type { InferContext } from '../model/model.js';
 import { makeContext } from './context.js';
 import { inferenceService } from './grpc-proto.js';
+import { type RepositoryModelRequest, withDualLayoutRepositoryRequests } from './repository-request.js';
 import { decodeGrpcRequest, encodeGrpcResponse, type GrpcInferRequest } from './v2-grpc-codec.js';
 
 type Handler = (call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>) => Promise<unknown>;
@@ -34,9 +36,15 @@ export function grpcHandlers(dataplane: DataPlane): grpc.UntypedServiceImplement
   return {
     ServerLive: unary(async () => ({ live: dataplane.live() })),
     ServerReady: unary(async () => ({ ready: dataplane.ready() })),
-    ModelReady: unary(async (call) => ({
-      ready: dataplane.modelReady(String(call.request.name), str(call.request.version)),
-    })),
+    ModelReady: unary(async (call) => {
+      const name = String(call.request.name ?? '');
+      const version = str(call.request.version);
+      // An unknown version of a known model is not ready (Triton's answer), not an error.
+      if (version !== undefined && dataplane.repository.names().includes(name)) {
+        return { ready: dataplane.repository.isReady(name, version) };
+      }
+      return { ready: dataplane.modelReady(name, version) };
+    }),
     ServerMetadata: unary(async () => dataplane.serverMetadata()),
     ModelMetadata: unary(async (call) => {
       const md = dataplane.modelMetadata(String(call.request.name), str(call.request.version));
@@ -50,16 +58,44 @@ export function grpcHandlers(dataplane: DataPlane): grpc.UntypedServiceImplement
       return encodeGrpcResponse(res, usedRaw);
     }),
     RepositoryModelLoad: unary(async (call) => {
-      const name = String(call.request.model_name);
+      const name = repositoryModelName(call.request as unknown as RepositoryModelRequest, 'load');
       await dataplane.repository.load(name);
       return { model_name: name, isLoaded: true };
     }),
     RepositoryModelUnload: unary(async (call) => {
-      const name = String(call.request.model_name);
+      const name = repositoryModelName(call.request as unknown as RepositoryModelRequest, 'unload');
       await dataplane.repository.unload(name);
       return { model_name: name, isUnloaded: true };
     }),
+    RepositoryIndex: unary(async (call) => {
+      const readyOnly = call.request.ready === true;
+      const models = dataplane.repository
+        .index()
+        .filter((r) => !readyOnly || r.state === 'READY')
+        .map((r) => ({ name: r.name, version: r.version ?? '', state: r.state, reason: r.reason ?? '' }));
+      return { models };
+    }),
+    ModelConfig: unary(async (call) => ({
+      config: modelConfig(dataplane, String(call.request.name ?? ''), str(call.request.version)),
+    })),
+    ModelStatistics: unary(async (call) => ({
+      model_stats: dataplane.statistics.report(dataplane.repository, str(call.request.name), str(call.request.version)),
+    })),
   };
+}
+
+/** The model a load/unload request names; a malformed request, no name, or load parameters are INVALID_ARGUMENT. */
+function repositoryModelName(req: RepositoryModelRequest, what: 'load' | 'unload'): string {
+  if (req.error) throw new InvalidInput(req.error);
+  if (req.model_name === '') throw new InvalidInput(`Repository ${what} request needs a model name.`);
+  const keys = [...req.parameters.keys()];
+  if (keys.length > 0) {
+    throw new InvalidInput(
+      `Repository ${what} of ${req.model_name}: parameters are not supported by servekit (got ${keys.join(', ')}); ` +
+        'it loads the model from its model directory.',
+    );
+  }
+  return req.model_name;
 }
 
 /** Options of the gRPC server. */
@@ -74,7 +110,7 @@ export function createGrpcServer(dataplane: DataPlane, options: GrpcServerOption
     'grpc.max_receive_message_length': options.maxMessageSize,
     'grpc.max_send_message_length': options.maxMessageSize,
   });
-  server.addService(inferenceService().service, grpcHandlers(dataplane));
+  server.addService(withDualLayoutRepositoryRequests(inferenceService().service), grpcHandlers(dataplane));
   return server;
 }
 

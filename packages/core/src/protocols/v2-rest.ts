@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DataPlane } from '../dataplane.js';
 import { InvalidInput } from '../errors.js';
+import { registerTritonExtensionRoutes } from '../extensions/rest-routes.js';
 import type { InferRequest } from '../tensor/infer-types.js';
 import { rawBody, restContext } from './rest-plugin.js';
 import {
@@ -91,4 +92,5 @@ export function registerV2Routes(app: FastifyInstance, dataplane: DataPlane): vo
     await dataplane.repository.unload(request.params.name);
     return { name: request.params.name, unload: true };
   });
+  registerTritonExtensionRoutes(app, dataplane);
 }
