@@ -210,11 +210,13 @@ export class DataPlane {
   private async predict(model: Model, payload: Payload, ctx: InferContext, batched: boolean): Promise<Result> {
     const t0 = process.hrtime.bigint();
     try {
-      return await model.predict(payload, ctx);
+      const result = await model.predict(payload, ctx);
+      this.statistics
+        .of(model)
+        .recordExecution(batched ? payloadRows(payload) : 1, Number(process.hrtime.bigint() - t0));
+      return result;
     } finally {
-      const ns = Number(process.hrtime.bigint() - t0);
-      this.options.metrics.predict.observe({ model_name: model.name }, ns / 1e9);
-      this.statistics.of(model).recordExecution(batched ? payloadRows(payload) : 1, ns);
+      this.options.metrics.predict.observe({ model_name: model.name }, seconds(t0));
     }
   }
 

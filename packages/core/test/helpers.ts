@@ -1,6 +1,7 @@
 // Small real models and server helpers shared by the core wire tests.
 import {
   allocate,
+  type ClassLabelProvider,
   type InferContext,
   type InferRequest,
   type InferResponse,
@@ -71,6 +72,37 @@ export class LinearModel extends Model {
       platform: 'custom',
       inputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }],
       outputs: [{ name: 'y', datatype: 'FP32', shape: [-1] }],
+    };
+  }
+}
+
+/** Class probabilities [N, 3] from a [N] FP32 input: row i is (0.1, 0.2, 0.7) rotated by x mod 3. */
+/** Class labels of ClassifierModel's `probs` output. */
+export const CLASSES = ['setosa', 'versicolor', 'virginica'];
+
+export class ClassifierModel extends Model implements ClassLabelProvider {
+  override predict(payload: Payload): Result {
+    const x = (payload as InferRequest).inputs[0]!;
+    const rows = x.shape[0]!;
+    const probs = new Float32Array(rows * 3);
+    const base = [0.1, 0.2, 0.7];
+    for (let r = 0; r < rows; r++) {
+      const shift = Number((x.data as Float32Array)[r]) % 3;
+      for (let c = 0; c < 3; c++) probs[r * 3 + c] = base[(c + shift) % 3]!;
+    }
+    return { model_name: this.name, outputs: [{ name: 'probs', datatype: 'FP32', shape: [rows, 3], data: probs }] };
+  }
+
+  classLabels(output: string): readonly string[] | undefined {
+    return output === 'probs' ? CLASSES : undefined;
+  }
+
+  override metadata(): ModelMetadata {
+    return {
+      name: this.name,
+      platform: 'custom',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }],
+      outputs: [{ name: 'probs', datatype: 'FP32', shape: [-1, 3] }],
     };
   }
 }
