@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import * as grpcJs from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { deserializeBytes, ModelNotFound, type ModelServer } from '@servekit/core';
+import { decodeRepositoryModelRequest, deserializeBytes, ModelNotFound, type ModelServer } from '@servekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClassifierModel, LinearModel, startServer } from './helpers.js';
 
@@ -248,5 +248,35 @@ describe('Triton gRPC client', () => {
     expect((await callError('ModelStatistics', { name: 'versioned', version: '7' })).code).toBe(
       grpcJs.status.NOT_FOUND,
     );
+  });
+});
+
+describe('decodeRepositoryModelRequest (both load/unload layouts)', () => {
+  const field = (n: number, bytes: Uint8Array | string): Buffer => {
+    const b = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : Buffer.from(bytes);
+    return Buffer.concat([Buffer.of((n << 3) | 2, b.length), b]);
+  };
+
+  it("reads KServe's layout (model_name = 1) and Triton's (repository_name = 1, model_name = 2, parameters = 3)", () => {
+    expect(decodeRepositoryModelRequest(field(1, 'simple'))).toMatchObject({
+      model_name: 'simple',
+      repository_name: '',
+    });
+    const param = Buffer.concat([field(1, 'config'), field(2, field(3, '{}'))]);
+    const flag = Buffer.concat([field(1, 'poll'), field(2, Buffer.of(0x08, 0x01))]);
+    const triton = decodeRepositoryModelRequest(
+      Buffer.concat([field(1, 'models'), field(2, 'simple'), field(3, param), field(3, flag)]),
+    );
+    expect(triton).toMatchObject({ model_name: 'simple', repository_name: 'models' });
+    expect([...triton.parameters]).toEqual([
+      ['config', '{}'],
+      ['poll', true],
+    ]);
+    expect(decodeRepositoryModelRequest(new Uint8Array(0))).toMatchObject({ model_name: '' });
+  });
+
+  it('refuses truncated bytes and names that are not UTF-8', () => {
+    expect(() => decodeRepositoryModelRequest(Buffer.of(0x12, 0x10, 0x61))).toThrow(/Malformed repository request/);
+    expect(() => decodeRepositoryModelRequest(field(2, Uint8Array.of(0xff)))).toThrow(/not UTF-8/);
   });
 });
