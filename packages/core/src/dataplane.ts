@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { Batcher, type BatchingOptions, type BatchMetrics, batchMetrics } from './batching/batcher.js';
 import { InvalidInput, NotImplemented, type ServekitError, ServerNotReady, toServekitError } from './errors.js';
 import { applyClassification } from './extensions/classification.js';
-import { ModelStatisticsRegistry } from './extensions/statistics.js';
+import { ModelStatisticsRegistry, type ModelStats } from './extensions/statistics.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './limits.js';
 import type { ServerMetrics } from './metrics.js';
 import type { InferContext, Model, ModelMetadata, Protocol } from './model/model.js';
@@ -191,45 +191,49 @@ export class DataPlane {
       let t1 = process.hrtime.bigint();
       const inputNs = Number(t1 - t0);
       metrics.preprocess.observe(labels, inputNs / 1e9);
-      const batcher = this.batcherFor(model, name, version);
-      const result = batcher ? await batcher.submit(pre, ctx) : await this.predict(model, pre, ctx, false);
+      const batcher = this.batcherFor(model, name, version, stats);
+      const result = batcher ? await batcher.submit(pre, ctx) : await this.predict(model, pre, ctx, stats, false);
       t0 = process.hrtime.bigint();
       const inferNs = Number(t0 - t1);
       const post = await model.postprocess(result, ctx);
       t1 = process.hrtime.bigint();
       const outputNs = Number(t1 - t0);
       metrics.postprocess.observe(labels, outputNs / 1e9);
-      stats.recordSuccess(Number(t1 - start), inputNs, inferNs, outputNs);
+      stats.recordSuccess(t1, Number(t1 - start), inputNs, inferNs, outputNs);
       return post;
     } catch (err) {
-      stats.recordFailure(Number(process.hrtime.bigint() - start));
+      const end = process.hrtime.bigint();
+      stats.recordFailure(end, Number(end - start));
       throw err;
     }
   }
 
-  private async predict(model: Model, payload: Payload, ctx: InferContext, batched: boolean): Promise<Result> {
+  private async predict(
+    model: Model,
+    payload: Payload,
+    ctx: InferContext,
+    stats: ModelStats,
+    batched: boolean,
+  ): Promise<Result> {
     const t0 = process.hrtime.bigint();
     try {
       const result = await model.predict(payload, ctx);
-      this.statistics
-        .of(model)
-        .recordExecution(batched ? payloadRows(payload) : 1, Number(process.hrtime.bigint() - t0));
+      stats.recordExecution(batched ? payloadRows(payload) : 1, Number(process.hrtime.bigint() - t0));
       return result;
     } finally {
       this.options.metrics.predict.observe({ model_name: model.name }, seconds(t0));
     }
   }
 
-  private batcherFor(model: Model, name: string, version: string | undefined): Batcher | undefined {
+  private batcherFor(model: Model, name: string, version: string | undefined, stats: ModelStats): Batcher | undefined {
     const opts = this.options.batching?.(name);
     if (!opts || opts.maxBatchSize <= 1) return undefined;
     const key = `${name}\u0000${version ?? ''}`;
     let b = this.batchers.get(key);
     if (!b) {
-      const stats = this.statistics.of(model);
       b = new Batcher(
         name,
-        (p, c) => this.predict(model, p, c, true),
+        (p, c) => this.predict(model, p, c, stats, true),
         opts,
         this.batchMetrics,
         (waitedMs) => stats.recordQueue(waitedMs * 1e6),

@@ -91,7 +91,8 @@ const ZERO = (): StatisticDuration => ({ count: 0, ns: 0 });
 export class ModelStats {
   inferenceCount = 0;
   executionCount = 0;
-  lastInference = 0;
+  /** `process.hrtime.bigint()` at the end of the last request (a monotonic reading: no clock call per request). */
+  private lastEnd?: bigint;
   private readonly success = new Duration();
   private readonly fail = new Duration();
   private readonly queue = new Duration();
@@ -101,18 +102,18 @@ export class ModelStats {
   private readonly computeOutput = new Duration();
   private readonly batches = new Map<number, Duration>();
 
-  /** A request answered: its total time and the time of each stage, in ns. */
-  recordSuccess(totalNs: number, inputNs: number, inferNs: number, outputNs: number): void {
-    this.lastInference = Date.now();
+  /** A request answered at `end` (hrtime): its total time and the time of each stage, in ns. */
+  recordSuccess(end: bigint, totalNs: number, inputNs: number, inferNs: number, outputNs: number): void {
+    this.lastEnd = end;
     this.success.add(totalNs);
     this.computeInput.add(inputNs);
     this.computeInferWithQueue.add(inferNs);
     this.computeOutput.add(outputNs);
   }
 
-  /** A request failed after admission. */
-  recordFailure(totalNs: number): void {
-    this.lastInference = Date.now();
+  /** A request failed after admission, at `end` (hrtime). */
+  recordFailure(end: bigint, totalNs: number): void {
+    this.lastEnd = end;
     this.fail.add(totalNs);
   }
 
@@ -133,6 +134,12 @@ export class ModelStats {
     b.add(ns);
   }
 
+  /** Milliseconds since the epoch of the last request: now, less the monotonic time elapsed since it (0: none). */
+  lastInferenceMs(): number {
+    if (this.lastEnd === undefined) return 0;
+    return Math.round(Date.now() - Number(process.hrtime.bigint() - this.lastEnd) / 1e6);
+  }
+
   /** Triton's `ModelStatistics` for this record. */
   report(name: string, version: string): ModelStatisticsReport {
     const infer = this.computeInferWithQueue.report();
@@ -140,7 +147,7 @@ export class ModelStats {
     return {
       name,
       version,
-      last_inference: this.lastInference,
+      last_inference: this.lastInferenceMs(),
       inference_count: this.inferenceCount,
       execution_count: this.executionCount,
       inference_stats: {
