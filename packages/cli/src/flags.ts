@@ -75,7 +75,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
     name: 'storage_max_unpack_ratio',
     type: 'number',
     default: 50,
-    doc: 'Most an archive may unpack to relative to its own size, beyond the first 256 MiB.',
+    doc: 'Most an archive may unpack to relative to its own size, beyond the first 64 MiB.',
   },
   {
     name: 'storage_max_entries',

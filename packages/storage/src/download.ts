@@ -32,13 +32,13 @@ export const DEFAULT_MAX_UNPACKED_BYTES = 8 * GiB;
 /** Default cap on unpacked size relative to the archive's size (`maxUnpackRatio`, `--storage_max_unpack_ratio`). */
 export const DEFAULT_MAX_UNPACK_RATIO = 50;
 /** Unpacked bytes always allowed, whatever the ratio. */
-export const UNPACK_FREE_BYTES = 256 * MiB;
+export const UNPACK_FREE_BYTES = 64 * MiB;
 /** Default cap on the entries of one archive (`maxArchiveEntries`, `--storage_max_entries`). */
 export const DEFAULT_MAX_ARCHIVE_ENTRIES = 10_000;
 
 /**
  * The most an archive of `archiveBytes` may unpack to: `maxUnpackedBytes` (default 8 GiB), and no more than
- * `maxUnpackRatio` (default 50) times the archive beyond the first 256 MiB. A 10 MB tar.gz bomb stops at 500 MB.
+ * `maxUnpackRatio` (default 50) times the archive beyond the first 64 MiB. A 10 MB tar.gz bomb stops at 500 MB.
  */
 export function unpackCap(
   archiveBytes: number,

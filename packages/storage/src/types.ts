@@ -38,7 +38,7 @@ export interface DownloadOptions {
   /** Refuse archives unpacking to more than this many bytes (default 8 GiB). */
   maxUnpackedBytes?: number;
   /**
-   * Refuse archives unpacking to more than this many times their own size, beyond the first 256 MiB
+   * Refuse archives unpacking to more than this many times their own size, beyond the first 64 MiB
    * (default 50: model files compress 1-10×, gzip/zip bombs ~1000×).
    */
   maxUnpackRatio?: number;
