@@ -3,6 +3,7 @@
  * merely huge pickle never blocks the server's event loop: on timeout or out-of-memory the worker is terminated
  * and the load fails with the reason, while the server keeps answering.
  */
+import { basename, dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ConvertedGraph } from './convert/model.js';
 import { type ConvertedSklearnModel, withEncoder } from './load.js';
@@ -48,15 +49,24 @@ function workerUrl(): URL {
   return here.endsWith('.ts') ? new URL('../dist/load-worker.js', here) : new URL('./load-worker.js', here);
 }
 
+/** The message with the model file's folder left out: load errors reach HTTP clients (repository index). */
+function withoutServerPaths(message: string, path: string): string {
+  return message
+    .split(dirname(path))
+    .join('<model dir>')
+    .split(`<model dir>/${basename(path)}`)
+    .join(basename(path));
+}
+
 /** The worker's error rebuilt as the class the unpickler/converter threw (message kept, no stack). */
-function rebuild(reply: Extract<LoadWorkerReply, { ok: false }>): Error {
+function rebuild(reply: Extract<LoadWorkerReply, { ok: false }>, path: string): Error {
   let err: Error;
   if (reply.name === 'UnsafePickleError') err = new UnsafePickleError(reply.global ?? '?');
   else if (reply.name === 'PickleLimitError') err = new PickleLimitError(reply.message);
   else if (reply.name === 'PickleFormatError') err = new PickleFormatError(reply.message);
   else if (reply.name === 'UnsupportedEstimatorError') err = new UnsupportedEstimatorError(reply.message);
   else err = Object.assign(new Error(reply.message), reply.code === undefined ? {} : { code: reply.code });
-  err.message = reply.message;
+  err.message = withoutServerPaths(reply.message, path);
   return err;
 }
 
@@ -99,7 +109,7 @@ export function loadSklearnModelIsolated(
       timeoutMs,
     );
     worker.on('message', (reply: LoadWorkerReply) =>
-      finish(() => (reply.ok ? resolve(withEncoder(reply.graph)) : reject(rebuild(reply)))),
+      finish(() => (reply.ok ? resolve(withEncoder(reply.graph)) : reject(rebuild(reply, path)))),
     );
     worker.on('error', (err: Error & { code?: string }) =>
       finish(() =>
