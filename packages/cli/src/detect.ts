@@ -31,9 +31,38 @@ function handlerByName(format: string): ModelFormatHandler {
 const isVersionName = (d: string): boolean => /^\d+$/.test(d);
 
 function subdirectories(dir: string): string[] {
+  const isDir = (d: string): boolean => {
+    try {
+      return statSync(join(dir, d)).isDirectory();
+    } catch {
+      return false; // dangling link, no permission
+    }
+  };
   return readdirSync(dir)
-    .filter((d) => !d.startsWith('.') && statSync(join(dir, d)).isDirectory())
+    .filter((d) => !d.startsWith('.') && isDir(d))
     .sort();
+}
+
+/** No model of a known format in the model dir nor in any of its sub-folders. */
+export class NoModelFound extends Error {
+  override readonly name = 'NoModelFound';
+}
+
+/**
+ * Whether `dir` holds a model file of a known format (of the forced `--model_format` when given), directly or
+ * in numeric version folders. Unreadable folders hold none. Two formats in one folder count: that is a model
+ * folder with an error to report.
+ */
+export function holdsModel(dir: string, flags: ParsedFlags = {}): boolean {
+  try {
+    const files = readdirSync(dir);
+    const forced = flags.model_format as string | undefined;
+    const handlers = forced ? FORMATS.filter((f) => f.name === forced) : FORMATS;
+    if (handlers.some((h) => h.candidates(dir, files).length > 0)) return true;
+    return subdirectories(dir).some((v) => isVersionName(v) && holdsModel(join(dir, v), flags));
+  } catch {
+    return false;
+  }
 }
 
 /** The format of one model directory; undefined when none matches, an error when two formats do. */
@@ -44,7 +73,9 @@ export function detectFormat(dir: string): ModelFormatHandler | undefined {
   );
   if (matches.length > 1) {
     const found = matches.map((m) => `${m.handler.name}: ${m.files.join(', ')}`).join('; ');
-    throw new Error(`${dir} holds files of several model formats (${found}); keep one or pass --model_format`);
+    throw new Error(
+      `the model folder holds files of several model formats (${found}); keep one or pass --model_format`,
+    );
   }
   return matches[0]?.handler;
 }
@@ -56,7 +87,7 @@ async function build(name: string, dir: string, flags: ParsedFlags, ctx: DetectC
     const handler = handlerByName(forced);
     // A forced format with no file of its own here but model sub-folders: a multi-model dir of that format.
     if (handler.candidates(dir, readdirSync(dir)).length === 0 && subdirectories(dir).some((d) => !isVersionName(d))) {
-      throw new Error(`no ${forced} model file in ${dir}`);
+      throw new Error(`no ${forced} model file in the model folder`);
     }
     return handler.create(name, dir, flags, ctx);
   }
@@ -74,7 +105,7 @@ async function build(name: string, dir: string, flags: ParsedFlags, ctx: DetectC
     return out;
   }
   throw new Error(
-    `no model file in ${dir} (looked for *.onnx, model.joblib|.pkl|.pickle, model.bst|.json|.ubj, model.txt, saved_model.pb)`,
+    'no model file in the model folder (looked for *.onnx, model.joblib|.pkl|.pickle, model.bst|.json|.ubj, model.txt, saved_model.pb)',
   );
 }
 
@@ -97,9 +128,10 @@ export async function modelFromDir(
 
 /**
  * The models to serve from `dir`: one model named `name` when the dir holds a model (or its numeric
- * versions), else one model per sub-folder, named after the folder (KServe's multi-model fallback).
- * A model that cannot be built is still returned, as a model whose load fails with the reason, so the
- * server reports it and keeps serving the others.
+ * versions), else one model per sub-folder holding a model file, named after the folder (KServe's multi-model
+ * fallback); other sub-folders are ignored (a debug line each). A model that cannot be built is still
+ * returned, as a model whose load fails with the reason, so the server reports it and keeps serving the others.
+ * Throws NoModelFound when neither `dir` nor any sub-folder holds a model file.
  */
 export async function modelsFromDir(
   name: string | undefined,
@@ -111,12 +143,22 @@ export async function modelsFromDir(
   try {
     return (await build(modelName, dir, flags, ctx)).map((m) => ({ ...m, dir }));
   } catch (err) {
-    const subdirs = subdirectories(dir).filter((d) => !isVersionName(d));
-    if (subdirs.length === 0 || flags.model_module) {
+    if (flags.model_module || holdsModel(dir, flags)) {
       return [{ model: new UnservableModel(modelName, (err as Error).message), dir }];
     }
     const out: ServedModel[] = [];
-    for (const sub of subdirs) out.push(...(await modelFromDir(sub, join(dir, sub), flags, ctx)));
+    for (const sub of subdirectories(dir).filter((d) => !isVersionName(d))) {
+      if (!holdsModel(join(dir, sub), flags)) {
+        ctx.logger?.debug?.(`ignoring sub-folder "${sub}" of the model dir: no model file in it`);
+        continue;
+      }
+      out.push(...(await modelFromDir(sub, join(dir, sub), flags, ctx)));
+    }
+    if (out.length === 0) {
+      throw new NoModelFound(
+        `nothing to serve in ${dir}: no model file in it nor in any sub-folder (looked for *.onnx, model.joblib|.pkl|.pickle, model.bst|.json|.ubj, model.txt, saved_model.pb)`,
+      );
+    }
     return out;
   }
 }

@@ -48,6 +48,42 @@ export const SERVE_FLAGS: FlagSpec[] = [
     doc: 'TensorFlow engine: auto (ONNX when every op lowers and it matches tfjs on a probe), onnx, or tfjs.',
   },
   {
+    name: 'model_load_timeout_seconds',
+    type: 'number',
+    default: 300,
+    doc: 'Time budget of reading and converting one model file (in a worker thread); past it the load fails.',
+  },
+  {
+    name: 'model_load_max_memory_mb',
+    type: 'number',
+    default: 4096,
+    doc: 'Heap cap in MiB of the worker reading and converting one model file; past it the load fails.',
+  },
+  {
+    name: 'model_max_bytes',
+    type: 'number',
+    default: 1024 * 1024 * 1024,
+    doc: 'File budget of a pickle/joblib model: most bytes after decompression, and most bytes built from it.',
+  },
+  {
+    name: 'storage_max_unpacked_bytes',
+    type: 'number',
+    default: 8 * 1024 * 1024 * 1024,
+    doc: 'Most bytes a downloaded archive may unpack to (also at most --storage_max_unpack_ratio × its size).',
+  },
+  {
+    name: 'storage_max_unpack_ratio',
+    type: 'number',
+    default: 50,
+    doc: 'Most an archive may unpack to relative to its own size, beyond the first 64 MiB.',
+  },
+  {
+    name: 'storage_max_entries',
+    type: 'number',
+    default: 10000,
+    doc: 'Most entries (files, folders, links) a downloaded archive may hold.',
+  },
+  {
     name: 'model_module',
     type: 'string',
     doc: 'A JS module exporting a Model subclass (default export or `model`), e.g. a transformer.',

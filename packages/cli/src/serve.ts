@@ -9,7 +9,7 @@ import {
   serverOptionsFromFlags,
 } from '@servekit/core';
 import { resolveModelDir } from '@servekit/storage';
-import { modelFromDir, modelsFromDir } from './detect.js';
+import { holdsModel, modelFromDir, modelsFromDir } from './detect.js';
 import { checkChoices } from './flags.js';
 import { modelFromModule, moduleModelName } from './formats/custom.js';
 import type { DetectContext } from './formats/index.js';
@@ -34,6 +34,8 @@ function redetect(
       (!wanted.includes('/') && !wanted.startsWith('.') && existsSync(sub) && statSync(sub).isDirectory()
         ? sub
         : undefined);
+    // Only folders holding a model file are models: any other sub-folder is as unknown as a missing one.
+    if (dir !== undefined && !known.has(wanted) && !holdsModel(dir, flags)) throw new ModelNotFound(wanted);
     if (dir === undefined) throw new ModelNotFound(wanted);
     const found = await modelFromDir(wanted, dir, flags, ctx);
     for (const m of found) if (m.version !== undefined) server.repository.register(m.model, m.version);
@@ -69,6 +71,29 @@ async function serveModule(server: ModelServer, flags: ParsedFlags, ctx: DetectC
   return server;
 }
 
+/** The archive limits of `--storage_max_unpacked_bytes`, `--storage_max_unpack_ratio`, `--storage_max_entries`. */
+function storageLimitsFromFlags(flags: ParsedFlags): {
+  maxUnpackedBytes?: number;
+  maxUnpackRatio?: number;
+  maxArchiveEntries?: number;
+} {
+  const out: { maxUnpackedBytes?: number; maxUnpackRatio?: number; maxArchiveEntries?: number } = {};
+  const pairs = [
+    ['storage_max_unpacked_bytes', 'maxUnpackedBytes'],
+    ['storage_max_unpack_ratio', 'maxUnpackRatio'],
+    ['storage_max_entries', 'maxArchiveEntries'],
+  ] as const;
+  for (const [flag, key] of pairs) {
+    const v = flags[flag];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+      throw new Error(`--${flag} must be a positive number; got "${String(v)}"`);
+    }
+    out[key] = v;
+  }
+  return out;
+}
+
 /** `servekit serve`: resolve the model dir (or storage URI), detect the models, serve them until SIGTERM. */
 export async function serve(flags: ParsedFlags): Promise<ModelServer> {
   sessionOptionsFromFlags(flags); // a bad onnxruntime flag stops the CLI before it serves anything
@@ -80,11 +105,19 @@ export async function serve(flags: ParsedFlags): Promise<ModelServer> {
     return server;
   }
   server.installSignalHandlers();
-  const logger = { info: (m: string) => server.logger.info(m), warn: (m: string) => server.logger.warn(m) };
+  const logger = {
+    info: (m: string) => server.logger.info(m),
+    warn: (m: string) => server.logger.warn(m),
+    debug: (m: string) => server.logger.debug(m),
+  };
   const storageUri = flags.storage_uri as string | undefined;
   let dir = flags.model_dir as string | undefined;
   if (storageUri) {
-    dir = await resolveModelDir(storageUri, { cacheDir: flags.storage_cache_dir as string | undefined, logger });
+    dir = await resolveModelDir(storageUri, {
+      cacheDir: flags.storage_cache_dir as string | undefined,
+      logger,
+      ...storageLimitsFromFlags(flags),
+    });
   }
   if (!dir && flags.model_module) return serveModule(server, flags, { logger });
   if (!dir) throw new Error('servekit serve needs --model_dir DIR or --storage_uri URI (or --model_module m.js)');

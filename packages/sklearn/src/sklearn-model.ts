@@ -11,6 +11,8 @@ import {
 } from '@servekit/core';
 import { OnnxModel, type OnnxModelOptions } from '@servekit/onnx';
 import { type ConvertedSklearnModel, loadSklearnModel } from './load.js';
+import { loadSklearnModelIsolated } from './load-isolated.js';
+import type { PickleLimits } from './pickle/limits.js';
 import type { GraphFeed } from './request-encoding.js';
 
 /** Options of a SklearnModel. */
@@ -23,6 +25,14 @@ export interface SklearnModelOptions {
   sessionOptions?: OnnxModelOptions['sessionOptions'];
   /** Where the onnxruntime session runs: a worker thread (default, off the event loop) or `main`. */
   execution?: OnnxModelOptions['execution'];
+  /** Unpickler caps (file budget, int size, memo entries, opcodes); defaults in pickle/limits.ts. */
+  limits?: Partial<PickleLimits>;
+  /** Where the file is unpickled and converted: a worker thread (default, with the budgets below) or `main`. */
+  loadIn?: 'worker' | 'main';
+  /** Time budget of the load in the worker, in ms (default 300000, `--model_load_timeout_seconds`). */
+  loadTimeoutMs?: number;
+  /** Heap cap of the load worker in MiB (default 4096, `--model_load_max_memory_mb`). */
+  loadMaxMemoryMb?: number;
 }
 
 const decoder = new TextDecoder();
@@ -71,9 +81,20 @@ export class SklearnModel extends OnnxModel {
     return this.converted;
   }
 
-  /** Read and convert the pickle; OnnxModel.load opens the session on the result. */
+  /**
+   * Read and convert the pickle (in a worker with a time and memory budget, unless `loadIn: 'main'`);
+   * OnnxModel.load opens the session on the result.
+   */
   protected override async modelBytes(): Promise<Uint8Array> {
-    this.converted = await loadSklearnModel(this.sklearnOptions.path);
+    const o = this.sklearnOptions;
+    this.converted =
+      o.loadIn === 'main'
+        ? await loadSklearnModel(o.path, o.limits)
+        : await loadSklearnModelIsolated(o.path, {
+            ...(o.limits === undefined ? {} : { limits: o.limits }),
+            ...(o.loadTimeoutMs === undefined ? {} : { timeoutMs: o.loadTimeoutMs }),
+            ...(o.loadMaxMemoryMb === undefined ? {} : { maxMemoryMb: o.loadMaxMemoryMb }),
+          });
     return this.converted.onnx;
   }
 

@@ -48,13 +48,26 @@ function tempPrefix(dir: string): string {
   return `.${basename(dir)}.tmp-`;
 }
 
+/** Temp directories this process is writing now (a dead process with our pid may have left others: PID 1 in a container). */
+const ownTemps = new Set<string>();
+
 /** Name of a fresh temp directory next to `dir` (same filesystem, so the final rename is atomic). */
 export function tempDirFor(dir: string): string {
-  return join(
+  const temp = join(
     dirname(dir),
     `${tempPrefix(dir)}${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`,
   );
+  ownTemps.add(temp);
+  return temp;
 }
+
+/** Forget a temp directory of this process once it is removed. */
+export function releaseTemp(temp: string): void {
+  ownTemps.delete(temp);
+}
+
+/** Temp directory names of this module: `.<dir name>.tmp-<pid>-<unique>`. */
+const TEMP_NAME = /^\..+\.tmp-(\d+)-[0-9a-z]+$/;
 
 /** True when process `pid` is alive. */
 function alive(pid: number): boolean {
@@ -66,22 +79,36 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Remove temp directories left next to `dir` by processes that died mid-download. */
-export async function removeStaleTemps(dir: string): Promise<void> {
-  const prefix = tempPrefix(dir);
+/**
+ * Remove the temp directories in `parent` left by processes that died mid-download or mid-unpack (of any URI):
+ * those of a pid no longer alive, and those of our own pid that this process did not make (a restarted
+ * container's process gets the same pid as the killed one). Returns the names removed.
+ */
+export async function removeStaleTempsIn(parent: string): Promise<string[]> {
   let names: string[];
   try {
-    names = await readdir(dirname(dir));
+    names = await readdir(parent);
   } catch {
-    return;
+    return [];
   }
+  const removed: string[] = [];
   for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(name.slice(prefix.length).split('-')[0]);
-    if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) {
-      await rm(join(dirname(dir), name), { recursive: true, force: true });
+    const m = TEMP_NAME.exec(name);
+    if (!m) continue;
+    const path = join(parent, name);
+    const pid = Number(m[1]);
+    const stale = pid === process.pid ? !ownTemps.has(path) : !alive(pid);
+    if (stale) {
+      await rm(path, { recursive: true, force: true });
+      removed.push(name);
     }
   }
+  return removed;
+}
+
+/** Remove stale temp directories next to `dir` (see removeStaleTempsIn). */
+export async function removeStaleTemps(dir: string): Promise<void> {
+  await removeStaleTempsIn(dirname(dir));
 }
 
 /** 'missing', 'empty', 'nonempty' or 'file' for a destination path. */

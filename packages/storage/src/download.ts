@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { unpackArchive } from './archive/extract.js';
 import { archiveKindOfName } from './archive/kind.js';
@@ -8,10 +8,12 @@ import {
   type DownloadMarker,
   destinationState,
   readMarker,
+  releaseTemp,
   removeStaleTemps,
   tempDirFor,
   writeMarker,
 } from './atomic-dir.js';
+import { ensureFreeSpace } from './disk-space.js';
 import { causeText, StorageError } from './errors.js';
 import { fetchObject } from './fetch-object.js';
 import { stderrLogger } from './logger.js';
@@ -22,7 +24,30 @@ import type { RemoteObject, Source } from './sources/source.js';
 import type { DownloadOptions, DownloadResult, StorageLogger } from './types.js';
 import { parseStorageUri } from './uri.js';
 
+const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
+
+/** Default cap on what one archive unpacks to (`maxUnpackedBytes`, `--storage_max_unpacked_bytes`). */
+export const DEFAULT_MAX_UNPACKED_BYTES = 8 * GiB;
+/** Default cap on unpacked size relative to the archive's size (`maxUnpackRatio`, `--storage_max_unpack_ratio`). */
+export const DEFAULT_MAX_UNPACK_RATIO = 50;
+/** Unpacked bytes always allowed, whatever the ratio. */
+export const UNPACK_FREE_BYTES = 64 * MiB;
+/** Default cap on the entries of one archive (`maxArchiveEntries`, `--storage_max_entries`). */
+export const DEFAULT_MAX_ARCHIVE_ENTRIES = 10_000;
+
+/**
+ * The most an archive of `archiveBytes` may unpack to: `maxUnpackedBytes` (default 8 GiB), and no more than
+ * `maxUnpackRatio` (default 50) times the archive beyond the first 64 MiB. A 10 MB tar.gz bomb stops at 500 MB.
+ */
+export function unpackCap(
+  archiveBytes: number,
+  options: Pick<DownloadOptions, 'maxUnpackedBytes' | 'maxUnpackRatio'>,
+): number {
+  const absolute = options.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES;
+  const ratio = options.maxUnpackRatio ?? DEFAULT_MAX_UNPACK_RATIO;
+  return Math.min(absolute, Math.max(UNPACK_FREE_BYTES, archiveBytes * ratio));
+}
 
 /** Fingerprint of the listed objects' paths, sizes and validators; undefined when any object lacks a validator. */
 export function fingerprintOf(objects: readonly RemoteObject[]): string | undefined {
@@ -160,6 +185,8 @@ async function runDownload(job: Job): Promise<DownloadResult> {
     options.onProgress,
   );
 
+  if (total !== undefined) await ensureFreeSpace(dirname(dest), total, `downloading ${uri}`, { uri });
+
   const temp = tempDirFor(dest);
   const modelDir = join(temp, 'model');
   try {
@@ -175,8 +202,8 @@ async function runDownload(job: Job): Promise<DownloadResult> {
       await fetchObject(fetchCtx, single, archivePath);
       logger.info(`unpacking ${archiveName}`);
       const unpacked = await unpackArchive(uri, archiveName, archivePath, modelDir, {
-        maxBytes: options.maxUnpackedBytes ?? 64 * GiB,
-        maxEntries: options.maxArchiveEntries ?? 100_000,
+        maxBytes: unpackCap((await stat(archivePath)).size, options),
+        maxEntries: options.maxArchiveEntries ?? DEFAULT_MAX_ARCHIVE_ENTRIES,
       });
       await rm(archivePath, { force: true });
       files = unpacked.files;
@@ -207,5 +234,6 @@ async function runDownload(job: Job): Promise<DownloadResult> {
     return { uri, dir: dest, cached: false, files, bytesDownloaded: progress.done, fingerprint };
   } finally {
     await rm(temp, { recursive: true, force: true });
+    releaseTemp(temp);
   }
 }

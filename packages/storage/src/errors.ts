@@ -12,6 +12,7 @@ export type StorageErrorCode =
   | 'UNSAFE_ARCHIVE'
   | 'BAD_ARCHIVE'
   | 'TOO_LARGE'
+  | 'NO_SPACE'
   | 'DESTINATION'
   | 'ABORTED';
 
@@ -76,6 +77,8 @@ function describeCode(code: StorageErrorCode): string {
       return 'invalid archive';
     case 'TOO_LARGE':
       return 'size limit exceeded';
+    case 'NO_SPACE':
+      return 'not enough disk space';
     case 'DESTINATION':
       return 'cannot write destination';
     case 'ABORTED':

@@ -1,5 +1,14 @@
-export { type DownloadMarker, markerPath } from './atomic-dir.js';
-export { download, fingerprintOf } from './download.js';
+export { type DownloadMarker, markerPath, removeStaleTempsIn } from './atomic-dir.js';
+export { freeBytes } from './disk-space.js';
+export {
+  DEFAULT_MAX_ARCHIVE_ENTRIES,
+  DEFAULT_MAX_UNPACK_RATIO,
+  DEFAULT_MAX_UNPACKED_BYTES,
+  download,
+  fingerprintOf,
+  UNPACK_FREE_BYTES,
+  unpackCap,
+} from './download.js';
 export { StorageError, type StorageErrorCode, type StorageErrorInit } from './errors.js';
 export { cacheKey, defaultCacheDir, resolveModelDir } from './resolve.js';
 export { safeRelativePath } from './safe-path.js';

@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { archiveKindOfName } from './archive/kind.js';
+import { removeStaleTempsIn } from './atomic-dir.js';
 import { download } from './download.js';
 import { causeText, StorageError } from './errors.js';
 import { stderrLogger } from './logger.js';
@@ -34,6 +35,11 @@ export function cacheKey(uri: string): string {
 export async function resolveModelDir(uri: string, options: ResolveOptions = {}): Promise<string> {
   const parsed = parseStorageUri(uri);
   const cacheDir = options.cacheDir ?? defaultCacheDir();
+  // Downloads or unpacks cut short by a killed process (of any URI) are removed before anything else is written.
+  const stale = await removeStaleTempsIn(cacheDir);
+  if (stale.length > 0) {
+    (options.logger ?? stderrLogger).info(`removed ${stale.length} unfinished download(s) left in ${cacheDir}`);
+  }
   if (parsed.kind === 'local' || parsed.kind === 'pvc') {
     const path =
       parsed.kind === 'local' ? parsed.path : pvcPath(uri, parsed.claim, parsed.path, options.pvcRoot ?? '/mnt/pvc');

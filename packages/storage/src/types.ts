@@ -35,9 +35,14 @@ export interface DownloadOptions {
   retryBaseDelayMs?: number;
   /** A request fails with TIMEOUT when no byte arrives for this many ms (default 60000). */
   idleTimeoutMs?: number;
-  /** Refuse archives unpacking to more than this many bytes (default 64 GiB). */
+  /** Refuse archives unpacking to more than this many bytes (default 8 GiB). */
   maxUnpackedBytes?: number;
-  /** Refuse archives with more entries than this (default 100000). */
+  /**
+   * Refuse archives unpacking to more than this many times their own size, beyond the first 64 MiB
+   * (default 50: model files compress 1-10×, gzip/zip bombs ~1000×).
+   */
+  maxUnpackRatio?: number;
+  /** Refuse archives with more entries than this, checked up front for zip (default 10000). */
   maxArchiveEntries?: number;
   /** Unpack a single downloaded .tar/.tar.gz/.tgz/.zip into the model dir (default true). */
   unpackArchives?: boolean;

@@ -16,6 +16,8 @@ export interface DetectLogger {
   info(message: string): void;
   /** A fallback the operator should see. */
   warn(message: string): void;
+  /** Detail for debugging (e.g. sub-folders skipped because they hold no model). */
+  debug?(message: string): void;
 }
 
 /** What detection passes to every format besides the flags: `servekit serve` gives its server's logger. */

@@ -1,9 +1,30 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ParsedFlags } from '@servekit/core';
 import { sessionOptionsFromFlags } from '../session-flags.js';
 import type { ModelFormatHandler } from './format.js';
 
 const FILES = ['model.joblib', 'model.pkl', 'model.pickle'];
+
+const secondsToMs = (s: number | undefined): number | undefined => (s === undefined ? undefined : s * 1000);
+
+/** `{ [key]: map(value) }`, or `{}` when the value is undefined (exactOptionalPropertyTypes). */
+function withDefined<K extends string, V, R = V>(
+  key: K,
+  value: V | undefined,
+  map: (v: V) => R = (v) => v as unknown as R,
+): { [P in K]?: R } {
+  return value === undefined ? {} : ({ [key]: map(value) } as { [P in K]?: R });
+}
+
+/** A numeric flag that must be > 0 when given; throws naming the flag otherwise. */
+function positive(flags: ParsedFlags, name: string): number | undefined {
+  if (flags[name] === undefined) return undefined;
+  const v = Number(flags[name]);
+  if (!Number.isFinite(v) || v <= 0)
+    throw new Error(`--${name} must be a positive number; got "${String(flags[name])}"`);
+  return v;
+}
 
 /** `model.joblib|.pkl|.pickle`: scikit-learn, read by servekit's safe unpickler and converted to ONNX. */
 export const sklearnFormat: ModelFormatHandler = {
@@ -14,13 +35,17 @@ export const sklearnFormat: ModelFormatHandler = {
     const present = FILES.filter((f) => existsSync(join(dir, f)));
     if (present.length > 1) {
       // As KServe's sklearnserver: which one is meant is a guess, so refuse.
-      throw new Error(`${dir} holds several scikit-learn model files (${present.join(', ')}); keep one`);
+      throw new Error(`the model folder holds several scikit-learn model files (${present.join(', ')}); keep one`);
     }
     const file = present[0] ?? FILES[0]!;
     const options = {
       path: join(dir, file),
       predictProba: flags.predict_proba === true,
       sessionOptions: sessionOptionsFromFlags(flags),
+      // Unpickling and conversion run in a worker with these budgets; the server keeps serving meanwhile.
+      ...withDefined('loadTimeoutMs', secondsToMs(positive(flags, 'model_load_timeout_seconds'))),
+      ...withDefined('loadMaxMemoryMb', positive(flags, 'model_load_max_memory_mb')),
+      ...withDefined('limits', positive(flags, 'model_max_bytes'), (maxBytes) => ({ maxBytes })),
     };
     return [{ model: new SklearnModel(name, options) }];
   },

@@ -8,6 +8,14 @@ import { type GlobalRole, resolveGlobal } from './allow-list.js';
 import { ByteReader } from './byte-reader.js';
 import { PickleFormatError, UnsafePickleError } from './errors.js';
 import {
+  MAX_ARRAY_DIMS,
+  PickleBudget,
+  PickleLimitError,
+  type PickleLimits,
+  pickleLimits,
+  SLOT_BYTES,
+} from './limits.js';
+import {
   arrayFromBytes,
   latin1,
   parseDTypeString,
@@ -40,15 +48,26 @@ function decodeUtf8(b: Uint8Array): string {
   }
 }
 
-function longFromBytes(b: Uint8Array): number | bigint {
+/** A little-endian two's complement integer (LONG1/LONG4), in time linear in its length. */
+export function longFromBytes(b: Uint8Array): number | bigint {
   if (b.length === 0) return 0;
-  let v = 0n;
-  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+  // Big-endian hex of the bytes, parsed once: BigInt('0x…') is linear, unlike a shift-or per byte.
+  let v = BigInt(`0x${Buffer.from(b).reverse().toString('hex')}`);
   if (b[b.length - 1]! & 0x80) v -= 1n << BigInt(8 * b.length);
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
-function parseIntText(s: string): number | bigint | boolean {
+function checkLongLength(bytes: number, limits: PickleLimits): void {
+  if (bytes > limits.maxLongBytes) {
+    throw new PickleLimitError(
+      `refusing to load pickle: it holds a ${bytes}-byte integer, over the ${limits.maxLongBytes}-byte cap for one int (no model needs such a number)`,
+    );
+  }
+}
+
+function parseIntText(s: string, limits: PickleLimits): number | bigint | boolean {
+  // ~2.41 decimal digits per byte; sign, 'L' and spaces aside.
+  checkLongLength(Math.floor((s.length - 2) / 2.41), limits);
   const t = s.trim().replace(/L$/, '');
   if (t === '00') return false;
   if (t === '01') return true;
@@ -90,15 +109,12 @@ function rawUnicodeEscape(s: string): string {
   );
 }
 
-/** Options of one unpickle run. */
-export interface UnpickleOptions {
-  /** Upper bound on opcodes executed (guards against hostile loops of DUP/POP); default 50 million. */
-  maxOps?: number;
-}
+/** Options of one unpickle run: the size caps (limits.ts), defaults for the ones left out. */
+export type UnpickleOptions = Partial<PickleLimits>;
 
 /** Unpickle one pickle (up to its STOP opcode) from the reader's position, without executing anything. */
 export function unpickle(reader: ByteReader, options: UnpickleOptions = {}): PyValue {
-  return new RestrictedUnpickler(reader, options.maxOps ?? 50_000_000).load();
+  return new RestrictedUnpickler(reader, new PickleBudget(pickleLimits(options)), { n: 0 }).load();
 }
 
 /** Unpickle a whole byte buffer (a plain .pkl/.pickle or a decompressed joblib stream). */
@@ -112,8 +128,39 @@ class RestrictedUnpickler {
 
   constructor(
     private readonly r: ByteReader,
-    private readonly maxOps: number,
+    private readonly budget: PickleBudget,
+    /** Opcodes executed, shared with nested unpicklers (joblib object arrays). */
+    private readonly ops: { n: number },
   ) {}
+
+  private get limits(): PickleLimits {
+    return this.budget.limits;
+  }
+
+  /** `n` bytes of a string/bytes opcode, charged to the budget before anything is copied or decoded. */
+  private bytesOf(n: number, what: string): Uint8Array {
+    if (n > this.r.remaining) this.r.read(n, what); // throws the truncation error
+    this.budget.charge(n, `a ${n}-byte ${what}`);
+    return this.r.read(n, what);
+  }
+
+  /** Items popped to MARK, charged as container slots. */
+  private popMarkCharged(what: string): PyValue[] {
+    const items = this.popMark();
+    this.budget.charge(items.length * SLOT_BYTES, `a ${what} of ${items.length} items`);
+    return items;
+  }
+
+  private memoSet(i: number, v: PyValue): void {
+    if (!Number.isSafeInteger(i) || i < 0) throw new PickleFormatError('corrupt pickle: bad memo index');
+    if (!this.memo.has(i)) {
+      if (this.memo.size >= this.limits.maxMemoEntries) {
+        throw new PickleLimitError(`pickle memo exceeds ${this.limits.maxMemoEntries} entries`);
+      }
+      this.budget.charge(2 * SLOT_BYTES, 'a memo entry');
+    }
+    this.memo.set(i, v);
+  }
 
   private pop(): PyValue {
     if (this.stack.length === 0) throw new PickleFormatError('corrupt pickle: stack underflow');
@@ -151,7 +198,9 @@ class RestrictedUnpickler {
 
   load(): PyValue {
     const r = this.r;
-    for (let ops = 0; ops < this.maxOps; ops++) {
+    const ops = this.ops;
+    const maxOps = this.limits.maxOps;
+    for (; ops.n < maxOps; ops.n++) {
       const op = r.u8();
       switch (op) {
         case 0x80: {
@@ -159,9 +208,12 @@ class RestrictedUnpickler {
           if (proto > 5) throw new PickleFormatError(`unsupported pickle protocol ${proto}`);
           break;
         }
-        case 0x95: // FRAME: frames are contiguous in the stream; the length is only a hint
-          r.read(8, 'frame length');
+        case 0x95: {
+          // FRAME: frames are contiguous in the stream; the length is only checked against what is left
+          const len = r.u64();
+          if (len > r.remaining) r.read(len, 'frame');
           break;
+        }
         case 0x2e: // STOP
           return this.pop();
         case 0x28: // MARK
@@ -197,16 +249,19 @@ class RestrictedUnpickler {
           this.stack.push(r.i32());
           break;
         case 0x8a: // LONG1
-          this.stack.push(longFromBytes(r.read(r.u8('length'), 'long')));
+        case 0x8b: {
+          // LONG4
+          const n = op === 0x8a ? r.u8('length') : r.i32();
+          if (n < 0) throw new PickleFormatError('corrupt pickle: negative LONG4 length');
+          checkLongLength(n, this.limits);
+          this.stack.push(longFromBytes(r.read(n, 'long')));
           break;
-        case 0x8b: // LONG4
-          this.stack.push(longFromBytes(r.read(r.i32(), 'long')));
-          break;
+        }
         case 0x49: // INT (text)
-          this.stack.push(parseIntText(r.line()));
+          this.stack.push(parseIntText(r.line(), this.limits));
           break;
         case 0x4c: // LONG (text)
-          this.stack.push(parseIntText(r.line()) as number | bigint);
+          this.stack.push(parseIntText(r.line(), this.limits) as number | bigint);
           break;
         case 0x46: // FLOAT (text)
           this.stack.push(Number.parseFloat(r.line()));
@@ -216,35 +271,47 @@ class RestrictedUnpickler {
           break;
         // ---- strings and bytes
         case 0x58: // BINUNICODE
-          this.stack.push(decodeUtf8(r.read(r.u32(), 'string')));
+          this.stack.push(decodeUtf8(this.bytesOf(r.u32(), 'string')));
           break;
         case 0x8c: // SHORT_BINUNICODE
-          this.stack.push(decodeUtf8(r.read(r.u8('length'), 'string')));
+          this.stack.push(decodeUtf8(this.bytesOf(r.u8('length'), 'string')));
           break;
         case 0x8d: // BINUNICODE8
-          this.stack.push(decodeUtf8(r.read(r.u64(), 'string')));
+          this.stack.push(decodeUtf8(this.bytesOf(r.u64(), 'string')));
           break;
-        case 0x56: // UNICODE (raw-unicode-escape text)
-          this.stack.push(rawUnicodeEscape(r.line()));
+        case 0x56: {
+          // UNICODE (raw-unicode-escape text)
+          const line = r.line();
+          this.budget.charge(line.length, `a ${line.length}-byte string`);
+          this.stack.push(rawUnicodeEscape(line));
           break;
+        }
         case 0x42: // BINBYTES
-          this.stack.push(r.read(r.u32(), 'bytes').slice());
+          this.stack.push(this.bytesOf(r.u32(), 'bytes').slice());
           break;
         case 0x43: // SHORT_BINBYTES
-          this.stack.push(r.read(r.u8('length'), 'bytes').slice());
+          this.stack.push(this.bytesOf(r.u8('length'), 'bytes').slice());
           break;
         case 0x8e: // BINBYTES8
         case 0x96: // BYTEARRAY8
-          this.stack.push(r.read(r.u64(), 'bytes').slice());
+          this.stack.push(this.bytesOf(r.u64(), 'bytes').slice());
           break;
-        case 0x53: // STRING (protocol 0, python 2 str): latin-1
-          this.stack.push(Buffer.from(unquote(r.line())).toString('latin1'));
+        case 0x53: {
+          // STRING (protocol 0, python 2 str): latin-1
+          const line = r.line();
+          this.budget.charge(line.length, `a ${line.length}-byte string`);
+          this.stack.push(Buffer.from(unquote(line)).toString('latin1'));
           break;
-        case 0x54: // BINSTRING
-          this.stack.push(Buffer.from(r.read(r.i32(), 'string')).toString('latin1'));
+        }
+        case 0x54: {
+          // BINSTRING
+          const n = r.i32();
+          if (n < 0) throw new PickleFormatError('corrupt pickle: negative BINSTRING length');
+          this.stack.push(Buffer.from(this.bytesOf(n, 'string')).toString('latin1'));
           break;
+        }
         case 0x55: // SHORT_BINSTRING
-          this.stack.push(Buffer.from(r.read(r.u8('length'), 'string')).toString('latin1'));
+          this.stack.push(Buffer.from(this.bytesOf(r.u8('length'), 'string')).toString('latin1'));
           break;
         case 0x97: // NEXT_BUFFER
           throw new PickleFormatError(
@@ -274,7 +341,7 @@ class RestrictedUnpickler {
         }
         case 0x74: // TUPLE
         case 0x6c: // LIST
-          this.stack.push(this.popMark());
+          this.stack.push(this.popMarkCharged('list'));
           break;
         case 0x5d: // EMPTY_LIST
           this.stack.push([]);
@@ -282,12 +349,13 @@ class RestrictedUnpickler {
         case 0x61: {
           // APPEND
           const v = this.pop();
+          this.budget.charge(SLOT_BYTES, 'a list item');
           this.appendTo(this.top(), [v]);
           break;
         }
         case 0x65: {
           // APPENDS
-          const items = this.popMark();
+          const items = this.popMarkCharged('list');
           this.appendTo(this.top(), items);
           break;
         }
@@ -296,7 +364,7 @@ class RestrictedUnpickler {
           break;
         case 0x64: {
           // DICT
-          const items = this.popMark();
+          const items = this.popMarkCharged('dict');
           const d: PyDict = new Map();
           for (let i = 0; i + 1 < items.length; i += 2) d.set(items[i]!, items[i + 1]!);
           this.stack.push(d);
@@ -305,13 +373,14 @@ class RestrictedUnpickler {
         case 0x73: {
           // SETITEM
           const v = this.pop();
+          this.budget.charge(2 * SLOT_BYTES, 'a dict item');
           const k = this.pop();
           this.setItems(this.top(), [k, v]);
           break;
         }
         case 0x75: {
           // SETITEMS
-          const items = this.popMark();
+          const items = this.popMarkCharged('dict');
           this.setItems(this.top(), items);
           break;
         }
@@ -320,16 +389,16 @@ class RestrictedUnpickler {
           break;
         case 0x90: {
           // ADDITEMS
-          const items = this.popMark();
+          const items = this.popMarkCharged('set');
           const s = this.top();
           if (typeof s !== 'object' || s === null || (s as { kind?: string }).kind !== 'set') {
             throw new PickleFormatError('corrupt pickle: ADDITEMS target is not a set');
           }
-          (s as { items: PyValue[] }).items.push(...items);
+          pushAll((s as { items: PyValue[] }).items, items);
           break;
         }
         case 0x91: // FROZENSET
-          this.stack.push({ kind: 'set', items: this.popMark() });
+          this.stack.push({ kind: 'set', items: this.popMarkCharged('set') });
           break;
         // ---- memo
         case 0x67: // GET
@@ -342,16 +411,16 @@ class RestrictedUnpickler {
           this.stack.push(this.memoGet(r.u32()));
           break;
         case 0x70: // PUT
-          this.memo.set(Number(r.line()), this.top());
+          this.memoSet(Number(r.line()), this.top());
           break;
         case 0x71: // BINPUT
-          this.memo.set(r.u8('memo index'), this.top());
+          this.memoSet(r.u8('memo index'), this.top());
           break;
         case 0x72: // LONG_BINPUT
-          this.memo.set(r.u32(), this.top());
+          this.memoSet(r.u32(), this.top());
           break;
         case 0x94: // MEMOIZE
-          this.memo.set(this.memo.size, this.top());
+          this.memoSet(this.memo.size, this.top());
           break;
         // ---- globals and objects
         case 0x63: {
@@ -403,12 +472,12 @@ class RestrictedUnpickler {
         case 0x69: {
           // INST
           const cls = this.global(r.line(), r.line());
-          this.stack.push(this.newObj(cls, this.popMark()));
+          this.stack.push(this.newObj(cls, this.popMarkCharged('tuple')));
           break;
         }
         case 0x6f: {
           // OBJ
-          const items = this.popMark();
+          const items = this.popMarkCharged('tuple');
           const cls = items.shift();
           this.stack.push(this.newObj(cls ?? null, items));
           break;
@@ -431,10 +500,10 @@ class RestrictedUnpickler {
   }
 
   private appendTo(target: PyValue, items: PyValue[]): void {
-    if (Array.isArray(target)) target.push(...items);
+    if (Array.isArray(target)) pushAll(target, items);
     else if (isPyObject(target)) {
       target.listItems ??= [];
-      target.listItems.push(...items);
+      pushAll(target.listItems, items);
     } else throw new PickleFormatError('corrupt pickle: APPEND target is not a list');
   }
 
@@ -450,6 +519,25 @@ class RestrictedUnpickler {
       return;
     }
     throw new PickleFormatError('corrupt pickle: SETITEM target is not a dict');
+  }
+
+  /**
+   * A numpy array's declared shape, checked (non-negative integer dims) and charged to the budget
+   * (elements × max(itemsize, 8)) before the array is allocated.
+   */
+  private arrayShape(shapeV: PyValue[], dt: DType): number[] {
+    if (shapeV.length > MAX_ARRAY_DIMS) {
+      throw new PickleLimitError(`numpy array has ${shapeV.length} dimensions, over numpy's ${MAX_ARRAY_DIMS}`);
+    }
+    const shape = shapeV.map((d) => Number(d));
+    let count = 1;
+    for (const d of shape) {
+      if (!Number.isSafeInteger(d) || d < 0) throw new PickleFormatError(`numpy array has a bad dimension ${d}`);
+      count *= d;
+    }
+    if (!Number.isSafeInteger(count)) throw new PickleLimitError('numpy array declares too many elements');
+    this.budget.charge(count * Math.max(dt.itemsize, SLOT_BYTES), `a numpy array of shape [${shape.join(',')}]`);
+    return shape;
   }
 
   private asGlobal(fn: PyValue, what: string): ResolvedGlobal {
@@ -491,12 +579,7 @@ class RestrictedUnpickler {
         if (!(buf instanceof Uint8Array) || !isDType(dt) || !Array.isArray(shape)) {
           throw new PickleFormatError('numpy _frombuffer arguments are malformed');
         }
-        return arrayFromBytes(
-          dt,
-          shape.map((d) => Number(d)),
-          buf,
-          order === 'F',
-        );
+        return arrayFromBytes(dt, this.arrayShape(shape, dt), buf, order === 'F');
       }
       case 'dtype': {
         const spec = a[0];
@@ -536,6 +619,10 @@ class RestrictedUnpickler {
 
   private build(obj: PyValue, state: PyValue): PyValue {
     if (isNdArray(obj)) {
+      if (Array.isArray(state)) {
+        const [shapeV, dtV] = state.length === 5 ? state.slice(1) : state;
+        if (Array.isArray(shapeV) && isDType(dtV)) this.arrayShape(shapeV, dtV);
+      }
       setArrayState(obj, state);
       return obj;
     }
@@ -573,10 +660,10 @@ class RestrictedUnpickler {
     const dt = st.get('dtype');
     if (!Array.isArray(shapeV) || !isDType(dt))
       throw new PickleFormatError('joblib NumpyArrayWrapper state is malformed');
-    const shape = shapeV.map((d) => Number(d));
+    const shape = this.arrayShape(shapeV, dt);
     const fortran = st.get('order') === 'F';
     if (dt.char === 'O') {
-      const nested = new RestrictedUnpickler(this.r, this.maxOps).load();
+      const nested = new RestrictedUnpickler(this.r, this.budget, this.ops).load();
       if (!isNdArray(nested)) throw new PickleFormatError('joblib object array did not unpickle to an array');
       return nested;
     }
@@ -592,6 +679,11 @@ class RestrictedUnpickler {
     const rev = arrayFromBytes(dt, [...shape].reverse(), bytes, false);
     return transpose(rev, shape);
   }
+}
+
+/** Append `items` to `target` one by one (a spread of a huge array overflows the call stack). */
+function pushAll(target: PyValue[], items: PyValue[]): void {
+  for (const item of items) target.push(item);
 }
 
 function transpose(a: NdArray, shape: number[]): NdArray {

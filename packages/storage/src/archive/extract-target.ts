@@ -1,5 +1,6 @@
 import { copyFile, lstat, mkdir, open, realpath, symlink } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import { ensureFreeSpace } from '../disk-space.js';
 import { StorageError } from '../errors.js';
 import { isInside, safeRelativePath, symlinkDestination } from '../safe-path.js';
 
@@ -65,6 +66,25 @@ export class ExtractTarget {
         object: this.archiveName,
       });
     }
+  }
+
+  /** Refuse up front when an archive's directory declares more entries than the cap (zip), before writing any. */
+  checkEntryCount(count: number): void {
+    if (count > this.limits.maxEntries) {
+      throw new StorageError('TOO_LARGE', `declares ${count} entries, over the ${this.limits.maxEntries}-entry cap`, {
+        uri: this.uri,
+        object: this.archiveName,
+      });
+    }
+  }
+
+  /** Refuse up front when the declared unpacked size does not fit in the free disk space. */
+  async checkDeclaredSpace(total: number): Promise<void> {
+    this.checkDeclared(total);
+    await ensureFreeSpace(this.root, total, `unpacking ${this.archiveName}`, {
+      uri: this.uri,
+      object: this.archiveName,
+    });
   }
 
   /** Refuse up front when an archive declares more bytes than the cap. */

@@ -60,6 +60,7 @@ async function readCentralDirectory(file: FileHandle, fileSize: number, target: 
     cdSize = Number(record.readBigUInt64LE(40));
     cdOffset = Number(record.readBigUInt64LE(48));
   }
+  target.checkEntryCount(count);
   if (cdSize > MAX_CENTRAL_DIR || cdOffset + cdSize > fileSize) throw target.bad('central directory out of bounds');
   const cd = await readAt(file, cdOffset, cdSize);
   const entries: ZipEntry[] = [];
@@ -156,7 +157,7 @@ export async function extractZip(path: string, target: ExtractTarget): Promise<v
   try {
     const { size: fileSize } = await file.stat();
     const entries = await readCentralDirectory(file, fileSize, target);
-    target.checkDeclared(entries.reduce((sum, e) => sum + e.size, 0));
+    await target.checkDeclaredSpace(entries.reduce((sum, e) => sum + e.size, 0));
     for (const entry of entries) {
       if (entry.flags & 0x1) throw target.bad(`"${entry.name}" is encrypted`);
       const local = await readAt(file, entry.localOffset, 30);

@@ -1,0 +1,135 @@
+/**
+ * Loads a scikit-learn model file in a worker thread, with a time budget and a heap cap, so that a hostile or
+ * merely huge pickle never blocks the server's event loop: on timeout or out-of-memory the worker is terminated
+ * and the load fails with the reason, while the server keeps answering.
+ */
+import { existsSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { ConvertedGraph } from './convert/model.js';
+import { type ConvertedSklearnModel, withEncoder } from './load.js';
+import { PickleFormatError, UnsafePickleError, UnsupportedEstimatorError } from './pickle/errors.js';
+import { PickleLimitError, type PickleLimits } from './pickle/limits.js';
+
+/** Default time budget of one model load in a worker: 5 minutes (`--model_load_timeout_seconds`). */
+export const DEFAULT_LOAD_TIMEOUT_MS = 300_000;
+/** Default heap cap of the load worker in MiB (`--model_load_max_memory_mb`); array data is capped by the file budget. */
+export const DEFAULT_LOAD_MAX_MEMORY_MB = 4096;
+
+/** Options of `loadSklearnModelIsolated`. */
+export interface IsolatedLoadOptions {
+  /** Unpickler caps (file budget, int size, memo, opcodes); defaults from limits.ts. */
+  limits?: Partial<PickleLimits>;
+  /** Time budget in ms; the worker is terminated past it (default 300000). */
+  timeoutMs?: number;
+  /** Old-generation heap cap of the worker in MiB (default 4096). */
+  maxMemoryMb?: number;
+}
+
+/** What the load worker is started with. */
+export interface LoadWorkerData {
+  /** The model file. */
+  path: string;
+  /** Unpickler caps. */
+  limits: Partial<PickleLimits>;
+}
+
+/** What the load worker posts back. */
+export type LoadWorkerReply =
+  | { ok: true; graph: ConvertedGraph }
+  | { ok: false; name: string; message: string; global?: string | undefined; code?: string | undefined };
+
+/** A model load ran past its time budget or out of memory; the worker doing it was terminated. */
+export class ModelLoadAbortedError extends Error {
+  override readonly name = 'ModelLoadAbortedError';
+}
+
+/** The worker script: `load-worker.js` beside this module once built (tests run src against the built dist). */
+function workerUrl(): URL {
+  const here = import.meta.url;
+  const url = here.endsWith('.ts') ? new URL('../dist/load-worker.js', here) : new URL('./load-worker.js', here);
+  if (!existsSync(fileURLToPath(url))) {
+    throw new Error(`the model load worker ${fileURLToPath(url)} is missing: build @servekit/sklearn (npx tsc -b)`);
+  }
+  return url;
+}
+
+/** The message with the model file's folder left out: load errors reach HTTP clients (repository index). */
+function withoutServerPaths(message: string, path: string): string {
+  return message
+    .split(dirname(path))
+    .join('<model dir>')
+    .split(`<model dir>/${basename(path)}`)
+    .join(basename(path));
+}
+
+/** The worker's error rebuilt as the class the unpickler/converter threw (message kept, no stack). */
+function rebuild(reply: Extract<LoadWorkerReply, { ok: false }>, path: string): Error {
+  let err: Error;
+  if (reply.name === 'UnsafePickleError') err = new UnsafePickleError(reply.global ?? '?');
+  else if (reply.name === 'PickleLimitError') err = new PickleLimitError(reply.message);
+  else if (reply.name === 'PickleFormatError') err = new PickleFormatError(reply.message);
+  else if (reply.name === 'UnsupportedEstimatorError') err = new UnsupportedEstimatorError(reply.message);
+  else err = Object.assign(new Error(reply.message), reply.code === undefined ? {} : { code: reply.code });
+  err.message = withoutServerPaths(reply.message, path);
+  return err;
+}
+
+/**
+ * Read, unpickle and convert model.joblib / model.pkl / model.pickle in a worker thread (nothing in the file is
+ * executed). Rejects with ModelLoadAbortedError when the load takes longer than `timeoutMs` or its heap passes
+ * `maxMemoryMb`; the event loop of the caller stays free throughout.
+ */
+export function loadSklearnModelIsolated(
+  path: string,
+  options: IsolatedLoadOptions = {},
+): Promise<ConvertedSklearnModel> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS;
+  const maxMemoryMb = options.maxMemoryMb ?? DEFAULT_LOAD_MAX_MEMORY_MB;
+  const data: LoadWorkerData = { path, limits: options.limits ?? {} };
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(workerUrl(), {
+      workerData: data,
+      resourceLimits: { maxOldGenerationSizeMb: maxMemoryMb },
+      stdout: false,
+      stderr: false,
+    });
+    let settled = false;
+    const finish = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      fn();
+      void worker.terminate();
+    };
+    const timer = setTimeout(
+      () =>
+        finish(() =>
+          reject(
+            new ModelLoadAbortedError(
+              `loading the model file took longer than ${timeoutMs / 1000} s (--model_load_timeout_seconds); stopped`,
+            ),
+          ),
+        ),
+      timeoutMs,
+    );
+    worker.on('message', (reply: LoadWorkerReply) =>
+      finish(() => (reply.ok ? resolve(withEncoder(reply.graph)) : reject(rebuild(reply, path)))),
+    );
+    worker.on('error', (err: Error & { code?: string }) =>
+      finish(() =>
+        reject(
+          err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+            ? new ModelLoadAbortedError(
+                `loading the model file needed more than ${maxMemoryMb} MiB of heap (--model_load_max_memory_mb); stopped`,
+              )
+            : new Error(`model load worker failed: ${err.message}`),
+        ),
+      ),
+    );
+    worker.on('exit', (code) =>
+      finish(() => reject(new Error(`model load worker exited with code ${code} before answering`))),
+    );
+  });
+}
