@@ -51,6 +51,10 @@ interface LgbTree {
   leftChild: number[];
   rightChild: number[];
   leafValue: number[];
+  /** Categorical splits: category set `k` is the bitset `catThreshold[catBoundaries[k] .. catBoundaries[k+1]]`. */
+  catBoundaries: number[];
+  /** 32-bit words of the category bitsets (bit `c % 32` of word `c / 32` set: category c goes left). */
+  catThreshold: number[];
 }
 
 function parseNumbers(block: Map<string, string>, key: string, where: string, count: number): number[] {
@@ -93,18 +97,36 @@ function parseTree(block: Map<string, string>, index: number): LgbTree {
   const where = `Tree=${index}`;
   const numLeaves = Number(block.get('num_leaves'));
   if (!Number.isInteger(numLeaves) || numLeaves < 1) throw new Error(`${where}: num_leaves is missing or invalid`);
-  if (Number(block.get('num_cat') ?? '0') > 0) {
-    throw new Error(`${where} has categorical splits (num_cat > 0); servekit converts numerical splits only`);
-  }
+  const numCat = Number(block.get('num_cat') ?? '0');
+  if (!Number.isInteger(numCat) || numCat < 0) throw new Error(`${where}: num_cat is invalid`);
   if (block.get('is_linear') !== undefined && block.get('is_linear')!.trim() !== '0') {
     throw new Error(`${where} is a linear tree (linear_tree=true); not supported`);
   }
   const leafValue = parseNumbers(block, 'leaf_value', where, numLeaves);
   if (numLeaves === 1) {
-    return { numLeaves, splitFeature: [], threshold: [], decisionType: [], leftChild: [], rightChild: [], leafValue };
+    const none: number[] = [];
+    return {
+      numLeaves,
+      splitFeature: none,
+      threshold: none,
+      decisionType: none,
+      leftChild: none,
+      rightChild: none,
+      leafValue,
+      catBoundaries: none,
+      catThreshold: none,
+    };
   }
   const n = numLeaves - 1;
+  const catBoundaries = numCat > 0 ? parseNumbers(block, 'cat_boundaries', where, numCat + 1) : [];
+  const words = catBoundaries[numCat] ?? 0;
+  if (!catBoundaries.every((b, i) => Number.isInteger(b) && b >= (catBoundaries[i - 1] ?? 0) && b <= 1e7)) {
+    throw new Error(`${where}: cat_boundaries is not an increasing list of offsets`);
+  }
+  const catThreshold = numCat > 0 ? parseNumbers(block, 'cat_threshold', where, words) : [];
   return {
+    catBoundaries,
+    catThreshold,
     numLeaves,
     splitFeature: parseNumbers(block, 'split_feature', where, n),
     threshold: parseNumbers(block, 'threshold', where, n),
@@ -115,7 +137,30 @@ function parseTree(block: Map<string, string>, index: number): LgbTree {
   };
 }
 
-/** Converts one LightGBM tree, emulating its missing-value rules with ONNX nodes. */
+/** The categories (bits set) of category set `catIdx` of a tree. */
+function categorySet(t: LgbTree, catIdx: number, where: string): number[] {
+  if (!(Number.isInteger(catIdx) && catIdx >= 0 && catIdx + 1 < t.catBoundaries.length)) {
+    throw new Error(
+      `${where}: category set ${catIdx} does not exist (num_cat=${Math.max(0, t.catBoundaries.length - 1)})`,
+    );
+  }
+  const cats: number[] = [];
+  for (let w = t.catBoundaries[catIdx]!; w < t.catBoundaries[catIdx + 1]!; w++) {
+    const word = t.catThreshold[w]!;
+    if (!(Number.isInteger(word) && word >= 0 && word <= 0xffffffff)) {
+      throw new Error(`${where}: cat_threshold[${w}] = ${word} is not a 32-bit word`);
+    }
+    const base = (w - t.catBoundaries[catIdx]!) * 32;
+    for (let b = 0; b < 32; b++) if ((word >>> b) & 1) cats.push(base + b);
+  }
+  return cats;
+}
+
+/**
+ * Converts one LightGBM tree, emulating its missing-value rules with ONNX nodes. A categorical split follows
+ * LightGBM's Tree::CategoricalDecision: the value truncated toward zero goes left when its bit is set in the
+ * node's bitset; NaN, negative and unlisted values go right.
+ */
 function convertTree(t: LgbTree, index: number, target: number, numFeatures: number): Tree {
   const nodes: TreeNode[] = [];
   const where = `Tree=${index}`;
@@ -140,13 +185,21 @@ function convertTree(t: LgbTree, index: number, target: number, numFeatures: num
     if (visiting.has(child)) throw new Error(`${where}: node ${child} is its own ancestor (corrupt tree)`);
     visiting.add(child);
     const dt = t.decisionType[child]!;
-    if (dt & 1) throw new Error(`${where}: node ${child} is a categorical split; not supported`);
     const feature = t.splitFeature[child]!;
     if (!(Number.isInteger(feature) && feature >= 0 && feature < numFeatures)) {
       throw new Error(`${where}: node ${child} splits on feature ${feature}, but the model has ${numFeatures}`);
     }
     const defaultLeft = (dt & 2) !== 0;
     const missingType = (dt >> 2) & 3; // 0 none, 1 zero, 2 NaN
+    if (dt & 1) {
+      const categories = categorySet(t, t.threshold[child]!, `${where} node ${child}`);
+      const id = push({ kind: 'categorical', feature, categories, missingGoesYes: false, yes: -1, no: -1 });
+      const node = nodes[id] as Extract<TreeNode, { kind: 'categorical' }>;
+      node.yes = build(t.leftChild[child]!);
+      node.no = build(t.rightChild[child]!);
+      visiting.delete(child);
+      return id;
+    }
     const thr = t.threshold[child]!;
     const thr32 = float32AtOrBelow(thr);
     const l = t.leftChild[child]!;
@@ -297,6 +350,7 @@ export function parseLightGBMText(text: string): {
     baseValues: new Array(header.numTreePerIteration).fill(0),
     trees,
     transform,
+    categoryRounding: 'trunc',
     ...(header.averageOutput ? { treeScale: 1 / iterations } : {}),
   };
   return { ensemble, header, kind };
