@@ -40,6 +40,8 @@ export interface LightGBMHeader {
   averageOutput: boolean;
   /** Feature names. */
   featureNames?: string[];
+  /** Category names of the categorical columns (from the `pandas_categorical:` line), by column index. */
+  categoryNames?: (string[] | undefined)[];
 }
 
 /** A parsed LightGBM tree in LightGBM's own arrays. */
@@ -280,6 +282,36 @@ function transformFor(objective: string): { transform: OutputTransform; kind: 'c
   }
 }
 
+/**
+ * The category names that LightGBM's Python package stores for a pandas DataFrame (`pandas_categorical:[[…],…]`,
+ * one list per categorical column in column order; the code of a category is its position). The categorical
+ * columns are those whose `feature_infos` entry is a list of categories (`-1:9:0:2`) rather than a `[min:max]`
+ * range. Unusable or absent lines give undefined.
+ */
+function pandasCategories(
+  tail: string[],
+  featureInfos: string | undefined,
+  numFeatures: number,
+): (string[] | undefined)[] | undefined {
+  const line = tail.find((l) => l.startsWith('pandas_categorical:'));
+  if (!line || !featureInfos) return undefined;
+  let lists: unknown;
+  try {
+    lists = JSON.parse(line.slice('pandas_categorical:'.length));
+  } catch {
+    return undefined;
+  }
+  const infos = featureInfos.trim().split(/\s+/);
+  const columns = infos.flatMap((info, col) => (info.startsWith('[') || info === 'none' ? [] : [col]));
+  if (!Array.isArray(lists) || lists.length !== columns.length || infos.length !== numFeatures) return undefined;
+  const names: (string[] | undefined)[] = new Array(numFeatures).fill(undefined);
+  columns.forEach((col, k) => {
+    const list = lists[k];
+    if (Array.isArray(list)) names[col] = list.map((v) => (typeof v === 'string' ? v : JSON.stringify(v)));
+  });
+  return names;
+}
+
 /** True when the bytes look like a LightGBM text model (first line `tree`, then `version=`). */
 export function looksLikeLightGBMText(bytes: Uint8Array): boolean {
   const head = new TextDecoder().decode(bytes.subarray(0, 64)).replace(/^\uFEFF/, '');
@@ -340,6 +372,8 @@ export function parseLightGBMText(text: string): {
     trees.push(convertTree(tree, index, index % header.numTreePerIteration, numFeatures));
   }
   if (!ended) throw new Error(`truncated: no "end of trees" line after ${trees.length} tree(s)`);
+  const categoryNames = pandasCategories(lines.slice(i), h.get('feature_infos'), numFeatures);
+  if (categoryNames) header.categoryNames = categoryNames;
   if (expected !== undefined && expected !== trees.length) {
     throw new Error(`tree_sizes lists ${expected} trees but ${trees.length} are present (truncated file?)`);
   }
