@@ -166,9 +166,12 @@ export function convertXGBoostBytes(bytes: Uint8Array, file = 'model', format?: 
   }
 }
 
-/** The columns that some categorical split tests, when there are any. */
-function categoricalColumnsOf(trees: Tree[]): { categoricalColumns?: number[] } {
+/** The columns that some categorical split tests or that have category names, when there are any. */
+function categoricalColumnsOf(trees: Tree[], names?: (string[] | undefined)[]): { categoricalColumns?: number[] } {
   const cols = new Set<number>();
+  names?.forEach((n, col) => {
+    if (n) cols.add(col);
+  });
   for (const t of trees) for (const n of t.nodes) if (n.kind === 'categorical') cols.add(n.feature);
   return cols.size > 0 ? { categoricalColumns: [...cols].sort((a, b) => a - b) } : {};
 }
@@ -264,7 +267,7 @@ export function convertLightGBMText(text: string, file = 'model.txt'): Converted
       numClass: kind === 'classifier' ? Math.max(header.numClass, 2) : 0,
       format: 'lightgbm-text',
       ...(header.featureNames ? { featureNames: header.featureNames } : {}),
-      ...categoricalColumnsOf(ensemble.trees),
+      ...categoricalColumnsOf(ensemble.trees, header.categoryNames),
       ...(header.categoryNames ? { categoryNames: header.categoryNames } : {}),
     };
   } catch (e) {

@@ -98,3 +98,34 @@ describe('LightGBM categorical splits (cat_boundaries / cat_threshold bitsets)',
     expect(() => convertLightGBMText(broken, 'model.txt')).toThrow('Tree=0: cat_threshold has 2 values, expected 3');
   });
 });
+
+describe("a real LightGBM model trained on a pandas categorical column (ankane/lightgbm-ruby's categorical.txt)", () => {
+  const dir = localFixture('lightgbm-ruby-categorical');
+  const expected = JSON.parse(readFileSync(`${dir}/expected.json`, 'utf8')) as {
+    inputs: (number | string | null)[][];
+    predict: number[];
+  };
+
+  it('reads the pandas_categorical names of column x3, whose code is the position in the list', async () => {
+    const m = await loadLightGBMModel(`${dir}/model.txt`);
+    expect(m.featureNames).toEqual(['x0', 'x1', 'x2', 'x3']);
+    expect(m.categoricalColumns).toEqual([3]);
+    expect(m.categoryNames).toEqual([undefined, undefined, undefined, Array.from({ length: 10 }, (_, i) => `cat${i}`)]);
+  });
+
+  it("equals the values the source's tests assert, with categories sent as codes", async () => {
+    const m = await loadLightGBMModel(`${dir}/model.txt`);
+    const codes = expected.inputs.map((r) =>
+      r.map((v) =>
+        typeof v === 'string'
+          ? m.categoryNames![3]!.indexOf(v) >= 0
+            ? m.categoryNames![3]!.indexOf(v)
+            : Number.NaN
+          : (v ?? Number.NaN),
+      ),
+    );
+    expect(codes[3]![3]).toBeNaN(); // "cat10" is unseen: pandas makes it missing
+    const out = await runConverted(m, codes);
+    expectClose(out.predict, expected.predict, 'lightgbm-ruby categorical predict');
+  });
+});
