@@ -1,7 +1,7 @@
 // XGBoost and LightGBM models with categorical splits and CatBoost JSON models (packages/xgboost/test/fixtures),
 // detected and built exactly as `servekit serve` builds them (modelsFromDir), served over real sockets; V1 and
 // V2 JSON answers must equal the expected.json of each fixture.
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,6 +93,17 @@ describe('categorical tree models and CatBoost over the wire', () => {
     });
     const index = await rest.repositoryIndex();
     expect(index.filter((e) => e.state !== 'READY')).toEqual([]);
+  });
+
+  it('detects a CatBoost binary model.cbm as catboost and refuses to load it with the way out', async () => {
+    const dir = join(scratch, 'cbm');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'model.cbm'), Buffer.from('CBM1\u0000\u0000\u0000\u0000'));
+    expect(detectFormat(dir)?.name).toBe('catboost');
+    const [served] = await modelsFromDir('cbm', dir, flags);
+    await expect(served!.model.load()).rejects.toThrow(
+      'CatBoost binary models (.cbm) are not supported; save the model with save_model(path, format="json")',
+    );
   });
 
   it.each([
