@@ -294,7 +294,7 @@ export function parseCatBoostJson(text: string): CatBoostModel {
       trees: out,
       transform: known.transform,
       ...(scale !== 1 ? { treeScale: scale } : {}),
-      categoryRounding: 'floor',
+      categoryRounding: 'none',
     },
     objective: loss ?? 'RawFormulaVal',
     kind: known.kind,

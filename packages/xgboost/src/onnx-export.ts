@@ -262,9 +262,10 @@ export function ensembleToOnnx(ensemble: TreeEnsemble): EnsembleOnnx {
   g.opset('ai.onnx.ml', 3);
   g.input(INPUT_NAME, 'FLOAT', ['N', numFeatures]);
   const catFeatures = categoricalFeatures(trees);
+  const rounding = ensemble.categoryRounding ?? 'floor';
   const features =
-    catFeatures.length > 0
-      ? roundCategoryColumns(g, INPUT_NAME, numFeatures, catFeatures, ensemble.categoryRounding ?? 'floor')
+    catFeatures.length > 0 && rounding !== 'none'
+      ? roundCategoryColumns(g, INPUT_NAME, numFeatures, catFeatures, rounding)
       : INPUT_NAME;
   const [sum] = g.node(
     'TreeEnsembleRegressor',

@@ -94,8 +94,9 @@ export interface TreeEnsemble {
   transform: OutputTransform;
   /**
    * How the library turns a category feature value into an integer code before testing set membership:
-   * `floor` (XGBoost: negative values are never a category) or `trunc` (LightGBM: toward zero, so -0.5 is 0).
-   * Applies to every feature that a categorical split tests. Default `floor`.
+   * `floor` (XGBoost: negative values are never a category), `trunc` (LightGBM: toward zero, so -0.5 is 0) or
+   * `none` (CatBoost codes: only the exact integer matches). Applies to every feature that a categorical split
+   * tests. Default `floor`.
    */
-  categoryRounding?: 'floor' | 'trunc';
+  categoryRounding?: 'floor' | 'trunc' | 'none';
 }
