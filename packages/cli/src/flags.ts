@@ -3,7 +3,7 @@ import { type FlagSpec, SERVER_FLAGS } from '@servekit/core';
 import { SESSION_FLAGS } from './session-flags.js';
 
 /** The model formats `servekit serve` can detect or be told to use. */
-export const MODEL_FORMATS = ['onnx', 'sklearn', 'xgboost', 'lightgbm', 'tensorflow', 'custom'] as const;
+export const MODEL_FORMATS = ['onnx', 'sklearn', 'xgboost', 'lightgbm', 'catboost', 'tensorflow', 'custom'] as const;
 
 /** A model format name. */
 export type ModelFormat = (typeof MODEL_FORMATS)[number];

@@ -1,3 +1,4 @@
+export * from './catboost.js';
 export * from './lightgbm-text.js';
 export * from './load.js';
 export * from './onnx-export.js';

@@ -40,6 +40,8 @@ export interface LightGBMHeader {
   averageOutput: boolean;
   /** Feature names. */
   featureNames?: string[];
+  /** Category names of the categorical columns (from the `pandas_categorical:` line), by column index. */
+  categoryNames?: (string[] | undefined)[];
 }
 
 /** A parsed LightGBM tree in LightGBM's own arrays. */
@@ -51,6 +53,10 @@ interface LgbTree {
   leftChild: number[];
   rightChild: number[];
   leafValue: number[];
+  /** Categorical splits: category set `k` is the bitset `catThreshold[catBoundaries[k] .. catBoundaries[k+1]]`. */
+  catBoundaries: number[];
+  /** 32-bit words of the category bitsets (bit `c % 32` of word `c / 32` set: category c goes left). */
+  catThreshold: number[];
 }
 
 function parseNumbers(block: Map<string, string>, key: string, where: string, count: number): number[] {
@@ -93,18 +99,36 @@ function parseTree(block: Map<string, string>, index: number): LgbTree {
   const where = `Tree=${index}`;
   const numLeaves = Number(block.get('num_leaves'));
   if (!Number.isInteger(numLeaves) || numLeaves < 1) throw new Error(`${where}: num_leaves is missing or invalid`);
-  if (Number(block.get('num_cat') ?? '0') > 0) {
-    throw new Error(`${where} has categorical splits (num_cat > 0); servekit converts numerical splits only`);
-  }
+  const numCat = Number(block.get('num_cat') ?? '0');
+  if (!Number.isInteger(numCat) || numCat < 0) throw new Error(`${where}: num_cat is invalid`);
   if (block.get('is_linear') !== undefined && block.get('is_linear')!.trim() !== '0') {
     throw new Error(`${where} is a linear tree (linear_tree=true); not supported`);
   }
   const leafValue = parseNumbers(block, 'leaf_value', where, numLeaves);
   if (numLeaves === 1) {
-    return { numLeaves, splitFeature: [], threshold: [], decisionType: [], leftChild: [], rightChild: [], leafValue };
+    const none: number[] = [];
+    return {
+      numLeaves,
+      splitFeature: none,
+      threshold: none,
+      decisionType: none,
+      leftChild: none,
+      rightChild: none,
+      leafValue,
+      catBoundaries: none,
+      catThreshold: none,
+    };
   }
   const n = numLeaves - 1;
+  const catBoundaries = numCat > 0 ? parseNumbers(block, 'cat_boundaries', where, numCat + 1) : [];
+  const words = catBoundaries[numCat] ?? 0;
+  if (!catBoundaries.every((b, i) => Number.isInteger(b) && b >= (catBoundaries[i - 1] ?? 0) && b <= 1e7)) {
+    throw new Error(`${where}: cat_boundaries is not an increasing list of offsets`);
+  }
+  const catThreshold = numCat > 0 ? parseNumbers(block, 'cat_threshold', where, words) : [];
   return {
+    catBoundaries,
+    catThreshold,
     numLeaves,
     splitFeature: parseNumbers(block, 'split_feature', where, n),
     threshold: parseNumbers(block, 'threshold', where, n),
@@ -115,7 +139,30 @@ function parseTree(block: Map<string, string>, index: number): LgbTree {
   };
 }
 
-/** Converts one LightGBM tree, emulating its missing-value rules with ONNX nodes. */
+/** The categories (bits set) of category set `catIdx` of a tree. */
+function categorySet(t: LgbTree, catIdx: number, where: string): number[] {
+  if (!(Number.isInteger(catIdx) && catIdx >= 0 && catIdx + 1 < t.catBoundaries.length)) {
+    throw new Error(
+      `${where}: category set ${catIdx} does not exist (num_cat=${Math.max(0, t.catBoundaries.length - 1)})`,
+    );
+  }
+  const cats: number[] = [];
+  for (let w = t.catBoundaries[catIdx]!; w < t.catBoundaries[catIdx + 1]!; w++) {
+    const word = t.catThreshold[w]!;
+    if (!(Number.isInteger(word) && word >= 0 && word <= 0xffffffff)) {
+      throw new Error(`${where}: cat_threshold[${w}] = ${word} is not a 32-bit word`);
+    }
+    const base = (w - t.catBoundaries[catIdx]!) * 32;
+    for (let b = 0; b < 32; b++) if ((word >>> b) & 1) cats.push(base + b);
+  }
+  return cats;
+}
+
+/**
+ * Converts one LightGBM tree, emulating its missing-value rules with ONNX nodes. A categorical split follows
+ * LightGBM's Tree::CategoricalDecision: the value truncated toward zero goes left when its bit is set in the
+ * node's bitset; NaN, negative and unlisted values go right.
+ */
 function convertTree(t: LgbTree, index: number, target: number, numFeatures: number): Tree {
   const nodes: TreeNode[] = [];
   const where = `Tree=${index}`;
@@ -140,13 +187,21 @@ function convertTree(t: LgbTree, index: number, target: number, numFeatures: num
     if (visiting.has(child)) throw new Error(`${where}: node ${child} is its own ancestor (corrupt tree)`);
     visiting.add(child);
     const dt = t.decisionType[child]!;
-    if (dt & 1) throw new Error(`${where}: node ${child} is a categorical split; not supported`);
     const feature = t.splitFeature[child]!;
     if (!(Number.isInteger(feature) && feature >= 0 && feature < numFeatures)) {
       throw new Error(`${where}: node ${child} splits on feature ${feature}, but the model has ${numFeatures}`);
     }
     const defaultLeft = (dt & 2) !== 0;
     const missingType = (dt >> 2) & 3; // 0 none, 1 zero, 2 NaN
+    if (dt & 1) {
+      const categories = categorySet(t, t.threshold[child]!, `${where} node ${child}`);
+      const id = push({ kind: 'categorical', feature, categories, missingGoesYes: false, yes: -1, no: -1 });
+      const node = nodes[id] as Extract<TreeNode, { kind: 'categorical' }>;
+      node.yes = build(t.leftChild[child]!);
+      node.no = build(t.rightChild[child]!);
+      visiting.delete(child);
+      return id;
+    }
     const thr = t.threshold[child]!;
     const thr32 = float32AtOrBelow(thr);
     const l = t.leftChild[child]!;
@@ -227,6 +282,36 @@ function transformFor(objective: string): { transform: OutputTransform; kind: 'c
   }
 }
 
+/**
+ * The category names that LightGBM's Python package stores for a pandas DataFrame (`pandas_categorical:[[…],…]`,
+ * one list per categorical column in column order; the code of a category is its position). The categorical
+ * columns are those whose `feature_infos` entry is a list of categories (`-1:9:0:2`) rather than a `[min:max]`
+ * range. Unusable or absent lines give undefined.
+ */
+function pandasCategories(
+  tail: string[],
+  featureInfos: string | undefined,
+  numFeatures: number,
+): (string[] | undefined)[] | undefined {
+  const line = tail.find((l) => l.startsWith('pandas_categorical:'));
+  if (!line || !featureInfos) return undefined;
+  let lists: unknown;
+  try {
+    lists = JSON.parse(line.slice('pandas_categorical:'.length));
+  } catch {
+    return undefined;
+  }
+  const infos = featureInfos.trim().split(/\s+/);
+  const columns = infos.flatMap((info, col) => (info.startsWith('[') || info === 'none' ? [] : [col]));
+  if (!Array.isArray(lists) || lists.length !== columns.length || infos.length !== numFeatures) return undefined;
+  const names: (string[] | undefined)[] = new Array(numFeatures).fill(undefined);
+  columns.forEach((col, k) => {
+    const list = lists[k];
+    if (Array.isArray(list)) names[col] = list.map((v) => (typeof v === 'string' ? v : JSON.stringify(v)));
+  });
+  return names;
+}
+
 /** True when the bytes look like a LightGBM text model (first line `tree`, then `version=`). */
 export function looksLikeLightGBMText(bytes: Uint8Array): boolean {
   const head = new TextDecoder().decode(bytes.subarray(0, 64)).replace(/^\uFEFF/, '');
@@ -287,6 +372,8 @@ export function parseLightGBMText(text: string): {
     trees.push(convertTree(tree, index, index % header.numTreePerIteration, numFeatures));
   }
   if (!ended) throw new Error(`truncated: no "end of trees" line after ${trees.length} tree(s)`);
+  const categoryNames = pandasCategories(lines.slice(i), h.get('feature_infos'), numFeatures);
+  if (categoryNames) header.categoryNames = categoryNames;
   if (expected !== undefined && expected !== trees.length) {
     throw new Error(`tree_sizes lists ${expected} trees but ${trees.length} are present (truncated file?)`);
   }
@@ -297,6 +384,7 @@ export function parseLightGBMText(text: string): {
     baseValues: new Array(header.numTreePerIteration).fill(0),
     trees,
     transform,
+    categoryRounding: 'trunc',
     ...(header.averageOutput ? { treeScale: 1 / iterations } : {}),
   };
   return { ensemble, header, kind };

@@ -1,13 +1,21 @@
 import { readFile } from 'node:fs/promises';
+import { looksLikeCatBoostBinary, looksLikeCatBoostJson, parseCatBoostJson } from './catboost.js';
 import { looksLikeLightGBMText, parseLightGBMText } from './lightgbm-text.js';
 import { ensembleToOnnx, INPUT_NAME, MARGIN_OUTPUT, type OutputShape, PREDICT_OUTPUT } from './onnx-export.js';
+import type { Tree } from './tree-ensemble.js';
 import { decodeUbjson } from './ubjson.js';
 import { looksLikeXgbBinary, parseXgbBinary } from './xgboost-binary.js';
 import { parseXgbJsonText, xgbModelFromDocument } from './xgboost-json.js';
 import { type XgbModel, xgbToEnsemble } from './xgboost-model.js';
 
 /** The on-disk formats servekit reads. */
-export type TreeModelFormat = 'xgboost-json' | 'xgboost-ubj' | 'xgboost-binary' | 'lightgbm-text';
+export type TreeModelFormat =
+  | 'xgboost-json'
+  | 'xgboost-ubj'
+  | 'xgboost-binary'
+  | 'lightgbm-text'
+  | 'catboost-json'
+  | 'catboost-binary';
 
 /** One output of a converted model's ONNX graph. */
 export interface ConvertedOutput {
@@ -45,6 +53,13 @@ export interface ConvertedModel {
   format: TreeModelFormat;
   /** Feature names stored in the model, when it has them. */
   featureNames?: string[];
+  /** Columns that hold category codes (integers; NaN = missing). */
+  categoricalColumns?: number[];
+  /**
+   * Category names per column (by column index) where the model records them: the code of a name is its
+   * position in the list, so a client may send the name (V1 JSON) instead of the code.
+   */
+  categoryNames?: (string[] | undefined)[];
 }
 
 /** A model file that cannot be read or converted; the message names the file and the problem. */
@@ -65,7 +80,9 @@ export function detectTreeModelFormat(bytes: Uint8Array, fileName = ''): TreeMod
   const isSpace = (b: number | undefined): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
   let i = 0;
   while (i < bytes.length && i < 4096 && isSpace(bytes[i])) i++;
+  if (looksLikeCatBoostBinary(bytes)) return 'catboost-binary';
   if (bytes[i] === 0x7b) {
+    if (looksLikeCatBoostJson(bytes)) return 'catboost-json';
     // As XGBoost decides: after '{', a quote (or '}') means JSON text, a letter (a UBJSON length marker) UBJSON.
     let j = i + 1;
     while (j < bytes.length && isSpace(bytes[j])) j++;
@@ -79,6 +96,7 @@ export function detectTreeModelFormat(bytes: Uint8Array, fileName = ''): TreeMod
   if (lower.endsWith('.json')) return 'xgboost-json';
   if (lower.endsWith('.ubj')) return 'xgboost-ubj';
   if (lower.endsWith('.txt')) return 'lightgbm-text';
+  if (lower.endsWith('.cbm')) return 'catboost-binary';
   if (lower.endsWith('.bst') || lower.endsWith('.model') || lower.endsWith('.deprecated')) return 'xgboost-binary';
   return undefined;
 }
@@ -107,7 +125,7 @@ function describeError(e: unknown): string {
 /** Converts XGBoost model bytes (JSON, UBJSON or legacy binary) to ONNX. `file` names it in errors. */
 export function convertXGBoostBytes(bytes: Uint8Array, file = 'model', format?: TreeModelFormat): ConvertedModel {
   const fmt = format ?? detectTreeModelFormat(bytes, file);
-  if (!fmt || fmt === 'lightgbm-text') {
+  if (!fmt?.startsWith('xgboost-')) {
     throw new TreeModelError(file, 'not an XGBoost model (expected JSON, UBJSON or the legacy binary format)');
   }
   if (bytes.length === 0) throw new TreeModelError(file, 'the file is empty');
@@ -141,10 +159,73 @@ export function convertXGBoostBytes(bytes: Uint8Array, file = 'model', format?: 
       numClass,
       format: fmt,
       ...(m.featureNames ? { featureNames: m.featureNames } : {}),
+      ...categoricalColumnsOf(ensemble.trees),
     };
   } catch (e) {
     throw new TreeModelError(file, `cannot read ${fmt} model: ${describeError(e)}`);
   }
+}
+
+/** The columns that some categorical split tests or that have category names, when there are any. */
+function categoricalColumnsOf(trees: Tree[], names?: (string[] | undefined)[]): { categoricalColumns?: number[] } {
+  const cols = new Set<number>();
+  names?.forEach((n, col) => {
+    if (n) cols.add(col);
+  });
+  for (const t of trees) for (const n of t.nodes) if (n.kind === 'categorical') cols.add(n.feature);
+  return cols.size > 0 ? { categoricalColumns: [...cols].sort((a, b) => a - b) } : {};
+}
+
+/** Converts a CatBoost JSON model (`save_model(path, format="json")`) to ONNX. `file` names it in errors. */
+export function convertCatBoostBytes(bytes: Uint8Array, file = 'model.json'): ConvertedModel {
+  if (bytes.length === 0) throw new TreeModelError(file, 'the file is empty');
+  if (looksLikeCatBoostBinary(bytes)) {
+    throw new TreeModelError(
+      file,
+      'CatBoost binary models (.cbm) are not supported; save the model with save_model(path, format="json")',
+    );
+  }
+  try {
+    const m = parseCatBoostJson(new TextDecoder().decode(bytes));
+    const built = ensembleToOnnx(m.ensemble);
+    return {
+      onnx: built.onnx,
+      inputName: INPUT_NAME,
+      numFeatures: m.ensemble.numFeatures,
+      outputs: [
+        {
+          name: PREDICT_OUTPUT,
+          datatype: 'FP32',
+          shape: batch(built.predictShape),
+          description: catboostPredictDescription(m.objective),
+        },
+        {
+          name: MARGIN_OUTPUT,
+          datatype: 'FP32',
+          shape: batch(built.marginShape),
+          description: "raw formula value (CatBoost.predict(prediction_type='RawFormulaVal'))",
+        },
+      ],
+      predictOutput: PREDICT_OUTPUT,
+      marginOutput: MARGIN_OUTPUT,
+      objective: m.objective,
+      kind: m.kind,
+      numClass: m.numClass,
+      format: 'catboost-json',
+      ...(m.featureNames ? { featureNames: m.featureNames } : {}),
+      ...(m.categoricalColumns.length > 0 ? { categoricalColumns: m.categoricalColumns } : {}),
+      ...(m.categoryNames.some((n) => n !== undefined) ? { categoryNames: m.categoryNames } : {}),
+    };
+  } catch (e) {
+    throw new TreeModelError(file, `cannot read CatBoost JSON model: ${describeError(e)}`);
+  }
+}
+
+function catboostPredictDescription(loss: string): string {
+  if (loss === 'Logloss' || loss === 'CrossEntropy') return 'probability of class 1 (predict_proba()[:, 1])';
+  if (loss === 'MultiClass') return 'class probabilities (predict_proba())';
+  if (loss === 'MultiClassOneVsAll') return 'per-class probabilities (predict_proba())';
+  return `CatBoost.predict() for loss ${loss}`;
 }
 
 function predictDescription(objective: string): string {
@@ -186,6 +267,8 @@ export function convertLightGBMText(text: string, file = 'model.txt'): Converted
       numClass: kind === 'classifier' ? Math.max(header.numClass, 2) : 0,
       format: 'lightgbm-text',
       ...(header.featureNames ? { featureNames: header.featureNames } : {}),
+      ...categoricalColumnsOf(ensemble.trees, header.categoryNames),
+      ...(header.categoryNames ? { categoryNames: header.categoryNames } : {}),
     };
   } catch (e) {
     throw new TreeModelError(file, `cannot read LightGBM text model: ${describeError(e)}`);
@@ -214,18 +297,27 @@ export async function loadLightGBMModel(path: string): Promise<ConvertedModel> {
 export function convertTreeModelBytes(bytes: Uint8Array, file = 'model'): ConvertedModel {
   const fmt = detectTreeModelFormat(bytes, file);
   if (fmt === 'lightgbm-text') return convertLightGBMText(new TextDecoder().decode(bytes), file);
+  if (fmt === 'catboost-json' || fmt === 'catboost-binary') return convertCatBoostBytes(bytes, file);
   if (!fmt) {
-    throw new TreeModelError(file, 'not a recognised XGBoost (JSON/UBJSON/binary) or LightGBM text model');
+    throw new TreeModelError(
+      file,
+      'not a recognised XGBoost (JSON/UBJSON/binary), LightGBM text or CatBoost JSON model',
+    );
   }
   return convertXGBoostBytes(bytes, file, fmt);
 }
 
-/** Reads any supported tree model file (XGBoost or LightGBM, detected from the content) and converts it. */
+/** Reads a CatBoost JSON model file (`model.json`) and converts it to ONNX. */
+export async function loadCatBoostModel(path: string): Promise<ConvertedModel> {
+  return convertCatBoostBytes(await readModelFile(path), path);
+}
+
+/** Reads any supported tree model file (XGBoost, LightGBM or CatBoost, detected from the content) and converts it. */
 export async function loadTreeModel(path: string): Promise<ConvertedModel> {
   return convertTreeModelBytes(await readModelFile(path), path);
 }
 
-/** For `servekit convert <file> -o model.onnx`: the ONNX bytes of an XGBoost or LightGBM model file. */
+/** For `servekit convert <file> -o model.onnx`: the ONNX bytes of an XGBoost, LightGBM or CatBoost model file. */
 export async function convert(path: string): Promise<Uint8Array> {
   return (await loadTreeModel(path)).onnx;
 }

@@ -1,6 +1,6 @@
 // The lead will switch this to `import { GraphBuilder, attr } from '@servekit/onnx'` once that package exports it.
 import { attr, GraphBuilder } from '@servekit/onnx';
-import type { OutputTransform, Tree, TreeEnsemble } from './tree-ensemble.js';
+import type { OutputTransform, Tree, TreeEnsemble, TreeNode } from './tree-ensemble.js';
 
 /** Name of the graph input: FP32 [N, numFeatures]. */
 export const INPUT_NAME = 'input';
@@ -38,7 +38,31 @@ interface EnsembleArrays {
   targetWeights: number[];
 }
 
-/** Appends one tree (renumbered depth-first from its root) to the attribute arrays. */
+/** ONNX node ids one tree node takes: a categorical split becomes a chain of one BRANCH_EQ per category. */
+const idsTaken = (node: TreeNode): number => (node.kind === 'categorical' ? Math.max(1, node.categories.length) : 1);
+
+/** Pushes one ONNX node that is not a leaf. */
+function pushBranch(
+  out: EnsembleArrays,
+  treeId: number,
+  id: number,
+  b: { feature: number; value: number; mode: string; yes: number; no: number; missingYes: boolean },
+): void {
+  out.treeIds.push(treeId);
+  out.nodeIds.push(id);
+  out.featureIds.push(b.feature);
+  out.values.push(b.value);
+  out.modes.push(b.mode);
+  out.trueIds.push(b.yes);
+  out.falseIds.push(b.no);
+  out.missingTracksTrue.push(b.missingYes ? 1 : 0);
+}
+
+/**
+ * Appends one tree (renumbered depth-first from its root) to the attribute arrays. A categorical split on
+ * categories c1..ck becomes `x == c1 ? yes : (x == c2 ? yes : … (x == ck ? yes : no))`, every link pointing at
+ * the same `yes` subtree (onnxruntime accepts shared true branches: it is how it runs LightGBM set splits).
+ */
 function appendTree(tree: Tree, treeId: number, numFeatures: number, numTargets: number, out: EnsembleArrays): void {
   if (tree.nodes.length === 0) throw new Error(`tree ${treeId} has no nodes`);
   if (!(tree.target >= 0 && tree.target < numTargets)) {
@@ -47,33 +71,23 @@ function appendTree(tree: Tree, treeId: number, numFeatures: number, numTargets:
   const newId = new Map<number, number>();
   const order: number[] = [];
   const stack = [0];
+  let nextId = 0;
   while (stack.length > 0) {
     const i = stack.pop()!;
     if (newId.has(i)) throw new Error(`tree ${treeId}: node ${i} is reached twice (the tree has a cycle)`);
     const node = tree.nodes[i];
     if (!node) throw new Error(`tree ${treeId}: node ${i} does not exist (the tree has ${tree.nodes.length})`);
-    newId.set(i, order.length);
+    newId.set(i, nextId);
+    nextId += idsTaken(node);
     order.push(i);
-    if (node.kind === 'split') stack.push(node.no, node.yes);
+    if (node.kind !== 'leaf') stack.push(node.no, node.yes);
   }
   for (const i of order) {
     const node = tree.nodes[i]!;
     const id = newId.get(i)!;
-    out.treeIds.push(treeId);
-    out.nodeIds.push(id);
-    if (node.kind === 'split') {
-      if (!(Number.isInteger(node.feature) && node.feature >= 0 && node.feature < numFeatures)) {
-        throw new Error(
-          `tree ${treeId}: node ${i} splits on feature ${node.feature}, but the model has ${numFeatures}`,
-        );
-      }
-      out.featureIds.push(node.feature);
-      out.values.push(node.threshold);
-      out.modes.push(node.mode);
-      out.trueIds.push(newId.get(node.yes)!);
-      out.falseIds.push(newId.get(node.no)!);
-      out.missingTracksTrue.push(node.missingGoesYes ? 1 : 0);
-    } else {
+    if (node.kind === 'leaf') {
+      out.treeIds.push(treeId);
+      out.nodeIds.push(id);
       out.featureIds.push(0);
       out.values.push(0);
       out.modes.push('LEAF');
@@ -84,8 +98,66 @@ function appendTree(tree: Tree, treeId: number, numFeatures: number, numTargets:
       out.targetNodeIds.push(id);
       out.targetIds.push(tree.target);
       out.targetWeights.push(node.value);
+      continue;
     }
+    if (!(Number.isInteger(node.feature) && node.feature >= 0 && node.feature < numFeatures)) {
+      throw new Error(`tree ${treeId}: node ${i} splits on feature ${node.feature}, but the model has ${numFeatures}`);
+    }
+    const yes = newId.get(node.yes)!;
+    const no = newId.get(node.no)!;
+    if (node.kind === 'split') {
+      const b = { feature: node.feature, value: node.threshold, mode: node.mode, yes, no };
+      pushBranch(out, treeId, id, { ...b, missingYes: node.missingGoesYes });
+      continue;
+    }
+    const cats = node.categories;
+    if (cats.length === 0) {
+      // No category takes `yes`: x < -inf never holds, so only a missing value can go there.
+      const b = { feature: node.feature, value: -Infinity, mode: 'BRANCH_LT', yes, no };
+      pushBranch(out, treeId, id, { ...b, missingYes: node.missingGoesYes });
+      continue;
+    }
+    cats.forEach((c, j) => {
+      if (!(Number.isInteger(c) && c >= 0 && Math.fround(c) === c)) {
+        throw new Error(`tree ${treeId}: node ${i} has category ${c}, not a non-negative integer below 2^24`);
+      }
+      const last = j === cats.length - 1;
+      const b = { feature: node.feature, value: c, mode: 'BRANCH_EQ', yes, no: last ? no : id + j + 1 };
+      pushBranch(out, treeId, id + j, { ...b, missingYes: j === 0 && node.missingGoesYes });
+    });
   }
+}
+
+/** Features that some categorical split tests. */
+function categoricalFeatures(trees: Tree[]): number[] {
+  const set = new Set<number>();
+  for (const t of trees) for (const n of t.nodes) if (n.kind === 'categorical') set.add(n.feature);
+  return [...set].sort((a, b) => a - b);
+}
+
+/**
+ * Rounds the category columns of `input` to integer codes as the library does before a set lookup
+ * (XGBoost: floor; LightGBM: toward zero); other columns pass unchanged, NaN stays NaN.
+ */
+function roundCategoryColumns(
+  g: GraphBuilder,
+  input: string,
+  numFeatures: number,
+  features: number[],
+  rounding: 'floor' | 'trunc',
+): string {
+  const floor = g.node('Floor', [input])[0]!;
+  let rounded = floor;
+  if (rounding === 'trunc') {
+    const zero = g.constant(g.uniqueName('zero'), { type: 'FLOAT', dims: [], values: [0] });
+    const negative = g.node('Less', [input, zero])[0]!;
+    const ceil = g.node('Ceil', [input])[0]!;
+    rounded = g.node('Where', [negative, ceil, floor])[0]!;
+  }
+  const mask = new Array<number>(numFeatures).fill(0);
+  for (const f of features) mask[f] = 1;
+  const isCategory = g.constant(g.uniqueName('category_columns'), { type: 'BOOL', dims: [numFeatures], values: mask });
+  return g.node('Where', [isCategory, rounded, input])[0]!;
 }
 
 /** Adds the nodes for `transform` after `margin` ([N, K]); returns the prediction tensor name and its shape. */
@@ -142,7 +214,8 @@ function emitOutput(g: GraphBuilder, src: string, name: string, squeeze: boolean
 /**
  * Builds an ONNX model for a tree ensemble: input `input` FP32 [N, F]; outputs `predict` (what the library's
  * `predict()` returns) and `margin` (raw scores), each [N] for one output column and [N, K] for K.
- * Uses ai.onnx.ml TreeEnsembleRegressor (SUM) plus ai.onnx ops for the link.
+ * Uses ai.onnx.ml TreeEnsembleRegressor (SUM) plus ai.onnx ops for the link (and, for categorical splits, the
+ * rounding of category columns to integer codes).
  */
 export function ensembleToOnnx(ensemble: TreeEnsemble): EnsembleOnnx {
   const { numFeatures, numTargets, baseValues, trees } = ensemble;
@@ -188,9 +261,15 @@ export function ensembleToOnnx(ensemble: TreeEnsemble): EnsembleOnnx {
   const g = new GraphBuilder('servekit_tree_ensemble');
   g.opset('ai.onnx.ml', 3);
   g.input(INPUT_NAME, 'FLOAT', ['N', numFeatures]);
+  const catFeatures = categoricalFeatures(trees);
+  const rounding = ensemble.categoryRounding ?? 'floor';
+  const features =
+    catFeatures.length > 0 && rounding !== 'none'
+      ? roundCategoryColumns(g, INPUT_NAME, numFeatures, catFeatures, rounding)
+      : INPUT_NAME;
   const [sum] = g.node(
     'TreeEnsembleRegressor',
-    [INPUT_NAME],
+    [features],
     1,
     {
       n_targets: attr.i(numTargets),

@@ -1,6 +1,7 @@
 /**
  * The format-neutral tree ensemble that the XGBoost and LightGBM readers produce and the ONNX exporter
- * consumes: binary trees of numeric splits, each tree adding its leaf value to one output column.
+ * consumes: binary trees of numeric and categorical (set membership) splits, each tree adding its leaf value to
+ * one output column.
  */
 
 /** How a split compares the feature with its threshold; the true branch is taken when the comparison holds. */
@@ -24,6 +25,22 @@ export interface SplitNode {
   no: number;
 }
 
+/** A categorical split: `x[feature]` (a category code) in `categories` goes to `yes`, any other value to `no`. */
+export interface CategoricalSplitNode {
+  /** Discriminator. */
+  kind: 'categorical';
+  /** Feature (column) index. */
+  feature: number;
+  /** Category codes (non-negative integers) that take the `yes` branch. */
+  categories: number[];
+  /** Whether a NaN feature goes to `yes` (true) or `no` (false). */
+  missingGoesYes: boolean;
+  /** Index of the child taken for a category in the set. */
+  yes: number;
+  /** Index of the child taken otherwise. */
+  no: number;
+}
+
 /** A leaf: adds `value` to the tree's output column. */
 export interface LeafNode {
   /** Discriminator. */
@@ -33,7 +50,7 @@ export interface LeafNode {
 }
 
 /** A node of a tree. */
-export type TreeNode = SplitNode | LeafNode;
+export type TreeNode = SplitNode | CategoricalSplitNode | LeafNode;
 
 /** One tree: nodes with the root at index 0, adding to output column `target`. */
 export interface Tree {
@@ -75,4 +92,11 @@ export interface TreeEnsemble {
   treeScale?: number;
   /** Link from margin to prediction. */
   transform: OutputTransform;
+  /**
+   * How the library turns a category feature value into an integer code before testing set membership:
+   * `floor` (XGBoost: negative values are never a category), `trunc` (LightGBM: toward zero, so -0.5 is 0) or
+   * `none` (CatBoost codes: only the exact integer matches). Applies to every feature that a categorical split
+   * tests. Default `floor`.
+   */
+  categoryRounding?: 'floor' | 'trunc' | 'none';
 }

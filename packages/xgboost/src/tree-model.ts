@@ -10,19 +10,21 @@ import {
   type V1Request,
 } from '@servekit/core';
 import { isTruthy, OnnxModel, type OnnxModelOptions } from '@servekit/onnx';
+import { encodeCategoryNames } from './category-input.js';
 import { type ConvertedModel, loadTreeModel } from './load.js';
 
 /** Options of a TreeModel. */
 export interface TreeModelOptions extends Omit<OnnxModelOptions, 'modelBytes' | 'modelPath' | 'modelDir'> {
-  /** Path of model.json / model.ubj / model.bst (XGBoost) or model.txt / model.bst (LightGBM text). */
+  /** Path of model.json / model.ubj / model.bst (XGBoost), model.txt / model.bst (LightGBM), model.json (CatBoost). */
   path: string;
 }
 
 /**
- * Serves an XGBoost or LightGBM model file as KServe's xgbserver/lgbserver do, with no Python: the trees are
+ * Serves an XGBoost, LightGBM or CatBoost model file as KServe's xgbserver/lgbserver do, with no Python: the trees are
  * converted to an ONNX tree ensemble at load and run by onnxruntime. Answers equal `Booster.predict()`
  * (output `predict`); the request parameter `output_margin` (or `raw_score`) answers raw margins instead.
- * JSON `null` features mean missing (NaN) and follow each split's default direction.
+ * JSON `null` features mean missing (NaN) and follow each split's default direction. Categorical features
+ * take category codes; V1 rows may give category names instead where the model records them.
  */
 export class TreeModel extends OnnxModel {
   /** The conversion result (after load). */
@@ -40,8 +42,22 @@ export class TreeModel extends OnnxModel {
     return this.converted.onnx;
   }
 
-  /** V1 rows given as `{feature: value}` objects (lgbserver style) become rows in the model's feature order. */
+  /**
+   * V1 rows given as `{feature: value}` objects (lgbserver style) become rows in the model's feature order;
+   * category names in rows become the model's category codes.
+   */
   private orderFeatures(body: V1Request): V1Request {
+    const ordered = this.rowsInFeatureOrder(body);
+    const rows = ordered.instances;
+    const converted = this.converted;
+    if (!converted?.categoricalColumns || !Array.isArray(rows) || !rows.every((r) => Array.isArray(r))) {
+      return ordered;
+    }
+    return { ...ordered, instances: encodeCategoryNames(rows as unknown[][], converted) };
+  }
+
+  /** V1 rows given as `{feature: value}` objects become rows in the model's feature order. */
+  private rowsInFeatureOrder(body: V1Request): V1Request {
     const names = this.converted?.featureNames;
     const rows = body.instances;
     if (

@@ -105,6 +105,7 @@ function parseTree(t: UbjValue, i: number): XgbTree {
     throw new Error(`${where} is a multi-output (vector-leaf) tree; servekit converts scalar-leaf trees only`);
   }
   const splitType = t.split_type === undefined ? undefined : numArray(t, 'split_type', where);
+  const nodeCategories = splitType?.includes(1) ? categoriesByNode(t, where) : undefined;
   return {
     left: numArray(t, 'left_children', where),
     right: numArray(t, 'right_children', where),
@@ -112,7 +113,37 @@ function parseTree(t: UbjValue, i: number): XgbTree {
     splitCondition: numArray(t, 'split_conditions', where),
     defaultLeft: numArray(t, 'default_left', where),
     ...(splitType ? { splitType } : {}),
+    ...(nodeCategories ? { nodeCategories } : {}),
   };
+}
+
+/**
+ * The category set of each categorical split node, from `categories` (all sets, concatenated) sliced by
+ * `categories_segments` / `categories_sizes` for the nodes in `categories_nodes`.
+ */
+function categoriesByNode(t: Obj, where: string): Map<number, number[]> {
+  const cats = numArray(t, 'categories', where);
+  const nodes = numArray(t, 'categories_nodes', where);
+  const segments = numArray(t, 'categories_segments', where);
+  const sizes = numArray(t, 'categories_sizes', where);
+  if (segments.length !== nodes.length || sizes.length !== nodes.length) {
+    throw new Error(
+      `${where}: categories_nodes, categories_segments and categories_sizes have ${nodes.length}, ` +
+        `${segments.length} and ${sizes.length} entries`,
+    );
+  }
+  const byNode = new Map<number, number[]>();
+  nodes.forEach((node, k) => {
+    const start = segments[k]!;
+    const size = sizes[k]!;
+    if (
+      !(Number.isInteger(start) && Number.isInteger(size) && start >= 0 && size >= 0 && start + size <= cats.length)
+    ) {
+      throw new Error(`${where}: the categories of node ${node} (${start}..+${size}) lie outside categories[]`);
+    }
+    byNode.set(node, cats.slice(start, start + size));
+  });
+  return byNode;
 }
 
 /** Reads the booster out of an XGBoost model document (the parsed model.json, or the decoded model.ubj). */

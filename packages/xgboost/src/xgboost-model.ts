@@ -14,6 +14,8 @@ export interface XgbTree {
   defaultLeft: ArrayLike<number | boolean>;
   /** 0 numerical, 1 categorical, per node (absent in old models). */
   splitType?: ArrayLike<number>;
+  /** For each categorical split node: the category codes that go right (every other value goes left). */
+  nodeCategories?: ReadonlyMap<number, number[]>;
 }
 
 /** Everything about an XGBoost booster that prediction needs, whatever file format it came from. */
@@ -99,7 +101,10 @@ function baseMargin(objective: string, p: number, how: ObjectiveInfo['toMargin']
   }
 }
 
-/** Converts one XGBoost tree to the neutral form (`x < threshold` goes left; missing goes to the default side). */
+/**
+ * Converts one XGBoost tree to the neutral form (`x < threshold` goes left, a categorical split sends its
+ * categories right; missing goes to the default side).
+ */
 function convertTree(t: XgbTree, index: number, target: number, weight: number): Tree {
   const n = t.left.length;
   for (const [name, arr] of [
@@ -119,16 +124,26 @@ function convertTree(t: XgbTree, index: number, target: number, weight: number):
       nodes[i] = { kind: 'leaf', value: weight === 1 ? f32(t.splitCondition[i]!) : f32(t.splitCondition[i]! * weight) };
       continue;
     }
-    if (t.splitType && t.splitType[i] === 1) {
-      throw new Error(
-        `tree ${index} node ${i} is a categorical split (enable_categorical); servekit converts numerical splits only`,
-      );
-    }
     const right = t.right[i]!;
     for (const c of [left, right]) {
       if (!(Number.isInteger(c) && c > 0 && c < n)) {
         throw new Error(`tree ${index} node ${i} has child ${c}, outside 1..${n - 1}`);
       }
+    }
+    if (t.splitType && t.splitType[i] === 1) {
+      // XGBoost's Decision(): a category in the node's set goes right; any other value (unseen, negative,
+      // beyond 2^24) goes left; a missing value takes the default side.
+      const categories = t.nodeCategories?.get(i);
+      if (!categories) throw new Error(`tree ${index} node ${i} is a categorical split without a category set`);
+      nodes[i] = {
+        kind: 'categorical',
+        feature: t.splitIndex[i]!,
+        categories,
+        missingGoesYes: !t.defaultLeft[i],
+        yes: right,
+        no: left,
+      };
+      continue;
     }
     nodes[i] = {
       kind: 'split',
@@ -177,7 +192,14 @@ export function xgbToEnsemble(m: XgbModel): { ensemble: TreeEnsemble; kind: 'cla
   const margins = m.baseScore.map((b) => (m.baseScoreIsMargin ? f32(b) : baseMargin(m.objective, b, info.toMargin)));
   const baseValues = Array.from({ length: numTargets }, (_, k) => margins[m.baseScore.length === 1 ? 0 : k]!);
   return {
-    ensemble: { numFeatures: m.numFeature, numTargets, baseValues, trees, transform: info.transform },
+    ensemble: {
+      numFeatures: m.numFeature,
+      numTargets,
+      baseValues,
+      trees,
+      transform: info.transform,
+      categoryRounding: 'floor',
+    },
     kind: info.kind,
   };
 }

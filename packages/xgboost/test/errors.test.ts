@@ -95,7 +95,9 @@ describe('malformed XGBoost files give errors naming the file and the problem', 
 
   it('a file in no known format', async () => {
     const p = write('noise.dat', Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]));
-    await expect(loadTreeModel(p)).rejects.toThrow(`${p}: not a recognised XGBoost (JSON/UBJSON/binary) or LightGBM`);
+    await expect(loadTreeModel(p)).rejects.toThrow(
+      `${p}: not a recognised XGBoost (JSON/UBJSON/binary), LightGBM text or CatBoost JSON model`,
+    );
   });
 
   it('accepts the bare NaN tokens XGBoost can write in JSON', async () => {

@@ -223,12 +223,12 @@ describe('LightGBM semantics (hand-written text models)', () => {
     expect(s.predict).toEqual([2.25]);
   });
 
-  it('refuses categorical splits and linear trees with errors naming the tree', () => {
+  it('refuses categorical splits without category sets, and linear trees, with errors naming the tree', () => {
     expect(() => convertLightGBMText(model({ dt0: 1 }), 'cat.txt')).toThrow(
-      'cat.txt: cannot read LightGBM text model: Tree=0: node 0 is a categorical split',
+      'cat.txt: cannot read LightGBM text model: Tree=0 node 0: category set 0.1 does not exist (num_cat=0)',
     );
     expect(() => convertLightGBMText(model({}).replace('num_cat=0', 'num_cat=1'), 'cat.txt')).toThrow(
-      /cat\.txt: .*Tree=0 has categorical splits/,
+      /cat\.txt: .*Tree=0: missing cat_boundaries=/,
     );
     expect(() => convertLightGBMText(model({}).replace('is_linear=0', 'is_linear=1'), 'lin.txt')).toThrow(
       /lin\.txt: .*Tree=0 is a linear tree/,

@@ -3,7 +3,7 @@ import type { ModelFormatHandler } from './format.js';
 import { onnxFormat } from './onnx.js';
 import { sklearnFormat } from './sklearn.js';
 import { tensorflowFormat } from './tensorflow.js';
-import { lightgbmFormat, xgboostFormat } from './trees.js';
+import { catboostFormat, lightgbmFormat, xgboostFormat } from './trees.js';
 
 export type { DetectContext, DetectLogger, ModelFormatHandler, ServedModel } from './format.js';
 
@@ -13,6 +13,7 @@ export const FORMATS: ModelFormatHandler[] = [
   sklearnFormat,
   xgboostFormat,
   lightgbmFormat,
+  catboostFormat,
   tensorflowFormat,
   customFormat,
 ];

@@ -4,20 +4,26 @@ import { detectTreeModelFormat, TreeModel } from '@servekit/xgboost';
 import { sessionOptionsFromFlags } from '../session-flags.js';
 import type { ModelFormatHandler } from './format.js';
 
-/** XGBoost files in order of preference when a folder holds several saves of the same booster. */
-const XGB_FILES = ['model.json', 'model.ubj', 'model.bst'];
+type Library = 'xgboost' | 'lightgbm' | 'catboost';
 
-function treeFile(dir: string, files: string[], library: 'xgboost' | 'lightgbm'): string[] {
-  const names = library === 'xgboost' ? XGB_FILES : ['model.txt', 'model.bst'];
+/** Files each library's models go by, in order of preference when a folder holds several saves of one model. */
+const FILES: Record<Library, string[]> = {
+  xgboost: ['model.json', 'model.ubj', 'model.bst'],
+  lightgbm: ['model.txt', 'model.bst'],
+  catboost: ['model.json', 'model.cbm'],
+};
+
+function treeFile(dir: string, files: string[], library: Library): string[] {
   return files.filter((f) => {
-    if (!names.includes(f)) return false;
-    // model.bst is XGBoost's legacy binary or LightGBM text (KServe's lgbserver name): look inside.
+    if (!FILES[library].includes(f)) return false;
+    // model.bst is XGBoost's legacy binary or LightGBM text (KServe's lgbserver name), model.json XGBoost's or
+    // CatBoost's JSON: look inside.
     const format = detectTreeModelFormat(readFileSync(join(dir, f)), f);
-    return library === 'lightgbm' ? format === 'lightgbm-text' : format !== undefined && format !== 'lightgbm-text';
+    return format?.startsWith(`${library}-`) === true;
   });
 }
 
-function handler(library: 'xgboost' | 'lightgbm'): ModelFormatHandler {
+function handler(library: Library): ModelFormatHandler {
   return {
     name: library,
     candidates: (dir, files) => treeFile(dir, files, library),
@@ -25,13 +31,13 @@ function handler(library: 'xgboost' | 'lightgbm'): ModelFormatHandler {
       const present = readdirSync(dir);
       const [file] = treeFile(
         dir,
-        (library === 'xgboost' ? XGB_FILES : ['model.txt', 'model.bst']).filter((f) => present.includes(f)),
+        FILES[library].filter((f) => present.includes(f)),
         library,
       );
       return [
         {
           model: new TreeModel(name, {
-            path: join(dir, file ?? 'model.bst'),
+            path: join(dir, file ?? FILES[library][0]!),
             predictProba: flags.predict_proba === true,
             sessionOptions: sessionOptionsFromFlags(flags),
           }),
@@ -46,3 +52,6 @@ export const xgboostFormat = handler('xgboost');
 
 /** `model.txt` (or a `model.bst` holding LightGBM text): LightGBM, converted to an ONNX tree ensemble. */
 export const lightgbmFormat = handler('lightgbm');
+
+/** `model.json` holding a CatBoost JSON model (or `model.cbm`, refused with a reason): an ONNX tree ensemble. */
+export const catboostFormat = handler('catboost');
