@@ -208,7 +208,10 @@ describe('loading in a worker (loadSklearnModelIsolated)', () => {
     const long = join(work, 'long.pkl');
     writeFileSync(long, long4Pickle(200_000));
     await expect(loadSklearnModelIsolated(long)).rejects.toBeInstanceOf(PickleLimitError);
-    const missing = await loadSklearnModelIsolated(join(work, 'missing.pkl')).catch((e: unknown) => e as Error);
+    const missing = (await loadSklearnModelIsolated(join(work, 'missing.pkl')).then(
+      () => new Error('loaded'),
+      (e: unknown) => e,
+    )) as Error;
     expect(missing.message).toMatch(/ENOENT.*'missing\.pkl'/);
     expect(missing.message).not.toContain(work);
   });
