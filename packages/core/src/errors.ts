@@ -118,9 +118,40 @@ export class PredictorError extends ServekitError {
   }
 }
 
-/** Any thrown value as a ServekitError: known errors pass through, others become InferenceError. */
-export function toServekitError(err: unknown): ServekitError {
+/**
+ * Any thrown value as a ServekitError: known errors pass through. Anything else is an internal failure whose
+ * message (a JS message, a stack, a path) is for the server log only: the client gets a 500 naming `modelName`.
+ */
+export function toServekitError(err: unknown, modelName?: string): ServekitError {
   if (err instanceof ServekitError) return err;
-  if (err instanceof Error) return new InferenceError(err.message || err.name);
-  return new InferenceError(String(err));
+  return new InferenceError(
+    modelName === undefined
+      ? 'Internal server error (details are in the server log).'
+      : `Model ${clip(modelName)} failed to process the request (details are in the server log).`,
+  );
+}
+
+/** Longest client-supplied string (model, tensor or verb name) echoed back in an error message. */
+export const MAX_ECHOED_CHARS = 200;
+
+/** `s` cut to `max` characters, the cut marked with its full length: client strings echoed in errors stay short. */
+export function clip(s: string, max = MAX_ECHOED_CHARS): string {
+  return s.length <= max ? s : `${s.slice(0, max)}…(${s.length} chars)`;
+}
+
+// An absolute POSIX path of two or more segments (not part of a URL: `//host/x` and `host:8080/x` are left alone),
+// or a Windows drive path.
+const ABSOLUTE_PATH = /(?<![\w.~:/\\-])(?:\/[^\s/"'`<>|:;,()[\]{}]+){2,}\/?|(?<![\w])[A-Za-z]:\\[^\s"'`<>|]+/g;
+
+/**
+ * A message safe to send to a client: absolute filesystem paths become relative to `cwd` when inside it, else
+ * `…/` + their last segment. The REST and gRPC error boundaries send every message through it.
+ */
+export function redactPaths(message: string, cwd: string = process.cwd()): string {
+  const root = cwd.endsWith('/') ? cwd : `${cwd}/`;
+  return message.replace(ABSOLUTE_PATH, (path) => {
+    if (path.startsWith(root) && path.length > root.length) return path.slice(root.length);
+    const segments = path.split(/[\\/]/).filter((x) => x !== '');
+    return `…/${segments[segments.length - 1] ?? ''}`;
+  });
 }
