@@ -1,13 +1,6 @@
 import type { Logger } from 'pino';
 import { Batcher, type BatchingOptions, type BatchMetrics, batchMetrics } from './batching/batcher.js';
-import {
-  clip,
-  InvalidInput,
-  NotImplemented,
-  type ServekitError,
-  ServerNotReady,
-  toServekitError,
-} from './errors.js';
+import { clip, InvalidInput, NotImplemented, type ServekitError, ServerNotReady, toServekitError } from './errors.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './limits.js';
 import type { ServerMetrics } from './metrics.js';
 import type { InferContext, Model, ModelMetadata, Protocol } from './model/model.js';

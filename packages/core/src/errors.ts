@@ -41,7 +41,9 @@ export class InvalidInput extends ServekitError {
 export class ModelNotFound extends ServekitError {
   constructor(name: string, version?: string) {
     super(
-      version === undefined ? `Model with name ${name} does not exist.` : `Model ${name} has no version ${version}.`,
+      version === undefined
+        ? `Model with name ${clip(name)} does not exist.`
+        : `Model ${clip(name)} has no version ${clip(version)}.`,
       404,
       GrpcCode.NOT_FOUND,
     );
@@ -51,7 +53,7 @@ export class ModelNotFound extends ServekitError {
 /** The model exists but is not ready to serve (HTTP 503, UNAVAILABLE). */
 export class ModelNotReady extends ServekitError {
   constructor(name: string, reason?: string) {
-    super(`Model with name ${name} is not ready.${reason ? ` ${reason}` : ''}`, 503, GrpcCode.UNAVAILABLE);
+    super(`Model with name ${clip(name)} is not ready.${reason ? ` ${reason}` : ''}`, 503, GrpcCode.UNAVAILABLE);
   }
 }
 

@@ -277,7 +277,10 @@ describe('gRPC status codes', () => {
 
   it('INTERNAL naming the model (not its internal message) for a model that throws', async () => {
     const r = await code(grpc.infer('thrower', { inputs: [one] }));
-    expect(r).toEqual({ code: 13, message: 'Model thrower failed to process the request (details are in the server log).' });
+    expect(r).toEqual({
+      code: 13,
+      message: 'Model thrower failed to process the request (details are in the server log).',
+    });
     expect(await grpc.serverLive()).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { DataPlane } from '../dataplane.js';
 import type { Logger } from 'pino';
+import type { DataPlane } from '../dataplane.js';
 import { clip, InvalidInput, redactPaths, ServekitError, toServekitError } from '../errors.js';
 import { type RequestLimits, RequestTooLarge } from '../limits.js';
 import type { InferContext, Protocol } from '../model/model.js';

@@ -1,5 +1,5 @@
 import { clip, InvalidInput } from '../errors.js';
-import { DecodeBudget, DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../limits.js';
+import { DEFAULT_REQUEST_LIMITS, DecodeBudget, type RequestLimits } from '../limits.js';
 import type { TensorMetadata } from '../model/model.js';
 import { decodeRawData, encodeRawData } from '../tensor/binary-codec.js';
 import { byteSize, type Datatype, isDatatype } from '../tensor/datatypes.js';
