@@ -22,5 +22,6 @@ export * from './tensor/datatypes.js';
 export * from './tensor/half-float.js';
 export * from './tensor/infer-types.js';
 export * from './tensor/json-codec.js';
+export * from './tensor/json-numeric.js';
 export * from './tensor/json-tensor.js';
 export * from './tensor/json-text.js';

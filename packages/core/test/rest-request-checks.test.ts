@@ -285,9 +285,25 @@ describe('64-bit integers in JSON', () => {
     expect(r.text).toBe('{"predictions":[9223372036854775807,-9223372036854775808,9007199254740993]}');
   });
 
-  it('an INT64 JSON number beyond 2^53 → 400 (never rounded); its string form is read exactly', async () => {
-    const bad = await post(
+  it('V2 INT64/UINT64 JSON numbers beyond 2^53 are read exactly from the text', async () => {
+    const body =
+      '{"inputs":[{"name":"n","datatype":"INT64","shape":[3],"data":[9007199254740993,-9223372036854775808,9223372036854775807]},' +
+      '{"name":"u","datatype":"UINT64","shape":[1],"data":[[18446744073709551615]]}]}';
+    const ok = await post('/v2/models/echo/infer', body);
+    expect(ok.status).toBe(200);
+    expect(ok.text).toContain('"data":[9007199254740993,-9223372036854775808,9223372036854775807]');
+    expect(ok.text).toContain('"data":[18446744073709551615]');
+    const over = await post(
       '/v2/models/echo/infer',
+      '{"inputs":[{"name":"n","datatype":"INT64","shape":[1],"data":[9223372036854775808]}]}',
+    );
+    expect(over.status).toBe(400);
+    expect(over.error).toContain('Input "n"');
+  });
+
+  it('where the text is not at hand (V1 columnar tensors) such a number → 400, never rounded; a string is exact', async () => {
+    const bad = await post(
+      '/v1/models/echo:predict',
       '{"inputs":[{"name":"n","datatype":"INT64","shape":[1],"data":[9007199254740993]}]}',
     );
     expect(bad.status).toBe(400);

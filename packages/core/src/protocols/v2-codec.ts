@@ -4,7 +4,8 @@ import type { TensorMetadata } from '../model/model.js';
 import { decodeRawData, encodeRawData } from '../tensor/binary-codec.js';
 import { byteSize, type Datatype, isDatatype } from '../tensor/datatypes.js';
 import type { InferRequest, InferResponse, InferTensor, Parameters, RequestedOutput } from '../tensor/infer-types.js';
-import { checkedElementCount, decodeJsonData, encodeJsonData } from '../tensor/json-codec.js';
+import { checkedElementCount, decodeJsonData, decodeNumericBlock, encodeJsonData } from '../tensor/json-codec.js';
+import type { NumericBlock } from '../tensor/json-numeric.js';
 import { stringifyJson } from '../tensor/json-text.js';
 
 /** Header naming the length of the JSON part of a binary-extension body. */
@@ -33,6 +34,8 @@ export function parseJson(text: string): unknown {
 export interface DecodeRequestOptions {
   /** Budgets checked before each input is allocated (default {@link DEFAULT_REQUEST_LIMITS}). */
   limits?: RequestLimits;
+  /** Numeric `data` lists taken out of the body by `parseV2JsonBody`, by the placeholder that replaced them. */
+  numericData?: Map<string, NumericBlock>;
 }
 
 /**
@@ -87,7 +90,10 @@ export function decodeInferRequest(
       offset += size;
     } else {
       if (raw.data === undefined) throw new InvalidInput(`Input "${shown}" has no "data".`);
-      data = decodeJsonData(name, datatype, dims, raw.data, { budget });
+      const block = typeof raw.data === 'string' ? options.numericData?.get(raw.data) : undefined;
+      data = block
+        ? decodeNumericBlock(name, datatype, dims, block, { budget })
+        : decodeJsonData(name, datatype, dims, raw.data, { budget });
     }
     const t: InferTensor = { name, datatype, shape: dims, data };
     if (params) {

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DataPlane } from '../dataplane.js';
 import { clip, InvalidInput } from '../errors.js';
 import type { InferRequest } from '../tensor/infer-types.js';
-import { parseJsonChecked } from '../tensor/json-text.js';
+import { parseV2JsonBody } from '../tensor/json-numeric.js';
 import { checkJsonSize, rawBody, restContext } from './rest-plugin.js';
 import { BINARY_HEADER, decodeInferRequest, decodeRawBinaryRequest, encodeInferResponse } from './v2-codec.js';
 
@@ -39,15 +39,16 @@ function decodeBody(
   const header = headers[BINARY_HEADER];
   if (header === undefined) {
     checkJsonSize(body.byteLength, limits);
-    return decodeInferRequest(parseJsonChecked(body, limits.maxJsonDepth), undefined, { limits });
+    const parsed = parseV2JsonBody(body, limits.maxJsonDepth);
+    return decodeInferRequest(parsed.body, undefined, { limits, numericData: parsed.blocks });
   }
   const jsonLength = jsonLengthOf(header, body.byteLength);
   if (jsonLength === 0) {
     return decodeRawBinaryRequest(dataplane.modelMetadata(params.name, params.version).inputs, body);
   }
   checkJsonSize(jsonLength, limits);
-  const json = parseJsonChecked(body.subarray(0, jsonLength), limits.maxJsonDepth);
-  return decodeInferRequest(json, body.subarray(jsonLength), { limits });
+  const parsed = parseV2JsonBody(body.subarray(0, jsonLength), limits.maxJsonDepth);
+  return decodeInferRequest(parsed.body, body.subarray(jsonLength), { limits, numericData: parsed.blocks });
 }
 
 async function infer(dataplane: DataPlane, request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) {

@@ -13,6 +13,7 @@ import {
 } from './datatypes.js';
 import { fromBFloat16Bits, fromFloat16Bits, toBFloat16Bits, toFloat16Bits } from './half-float.js';
 import { elementCount } from './infer-types.js';
+import { type NumericBlock, readBigIntegers } from './json-numeric.js';
 
 type Writer = (value: unknown, index: number) => void;
 
@@ -157,7 +158,52 @@ export function decodeJsonData(
   return out;
 }
 
-/** Call `visit` on every non-array value of nested lists, in row-major order, with its flat index. */
+/**
+ * Decode a `data` list read straight from the body bytes (see `parseV2JsonBody`) into the typed array of
+ * `datatype`, with the same checks as {@link decodeJsonData}: element count, values valid for the datatype, budget.
+ * 64-bit integers are re-read exactly from the text when a double cannot hold them.
+ */
+export function decodeNumericBlock(
+  tensorName: string,
+  datatype: Datatype,
+  shape: readonly number[],
+  block: NumericBlock,
+  options: JsonDecodeOptions = {},
+): TensorData {
+  const name = clip(tensorName);
+  const expected = checkedElementCount(tensorName, shape);
+  if (block.count !== expected) {
+    throw new InvalidInput(
+      `Input "${name}": shape ${JSON.stringify(shape)} needs ${expected} elements but data has ${block.count}.`,
+    );
+  }
+  const fail = (v: unknown): never => {
+    throw new InvalidInput(`Input "${name}": value ${describe(v)} is not a valid ${datatype}.`);
+  };
+  if (datatype === 'BYTES') return fail(block.values[0]);
+  options.budget?.take(expected * byteSize(datatype), `Input "${name}"`);
+  if (datatype === 'FP64') return block.values.slice(0, expected);
+  const out = allocate(datatype, expected);
+  if (isBigIntDatatype(datatype) && block.longIntegers) {
+    const exact = readBigIntegers(block, (t) => fail(Number(t)));
+    const write = writerFor(datatype, out, fail);
+    for (let i = 0; i < expected; i++) write(exact[i], i);
+    return out;
+  }
+  if (datatype === 'FP32') {
+    (out as Float32Array).set(block.values.subarray(0, expected));
+    return out;
+  }
+  const write = writerFor(datatype, out, fail);
+  const values = block.values;
+  for (let i = 0; i < expected; i++) write(values[i], i);
+  return out;
+}
+
+/**
+ * Call `visit` on every non-array value of nested lists, in row-major order, with its flat index. Depth-first with
+ * an explicit stack (no recursion); the innermost lists, where the values are, run in a tight loop.
+ */
 function forEachLeaf(root: unknown[], visit: Writer): void {
   const arrays: unknown[][] = [root];
   const positions: number[] = [0];
@@ -165,36 +211,54 @@ function forEachLeaf(root: unknown[], visit: Writer): void {
   while (arrays.length > 0) {
     const top = arrays.length - 1;
     const arr = arrays[top]!;
-    const pos = positions[top]!;
-    if (pos === arr.length) {
+    let pos = positions[top]!;
+    const n = arr.length;
+    let descended = false;
+    while (pos < n) {
+      const v = arr[pos++];
+      if (Array.isArray(v)) {
+        positions[top] = pos;
+        arrays.push(v);
+        positions.push(0);
+        descended = true;
+        break;
+      }
+      visit(v, index++);
+    }
+    if (!descended) {
       arrays.pop();
       positions.pop();
-      continue;
-    }
-    positions[top] = pos + 1;
-    const v = arr[pos];
-    if (Array.isArray(v)) {
-      arrays.push(v);
-      positions.push(0);
-    } else {
-      visit(v, index++);
     }
   }
 }
 
-/** Number of non-array values in nested lists (without recursion). */
+/** Number of non-array values in nested lists: depth-first with an explicit stack, no recursion. */
 function countLeaves(root: unknown[]): number {
-  let n = 0;
-  const pending: unknown[][] = [root];
-  while (pending.length > 0) {
-    const arr = pending.pop()!;
-    for (let i = 0; i < arr.length; i++) {
-      const v = arr[i];
-      if (Array.isArray(v)) pending.push(v);
-      else n++;
+  let count = 0;
+  const arrays: unknown[][] = [root];
+  const positions: number[] = [0];
+  while (arrays.length > 0) {
+    const top = arrays.length - 1;
+    const arr = arrays[top]!;
+    let pos = positions[top]!;
+    const n = arr.length;
+    let descended = false;
+    while (pos < n) {
+      if (Array.isArray(arr[pos++])) {
+        positions[top] = pos;
+        arrays.push(arr[pos - 1] as unknown[]);
+        positions.push(0);
+        descended = true;
+        break;
+      }
+      count++;
+    }
+    if (!descended) {
+      arrays.pop();
+      positions.pop();
     }
   }
-  return n;
+  return count;
 }
 
 const utf8 = new TextDecoder();
