@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidInput } from '../errors.js';
-import { checkJsonDepth } from './json-text.js';
+import { tooDeep } from './json-text.js';
 
 /**
  * A V2 tensor's JSON `data` list of numbers, read straight from the body bytes into a Float64Array (no JS arrays,
@@ -57,8 +57,13 @@ const latin1 = new TextDecoder('latin1');
 /**
  * Read a nested list of JSON numbers starting at `bytes[start] === '['`. Returns undefined when the list holds
  * anything else (strings, booleans, null, objects) or is not valid JSON: the caller leaves it to JSON.parse.
+ * Nesting deeper than `maxDepth` lists is a 400.
  */
-export function readNumericList(bytes: Uint8Array, start: number): NumericBlock | undefined {
+export function readNumericList(
+  bytes: Uint8Array,
+  start: number,
+  maxDepth = Number.POSITIVE_INFINITY,
+): NumericBlock | undefined {
   let values = new Float64Array(1024);
   let count = 0;
   let longIntegers = false;
@@ -76,7 +81,7 @@ export function readNumericList(bytes: Uint8Array, start: number): NumericBlock 
     }
     if (c === OPEN_BRACKET) {
       if (!expectValue) return undefined;
-      depth++;
+      if (++depth > maxDepth) throw tooDeep(maxDepth);
       i++;
       empty = true;
       continue;
@@ -171,11 +176,11 @@ function isDataKey(bytes: Uint8Array, i: number): boolean {
 }
 
 /**
- * Parse a V2 JSON body (UTF-8 bytes): nesting checked against `maxDepth` first, then every `"data"` list of numbers
- * in a tensor object (`inputs[i].data`) is read straight into a Float64Array and the rest goes to JSON.parse.
+ * Parse a V2 JSON body (UTF-8 bytes) in one pass that checks the nesting against `maxDepth` (before JSON.parse
+ * recurses) and reads every `"data"` list of numbers in a tensor object (`inputs[i].data`) straight into a
+ * Float64Array; the rest goes to JSON.parse.
  */
 export function parseV2JsonBody(bytes: Uint8Array, maxDepth: number): ParsedV2Body {
-  checkJsonDepth(bytes, maxDepth);
   const blocks = new Map<string, NumericBlock>();
   const nonce = randomBytes(8).toString('hex');
   const pieces: Uint8Array[] = [];
@@ -198,7 +203,7 @@ export function parseV2JsonBody(bytes: Uint8Array, maxDepth: number): ParsedV2Bo
         j++;
         while (j < n && isSpace(bytes[j]!)) j++;
         if (bytes[j] !== OPEN_BRACKET) continue;
-        const block = readNumericList(bytes, j);
+        const block = readNumericList(bytes, j, maxDepth - depth);
         if (!block) continue;
         const key = `\u0000${nonce}:${blocks.size}`;
         blocks.set(key, block);
@@ -208,8 +213,9 @@ export function parseV2JsonBody(bytes: Uint8Array, maxDepth: number): ParsedV2Bo
       }
       continue;
     }
-    if (c === OPEN_BRACKET || c === OPEN_BRACE) depth++;
-    else if (c === CLOSE_BRACKET || c === CLOSE_BRACE) depth--;
+    if (c === OPEN_BRACKET || c === OPEN_BRACE) {
+      if (++depth > maxDepth) throw tooDeep(maxDepth);
+    } else if (c === CLOSE_BRACKET || c === CLOSE_BRACE) depth--;
     i++;
   }
   pieces.push(bytes.subarray(copied));

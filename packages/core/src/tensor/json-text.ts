@@ -7,6 +7,13 @@ const CLOSE_BRACKET = 0x5d;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 
+/** The error for JSON nested deeper than `maxDepth` (400 naming the flag). */
+export function tooDeep(maxDepth: number): InvalidInput {
+  return new InvalidInput(
+    `JSON body nests arrays/objects deeper than the limit of ${maxDepth} levels (--max_json_depth).`,
+  );
+}
+
 /**
  * Throw InvalidInput when the JSON text in `bytes` nests arrays/objects deeper than `maxDepth`. One pass over the
  * bytes, no recursion, strings skipped: run it before `JSON.parse`, which recurses once per level.
@@ -26,11 +33,7 @@ export function checkJsonDepth(bytes: Uint8Array, maxDepth: number, start = 0, e
         else i++;
       }
     } else if (c === OPEN_BRACKET || c === OPEN_BRACE) {
-      if (++depth > maxDepth) {
-        throw new InvalidInput(
-          `JSON body nests arrays/objects deeper than the limit of ${maxDepth} levels (--max_json_depth).`,
-        );
-      }
+      if (++depth > maxDepth) throw tooDeep(maxDepth);
     } else if (c === CLOSE_BRACKET || c === CLOSE_BRACE) {
       depth--;
     }
