@@ -493,6 +493,13 @@ describe('body budgets', () => {
     expect(r.error).toContain('--max_json_body_size');
   });
 
+  it('a V1 body over --max_json_body_size → 413 before parsing', async () => {
+    const rows = `[${new Array(120_000).fill('[5.1,3.5,1.4,0.2]').join(',')}]`;
+    const r = await post('/v1/models/echo:predict', `{"instances":${rows}}`);
+    expect(r.status).toBe(413);
+    expect(r.error).toContain('--max_json_body_size');
+  });
+
   it('the same tensor as binary data passes (the JSON limit covers the JSON part only)', async () => {
     const data = new Float64Array(200_000).fill(1.25);
     const json = Buffer.from(
