@@ -106,6 +106,26 @@ class LeakyModel extends Model {
   }
 }
 
+/** Answers with plain JSON lists as tensor data (what a V1 predictor's `outputs` or a hand-written model gives). */
+class PlainListModel extends Model {
+  override predict(payload: Payload): Result {
+    const bad = isInferRequest(payload) && payload.inputs[0]?.name === 'bad';
+    const data = bad ? [1, 2, 3] : [1.5, 2.5];
+    return { outputs: [{ name: 'y', datatype: 'FP32', shape: [2], data }] } as unknown as Result;
+  }
+}
+
+/** Fails to load with a message quoting an absolute path. */
+class PathLoadModel extends Model {
+  override load(): void {
+    throw new Error('no model file in /etc/xml/models');
+  }
+
+  override predict(): Result {
+    return { predictions: [] };
+  }
+}
+
 const MAX_BODY = 4 * 1024 * 1024;
 const logLines: string[] = [];
 let server: ModelServer;
@@ -126,6 +146,8 @@ beforeAll(async () => {
       new BigIntModel('big'),
       new LeakyModel('leaky'),
       new ThrowingModel('thrower'),
+      new PlainListModel('plain'),
+      new PathLoadModel('pathload'),
     ],
     {
       maxBodySize: MAX_BODY,
@@ -396,6 +418,32 @@ describe('error messages', () => {
     expect(new ModelNotFound('m'.repeat(100_000)).message.length).toBeLessThan(400);
     expect(new ModelNotReady('m'.repeat(100_000)).message.length).toBeLessThan(400);
     expect(clip('abc', 2)).toBe('ab…(3 chars)');
+  });
+});
+
+describe('model outputs', () => {
+  it('plain JSON lists as output data are decoded and checked (V2 and V1)', async () => {
+    const x = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [1] }] };
+    const r = await v2('plain', x);
+    expect(r.status).toBe(200);
+    expect((r.json as { outputs: Array<{ data: number[] }> }).outputs[0]!.data).toEqual([1.5, 2.5]);
+    expect((await v1('plain', { instances: [1] })).json).toEqual({ predictions: [1.5, 2.5] });
+  });
+
+  it('output data that does not fit its shape → 500 naming the output, not a JS error', async () => {
+    const r = await v2('plain', { inputs: [{ name: 'bad', datatype: 'FP32', shape: [1], data: [1] }] });
+    expect(r.status).toBe(500);
+    expect(r.error).toContain('Output "y" is not a valid FP32 tensor');
+  });
+
+  it('load failures quoting absolute paths reach clients without them (503 and the repository index)', async () => {
+    const r = await v2('pathload', { inputs: [] });
+    expect(r.status).toBe(503);
+    expect(r.error).toContain('no model file in …/models');
+    expect(r.text).not.toContain('/etc/');
+    const index = await post('/v2/repository/index', '');
+    expect(index.text).toContain('…/models');
+    expect(index.text).not.toContain('/etc/');
   });
 });
 

@@ -6,6 +6,7 @@ import { byteSize, type Datatype, isDatatype } from '../tensor/datatypes.js';
 import type { InferRequest, InferResponse, InferTensor, Parameters, RequestedOutput } from '../tensor/infer-types.js';
 import { checkedElementCount, decodeJsonData, decodeNumericBlock, encodeJsonData } from '../tensor/json-codec.js';
 import type { NumericBlock } from '../tensor/json-numeric.js';
+import { checkedOutput } from '../tensor/json-tensor.js';
 import { stringifyJson } from '../tensor/json-text.js';
 
 /** Header naming the length of the JSON part of a binary-extension body. */
@@ -166,7 +167,8 @@ export interface EncodedResponse {
 /** Encode an InferResponse as V2 JSON, moving outputs that ask for it into the binary part. */
 export function encodeInferResponse(res: InferResponse, request: InferRequest): EncodedResponse {
   const binary: Uint8Array[] = [];
-  const outputs = res.outputs.map((t) => {
+  const outputs = res.outputs.map((output) => {
+    const t = checkedOutput(output);
     const { binary_data: _, ...rest } = t.parameters ?? {};
     const base: Record<string, unknown> = { name: t.name, datatype: t.datatype, shape: t.shape };
     if (wantsBinary(t, request)) {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DataPlane } from '../dataplane.js';
-import { clip, InvalidInput } from '../errors.js';
+import { clip, InvalidInput, redactPaths } from '../errors.js';
 import type { InferRequest } from '../tensor/infer-types.js';
 import { parseV2JsonBody } from '../tensor/json-numeric.js';
 import { checkJsonSize, rawBody, restContext } from './rest-plugin.js';
@@ -92,7 +92,10 @@ export function registerV2Routes(app: FastifyInstance, dataplane: DataPlane): vo
   app.post('/v2/models/:name/infer', inferRoute);
   app.post('/v2/models/:name/versions/:version/infer', inferRoute);
 
-  app.post('/v2/repository/index', async () => dataplane.repository.index());
+  // Load failures may quote file paths: clients get them relative (or cut to the last segment).
+  app.post('/v2/repository/index', async () =>
+    dataplane.repository.index().map((e) => (e.reason === undefined ? e : { ...e, reason: redactPaths(e.reason) })),
+  );
   app.post<{ Params: { name: string } }>('/v2/repository/models/:name/load', async (request) => {
     await dataplane.repository.load(request.params.name);
     return { name: request.params.name, load: true };

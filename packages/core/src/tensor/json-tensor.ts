@@ -1,4 +1,4 @@
-import { clip, InvalidInput } from '../errors.js';
+import { clip, InferenceError, InvalidInput } from '../errors.js';
 import type { Datatype } from './datatypes.js';
 import { elementCount, type InferResponse, type InferTensor, type V1Response } from './infer-types.js';
 import { decodeJsonData, encodeJsonData, nest } from './json-codec.js';
@@ -57,9 +57,36 @@ export function tensorFromJson(name: string, value: unknown, datatype?: Datatype
   return { name, datatype: dt, shape, data: decodeJsonData(name, dt, shape, value) };
 }
 
+/**
+ * An output tensor as the encoders need it: typed-array data (strings or bytes for BYTES). Data a model or a remote
+ * predictor gave as a plain JSON list is decoded and checked against shape and datatype here; anything else is an
+ * InferenceError naming the output (never a JS TypeError from deep inside an encoder).
+ */
+export function checkedOutput(t: InferTensor): InferTensor {
+  const { data } = t;
+  if (t.datatype === 'BYTES') {
+    if (Array.isArray(data) && data.every((b) => typeof b === 'string' || b instanceof Uint8Array)) return t;
+  } else if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
+    return t;
+  }
+  try {
+    return { ...t, data: decodeJsonData(t.name, t.datatype, checkedShape(t), data) };
+  } catch (err) {
+    throw new InferenceError(
+      `Output "${clip(String(t.name))}" is not a valid ${t.datatype} tensor: ${(err as Error).message}`,
+    );
+  }
+}
+
+function checkedShape(t: InferTensor): number[] {
+  if (!Array.isArray(t.shape)) throw new InvalidInput('"shape" must be a list.');
+  return t.shape;
+}
+
 /** A tensor as nested JSON (V1 edge only). */
 export function tensorToJson(t: InferTensor): unknown {
-  return nest(encodeJsonData(t.datatype, t.data), t.shape);
+  const checked = checkedOutput(t);
+  return nest(encodeJsonData(checked.datatype, checked.data), checked.shape);
 }
 
 /**
