@@ -1,6 +1,6 @@
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { InvalidInput, ServekitError } from '../errors.js';
+import { GrpcCode, InvalidInput, ServekitError } from '../errors.js';
 import { RequestTooLarge } from '../limits.js';
 
 const gunzip = promisify(zlib.gunzip);
@@ -10,7 +10,7 @@ const inflateRaw = promisify(zlib.inflateRaw);
 /** The body's Content-Encoding is not one servekit inflates (HTTP 415). */
 export class UnsupportedEncoding extends ServekitError {
   constructor(message: string) {
-    super(message, 415, 3);
+    super(message, 415, GrpcCode.INVALID_ARGUMENT);
   }
 }
 
