@@ -7,6 +7,7 @@ import type { InferContext, Protocol } from '../model/model.js';
 import { inflateBody } from './body-encoding.js';
 import { makeContext } from './context.js';
 import { registerV1Routes } from './v1-rest.js';
+import { BINARY_HEADER } from './v2-codec.js';
 import { registerV2Routes } from './v2-rest.js';
 
 const JSON_TYPE = 'application/json';
@@ -77,6 +78,16 @@ export async function servekitRestPlugin(app: FastifyInstance, options: RestPlug
       (inflated) => done(null, inflated),
       (err: Error) => done(err, undefined),
     );
+  });
+  // A plain JSON body (no binary part, not compressed) declared larger than the JSON limit is refused before it is
+  // read: the 413 costs no buffering.
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    const { headers } = request;
+    if (headers[BINARY_HEADER] === undefined && headers['content-encoding'] === undefined) {
+      const declared = Number(headers['content-length']);
+      if (declared > 0) checkJsonSize(declared, dataplane.limits);
+    }
+    return payload;
   });
   app.setErrorHandler((err, _request, reply) => sendError(reply, err, dataplane.logger));
   app.setNotFoundHandler((request, reply) =>
