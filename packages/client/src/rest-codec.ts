@@ -49,7 +49,8 @@ export function encodeRestRequest(request: InferRequest, options: RestEncodeOpti
       out.parameters = { ...t.parameters, binary_data_size: bytes.byteLength };
     } else {
       if (t.parameters && Object.keys(t.parameters).length > 0) out.parameters = t.parameters;
-      out.data = encodeJsonData(t.datatype, t.data);
+      // 64-bit integers beyond 2^53 go as digit strings: a JSON number would be rounded by the server's parser.
+      out.data = encodeJsonData(t.datatype, t.data).map((v) => (typeof v === 'bigint' ? v.toString() : v));
     }
     return out;
   });

@@ -212,7 +212,7 @@ describe('retries', () => {
       const p = await predictorServer([bad, boom]);
       for (const [model, status, text] of [
         ['bad', 400, 'column "tenure" is missing'],
-        ['boom', 502, 'model exploded'],
+        ['boom', 502, 'Model boom failed'],
       ] as const) {
         const predictor = new RemotePredictor({ host: host(p, protocol), protocol, retries: 3, backoffMs: 10 });
         const { url } = await transformerServer(predictor, { predictorModel: model });
@@ -266,7 +266,9 @@ describe('failures name the predictor', () => {
     const { url } = await transformerServer(new RemotePredictor({ host: host(p, 'v1'), protocol: 'v1' }));
     const r = await postJson(`${url}/v1/models/t:predict`, { instances: [1] });
     expect(r.status).toBe(502);
-    expect(r.body.error).toBe(`Predictor http://${host(p, 'v1')} answered 500: model exploded: weights are NaN`);
+    expect(r.body.error).toBe(
+      `Predictor http://${host(p, 'v1')} answered 500: Model t failed to process the request (details are in the server log).`,
+    );
     const t2 = await transformerServer(new RemotePredictor({ host: host(p, 'v2'), protocol: 'v2' }), {
       predictorModel: 'missing',
     });

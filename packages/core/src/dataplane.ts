@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Batcher, type BatchingOptions, type BatchMetrics, batchMetrics } from './batching/batcher.js';
-import { InvalidInput, NotImplemented, type ServekitError, ServerNotReady, toServekitError } from './errors.js';
+import { clip, InvalidInput, NotImplemented, type ServekitError, ServerNotReady, toServekitError } from './errors.js';
 import { applyClassification } from './extensions/classification.js';
 import { ModelStatisticsRegistry, type ModelStats } from './extensions/statistics.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './limits.js';
@@ -79,6 +79,11 @@ export class DataPlane {
     });
   }
 
+  /** The server's logger (internal failures are logged here, never sent to clients). */
+  get logger(): Logger {
+    return this.options.logger;
+  }
+
   /** Liveness: the process answers. */
   live(): boolean {
     return true;
@@ -134,6 +139,7 @@ export class DataPlane {
   ): Promise<InferResponse> {
     return this.track(name, ctx.protocol, async () => {
       const model = this.admit(name, version);
+      checkInputNames(model, name, request);
       const result = await this.pipeline(model, name, version, request, ctx);
       const res = isInferResponse(result) ? result : v1ToResponse(name, result);
       res.model_name = name;
@@ -147,17 +153,18 @@ export class DataPlane {
     });
   }
 
-  /** Run a V1 `:predict` body; the result is always a V1 body. */
-  async inferV1(name: string, body: V1Request, ctx: InferContext): Promise<V1Response> {
+  /** Run a V1 `:predict` body (or its columnar tensors, decoded); the result is always a V1 body. */
+  async inferV1(name: string, body: V1Request | InferRequest, ctx: InferContext): Promise<V1Response> {
     return this.track(name, ctx.protocol, async () => {
       const model = this.admit(name, undefined);
+      if (isInferRequest(body)) checkInputNames(model, name, body);
       const result = await this.pipeline(model, name, undefined, body, ctx);
       return isInferResponse(result) ? responseToV1(result) : result;
     });
   }
 
   /** Run a V1 `:explain` body. */
-  async explain(name: string, body: V1Request, ctx: InferContext): Promise<V1Response> {
+  async explain(name: string, body: V1Request | InferRequest, ctx: InferContext): Promise<V1Response> {
     return this.track(name, ctx.protocol, async () => {
       const model = this.admit(name, undefined);
       if (!model.canExplain) throw new NotImplemented(`Model ${name} does not support explain.`);
@@ -253,9 +260,11 @@ export class DataPlane {
     try {
       return await fn();
     } catch (err) {
-      const e: ServekitError = toServekitError(err);
+      // A model's own exception (not a ServekitError) is logged whole; the client gets a 500 naming the model.
+      const e: ServekitError = toServekitError(err, name);
       status = e.status;
-      if (status >= 500 && status !== 503) logger.error({ model: name, err: e.message }, 'inference failed');
+      if (e !== err) logger.error({ model: name, err }, 'inference failed');
+      else if (status >= 500 && status !== 503) logger.error({ model: name, err: e.message }, 'inference failed');
       throw e;
     } finally {
       metrics.inFlight.dec({ model_name: label });
@@ -279,6 +288,33 @@ function payloadRows(payload: Payload): number {
   if (isInferRequest(payload)) return payload.inputs[0]?.shape[0] ?? 1;
   const instances = (payload as V1Request).instances;
   return Array.isArray(instances) ? instances.length : 1;
+}
+
+/**
+ * Check a request's input names: no name twice and, when the model declares two or more inputs, none it does not
+ * declare (400 naming the input and listing the model's). A model declaring one input (or none) takes any name,
+ * as KServe clients send `input-0`.
+ */
+function checkInputNames(model: Model, name: string, request: InferRequest): void {
+  const seen = new Set<string>();
+  for (const t of request.inputs) {
+    if (seen.has(t.name)) throw new InvalidInput(`Input "${clip(t.name)}" appears more than once in the request.`);
+    seen.add(t.name);
+  }
+  if (request.inputs.length === 0) return;
+  let declared: string[];
+  try {
+    declared = model.metadata().inputs.map((m) => m.name);
+  } catch {
+    return; // a model whose metadata is not available yet checks its own inputs
+  }
+  if (declared.length < 2) return;
+  const unknown = request.inputs.find((t) => !declared.includes(t.name));
+  if (unknown) {
+    throw new InvalidInput(
+      `Model ${clip(name)} has no input "${clip(unknown.name)}" (its inputs: ${declared.map((n) => clip(n, 100)).join(', ')}).`,
+    );
+  }
 }
 
 function seconds(t0: bigint): number {

@@ -41,7 +41,9 @@ export class InvalidInput extends ServekitError {
 export class ModelNotFound extends ServekitError {
   constructor(name: string, version?: string) {
     super(
-      version === undefined ? `Model with name ${name} does not exist.` : `Model ${name} has no version ${version}.`,
+      version === undefined
+        ? `Model with name ${clip(name)} does not exist.`
+        : `Model ${clip(name)} has no version ${clip(version)}.`,
       404,
       GrpcCode.NOT_FOUND,
     );
@@ -51,7 +53,7 @@ export class ModelNotFound extends ServekitError {
 /** The model exists but is not ready to serve (HTTP 503, UNAVAILABLE). */
 export class ModelNotReady extends ServekitError {
   constructor(name: string, reason?: string) {
-    super(`Model with name ${name} is not ready.${reason ? ` ${reason}` : ''}`, 503, GrpcCode.UNAVAILABLE);
+    super(`Model with name ${clip(name)} is not ready.${reason ? ` ${reason}` : ''}`, 503, GrpcCode.UNAVAILABLE);
   }
 }
 
@@ -118,9 +120,40 @@ export class PredictorError extends ServekitError {
   }
 }
 
-/** Any thrown value as a ServekitError: known errors pass through, others become InferenceError. */
-export function toServekitError(err: unknown): ServekitError {
+/**
+ * Any thrown value as a ServekitError: known errors pass through. Anything else is an internal failure whose
+ * message (a JS message, a stack, a path) is for the server log only: the client gets a 500 naming `modelName`.
+ */
+export function toServekitError(err: unknown, modelName?: string): ServekitError {
   if (err instanceof ServekitError) return err;
-  if (err instanceof Error) return new InferenceError(err.message || err.name);
-  return new InferenceError(String(err));
+  return new InferenceError(
+    modelName === undefined
+      ? 'Internal server error (details are in the server log).'
+      : `Model ${clip(modelName)} failed to process the request (details are in the server log).`,
+  );
+}
+
+/** Longest client-supplied string (model, tensor or verb name) echoed back in an error message. */
+export const MAX_ECHOED_CHARS = 200;
+
+/** `s` cut to `max` characters, the cut marked with its full length: client strings echoed in errors stay short. */
+export function clip(s: string, max = MAX_ECHOED_CHARS): string {
+  return s.length <= max ? s : `${s.slice(0, max)}…(${s.length} chars)`;
+}
+
+// An absolute POSIX path of two or more segments (not part of a URL: `//host/x` and `host:8080/x` are left alone),
+// or a Windows drive path.
+const ABSOLUTE_PATH = /(?<![\w.~:/\\-])(?:\/[^\s/"'`<>|:;,()[\]{}]+){2,}\/?|(?<![\w])[A-Za-z]:\\[^\s"'`<>|]+/g;
+
+/**
+ * A message safe to send to a client: absolute filesystem paths become relative to `cwd` when inside it, else
+ * `…/` + their last segment. The REST and gRPC error boundaries send every message through it.
+ */
+export function redactPaths(message: string, cwd: string = process.cwd()): string {
+  const root = cwd.endsWith('/') ? cwd : `${cwd}/`;
+  return message.replace(ABSOLUTE_PATH, (path) => {
+    if (path.startsWith(root) && path.length > root.length) return path.slice(root.length);
+    const segments = path.split(/[\\/]/).filter((x) => x !== '');
+    return `…/${segments[segments.length - 1] ?? ''}`;
+  });
 }

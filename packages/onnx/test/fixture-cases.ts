@@ -90,7 +90,9 @@ export function casesOf(group: string, name: string): Case[] {
 }
 
 export function values(t: InferTensor): Array<number | string> {
-  return encodeJsonData(t.datatype, t.data).map((v) => (typeof v === 'boolean' ? Number(v) : v));
+  return encodeJsonData(t.datatype, t.data).map((v) =>
+    typeof v === 'boolean' || typeof v === 'bigint' ? Number(v) : v,
+  );
 }
 
 /** Float tolerance: |got - want| <= abs + rel * |want|. */

@@ -35,6 +35,12 @@ export const SERVER_FLAGS: FlagSpec[] = [
   },
   { name: 'max_json_depth', type: 'number', default: 64, doc: 'Deepest nesting of arrays/objects in a JSON body.' },
   {
+    name: 'max_json_body_size',
+    type: 'number',
+    default: 16 * 1024 * 1024,
+    doc: 'Largest JSON text of a REST request in bytes (after inflating; binary tensor data excluded).',
+  },
+  {
     name: 'grpc_max_message_size',
     type: 'number',
     default: 64 * 1024 * 1024,

@@ -1,16 +1,22 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import type { DataPlane } from '../dataplane.js';
-import { InvalidInput, ServekitError } from '../errors.js';
+import { clip, InvalidInput, redactPaths, ServekitError, toServekitError } from '../errors.js';
+import { type RequestLimits, RequestTooLarge } from '../limits.js';
 import type { InferContext, Protocol } from '../model/model.js';
+import { inflateBody } from './body-encoding.js';
 import { makeContext } from './context.js';
 import { registerV1Routes } from './v1-rest.js';
+import { BINARY_HEADER } from './v2-codec.js';
 import { registerV2Routes } from './v2-rest.js';
+
+const JSON_TYPE = 'application/json';
 
 /** Options of the servekit REST plugin. */
 export interface RestPluginOptions {
   /** The dataplane requests go to. */
   dataplane: DataPlane;
-  /** Largest accepted request body in bytes. */
+  /** Largest accepted request body in bytes (and the most a gzip/deflate body may inflate to). */
   maxBodySize: number;
   /** Renders Prometheus text for `GET /metrics`; omitted → no metrics route. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
@@ -30,16 +36,32 @@ export function restContext(
   return makeContext(request.headers, protocol, ac.signal, bodyId);
 }
 
-/** Send a ServekitError (or any error) as KServe's `{"error": "..."}` body with the right status. */
-export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
-  if (err instanceof ServekitError) {
-    return reply.code(err.status).headers(err.headers).send({ error: err.message });
-  }
+/** The status and client-safe message of any error reaching the REST boundary. */
+function clientError(err: unknown): { status: number; message: string; headers: Record<string, string> } {
+  if (err instanceof ServekitError) return { status: err.status, message: err.message, headers: err.headers };
   const e = err as { statusCode?: number; message?: string; code?: string };
-  const status = typeof e.statusCode === 'number' && e.statusCode >= 400 ? e.statusCode : 500;
-  let message = e.message ?? String(err);
-  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `Request body is larger than the limit (${message}).`;
-  return reply.code(status).send({ error: message });
+  // fastify's own errors (body too large, bad content type…) carry a 4xx status and a message meant for clients.
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    let message = e.message ?? String(err);
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `Request body is larger than the limit (${message}).`;
+    return { status: e.statusCode, message, headers: {} };
+  }
+  return { status: 500, message: toServekitError(err).message, headers: {} };
+}
+
+/**
+ * Send any error as KServe's `{"error": "..."}` body with the right status, as exactly `application/json` (KServe's
+ * Python client reads the message only then). Absolute paths are redacted; an error that is not a ServekitError
+ * or a client error of fastify's is a 500 whose detail goes to `log` only.
+ */
+export function sendError(reply: FastifyReply, err: unknown, log?: Logger): FastifyReply {
+  const { status, message, headers } = clientError(err);
+  if (status === 500 && !(err instanceof ServekitError)) log?.error({ err }, 'internal error in a REST request');
+  return reply
+    .code(status)
+    .headers(headers)
+    .type(JSON_TYPE)
+    .send(JSON.stringify({ error: redactPaths(message) }));
 }
 
 /**
@@ -47,17 +69,42 @@ export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
  * tensor extension) and `/metrics`. Register it on your own fastify app to embed servekit routes.
  */
 export async function servekitRestPlugin(app: FastifyInstance, options: RestPluginOptions): Promise<void> {
+  const { dataplane, maxBodySize } = options;
   // Bodies arrive as raw buffers: JSON is parsed by the protocol (binary-extension bodies are JSON + bytes).
+  // gzip / deflate bodies are inflated here, never past maxBodySize.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.maxBodySize }, (_req, body, done) => {
-    done(null, body);
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBodySize }, (request, body, done) => {
+    inflateBody(body as Buffer, request.headers['content-encoding'], maxBodySize).then(
+      (inflated) => done(null, inflated),
+      (err: Error) => done(err, undefined),
+    );
   });
-  app.setErrorHandler((err, _request, reply) => sendError(reply, err));
+  // A plain JSON body (no binary part, not compressed) declared larger than the JSON limit is refused before it is
+  // read: the 413 costs no buffering.
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    const { headers } = request;
+    if (headers[BINARY_HEADER] === undefined && headers['content-encoding'] === undefined) {
+      const declared = Number(headers['content-length']);
+      if (declared > 0) checkJsonSize(declared, dataplane.limits);
+    }
+    return payload;
+  });
+  app.setErrorHandler((err, _request, reply) => sendError(reply, err, dataplane.logger));
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: `Route ${request.method} ${request.url} not found.` }),
+    reply
+      .code(404)
+      .type(JSON_TYPE)
+      .send(JSON.stringify({ error: `Route ${request.method} ${clip(request.url)} not found.` })),
   );
-  registerV1Routes(app, options.dataplane);
-  registerV2Routes(app, options.dataplane);
+  // JSON answers go out as exactly `application/json`, as KServe's server sends them.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (reply.getHeader('content-type') === 'application/json; charset=utf-8') reply.type(JSON_TYPE);
+    return payload;
+  });
+  // KServe's V1 liveness (`InferenceRESTClient.is_server_live` asks `GET /` of a v1 server).
+  app.get('/', async () => ({ status: 'alive' }));
+  registerV1Routes(app, dataplane);
+  registerV2Routes(app, dataplane);
   const { metrics } = options;
   if (metrics) {
     app.get('/metrics', async (_request, reply) => {
@@ -73,4 +120,23 @@ export function rawBody(request: FastifyRequest): Buffer {
   if (body === undefined || body === null) return Buffer.alloc(0);
   if (Buffer.isBuffer(body)) return body;
   throw new InvalidInput('Unsupported request body.');
+}
+
+/**
+ * The body of a request that is all JSON (V1, V2 without the binary extension), after inflating; over
+ * `limits.maxJsonBodySize` → 413 before any parsing.
+ */
+export function jsonBody(request: FastifyRequest, limits: RequestLimits): Buffer {
+  const body = rawBody(request);
+  checkJsonSize(body.byteLength, limits);
+  return body;
+}
+
+/** Throw RequestTooLarge (413) when `bytes` of JSON text are over `limits.maxJsonBodySize`. */
+export function checkJsonSize(bytes: number, limits: RequestLimits): void {
+  if (bytes > limits.maxJsonBodySize) {
+    throw new RequestTooLarge(
+      `JSON request body of ${bytes} bytes is over the limit of ${limits.maxJsonBodySize} (--max_json_body_size); send large tensors with the binary tensor extension.`,
+    );
+  }
 }

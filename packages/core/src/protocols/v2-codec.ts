@@ -1,9 +1,13 @@
-import { InvalidInput } from '../errors.js';
+import { clip, InvalidInput } from '../errors.js';
+import { DEFAULT_REQUEST_LIMITS, DecodeBudget, type RequestLimits } from '../limits.js';
 import type { TensorMetadata } from '../model/model.js';
 import { decodeRawData, encodeRawData } from '../tensor/binary-codec.js';
 import { byteSize, type Datatype, isDatatype } from '../tensor/datatypes.js';
 import type { InferRequest, InferResponse, InferTensor, Parameters, RequestedOutput } from '../tensor/infer-types.js';
-import { decodeJsonData, encodeJsonData } from '../tensor/json-codec.js';
+import { checkedElementCount, decodeJsonData, decodeNumericBlock, encodeJsonData } from '../tensor/json-codec.js';
+import type { NumericBlock } from '../tensor/json-numeric.js';
+import { checkedOutput } from '../tensor/json-tensor.js';
+import { stringifyJson } from '../tensor/json-text.js';
 
 /** Header naming the length of the JSON part of a binary-extension body. */
 export const BINARY_HEADER = 'inference-header-content-length';
@@ -18,7 +22,7 @@ function parameters(where: string, v: unknown): Parameters | undefined {
   return v as Parameters;
 }
 
-/** Parse JSON text, turning syntax errors into InvalidInput. */
+/** Parse JSON text, turning syntax errors into InvalidInput (no depth check: prefer `parseJsonChecked` on bytes). */
 export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -27,50 +31,72 @@ export function parseJson(text: string): unknown {
   }
 }
 
+/** Options of {@link decodeInferRequest}. */
+export interface DecodeRequestOptions {
+  /** Budgets checked before each input is allocated (default {@link DEFAULT_REQUEST_LIMITS}). */
+  limits?: RequestLimits;
+  /** Numeric `data` lists taken out of the body by `parseV2JsonBody`, by the placeholder that replaced them. */
+  numericData?: Map<string, NumericBlock>;
+}
+
 /**
  * Decode a V2 JSON request object into an InferRequest. With `binary`, inputs carrying
  * `parameters.binary_data_size` take their bytes, in order, from it (the binary tensor extension).
+ * Every input is checked: a unique string name, a known datatype, a valid shape, data that fills the shape with
+ * values of the datatype, and the request's decoded size within `limits.maxDecodedBytes` before allocating.
  */
-export function decodeInferRequest(body: unknown, binary?: Uint8Array): InferRequest {
+export function decodeInferRequest(
+  body: unknown,
+  binary?: Uint8Array,
+  options: DecodeRequestOptions = {},
+): InferRequest {
   if (!isObject(body)) throw new InvalidInput('Request body must be a JSON object with an "inputs" list.');
   // An empty list is allowed: some models take no input (e.g. TF signatures that read a variable).
   if (!Array.isArray(body.inputs)) throw new InvalidInput('Request body must have an "inputs" list.');
+  const budget = new DecodeBudget(options.limits ?? DEFAULT_REQUEST_LIMITS);
+  const seen = new Set<string>();
   let offset = 0;
   const inputs = body.inputs.map((raw, i): InferTensor => {
     if (!isObject(raw)) throw new InvalidInput(`inputs[${i}] must be an object.`);
     const name = raw.name;
     if (typeof name !== 'string' || name === '') throw new InvalidInput(`inputs[${i}] needs a string "name".`);
+    const shown = clip(name);
+    if (seen.has(name)) throw new InvalidInput(`Input "${shown}" appears more than once in the request.`);
+    seen.add(name);
     const { datatype, shape } = raw;
     if (!isDatatype(datatype)) {
-      throw new InvalidInput(`Input "${name}": unknown datatype ${JSON.stringify(datatype)}.`);
+      throw new InvalidInput(`Input "${shown}": unknown datatype ${clip(String(JSON.stringify(datatype)), 40)}.`);
     }
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-      throw new InvalidInput(`Input "${name}": "shape" must be a list of non-negative integers.`);
-    }
-    const params = parameters(`Input "${name}"`, raw.parameters);
+    const count = checkedElementCount(name, shape);
+    const dims = shape as number[];
+    const params = parameters(`Input "${shown}"`, raw.parameters);
     const size = params?.binary_data_size;
     let data: InferTensor['data'];
     if (size !== undefined && size !== null) {
       if (!binary) {
         throw new InvalidInput(
-          `Input "${name}" has binary_data_size but the request has no binary part (missing Inference-Header-Content-Length header?).`,
+          `Input "${shown}" has binary_data_size but the request has no binary part (missing Inference-Header-Content-Length header?).`,
         );
       }
-      if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) {
-        throw new InvalidInput(`Input "${name}": binary_data_size must be a non-negative integer.`);
+      if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+        throw new InvalidInput(`Input "${shown}": binary_data_size must be a non-negative integer.`);
       }
       if (offset + size > binary.byteLength) {
         throw new InvalidInput(
-          `Input "${name}": binary_data_size ${size} runs past the end of the body (${binary.byteLength - offset} bytes left).`,
+          `Input "${shown}": binary_data_size ${size} runs past the end of the body (${binary.byteLength - offset} bytes left).`,
         );
       }
-      data = decodeRawData(name, datatype, shape, binary.subarray(offset, offset + size));
+      budget.take(datatype === 'BYTES' ? size : count * byteSize(datatype), `Input "${shown}"`);
+      data = decodeRawData(name, datatype, dims, binary.subarray(offset, offset + size));
       offset += size;
     } else {
-      if (raw.data === undefined) throw new InvalidInput(`Input "${name}" has no "data".`);
-      data = decodeJsonData(name, datatype, shape, raw.data);
+      if (raw.data === undefined) throw new InvalidInput(`Input "${shown}" has no "data".`);
+      const block = typeof raw.data === 'string' ? options.numericData?.get(raw.data) : undefined;
+      data = block
+        ? decodeNumericBlock(name, datatype, dims, block, { budget })
+        : decodeJsonData(name, datatype, dims, raw.data, { budget });
     }
-    const t: InferTensor = { name, datatype, shape: shape as number[], data };
+    const t: InferTensor = { name, datatype, shape: dims, data };
     if (params) {
       const { binary_data_size: _, ...rest } = params;
       if (Object.keys(rest).length > 0) t.parameters = rest;
@@ -91,7 +117,7 @@ export function decodeInferRequest(body: unknown, binary?: Uint8Array): InferReq
     if (!Array.isArray(body.outputs)) throw new InvalidInput('"outputs" must be a list.');
     req.outputs = body.outputs.map((o, i): RequestedOutput => {
       if (!isObject(o) || typeof o.name !== 'string') throw new InvalidInput(`outputs[${i}] needs a string "name".`);
-      const p = parameters(`Output "${o.name}"`, o.parameters);
+      const p = parameters(`Output "${clip(o.name)}"`, o.parameters);
       return p ? { name: o.name, parameters: p } : { name: o.name };
     });
   }
@@ -141,7 +167,8 @@ export interface EncodedResponse {
 /** Encode an InferResponse as V2 JSON, moving outputs that ask for it into the binary part. */
 export function encodeInferResponse(res: InferResponse, request: InferRequest): EncodedResponse {
   const binary: Uint8Array[] = [];
-  const outputs = res.outputs.map((t) => {
+  const outputs = res.outputs.map((output) => {
+    const t = checkedOutput(output);
     const { binary_data: _, ...rest } = t.parameters ?? {};
     const base: Record<string, unknown> = { name: t.name, datatype: t.datatype, shape: t.shape };
     if (wantsBinary(t, request)) {
@@ -159,5 +186,5 @@ export function encodeInferResponse(res: InferResponse, request: InferRequest): 
   if (res.id !== undefined) body.id = res.id;
   if (res.parameters !== undefined) body.parameters = res.parameters;
   body.outputs = outputs;
-  return { json: JSON.stringify(body), binary };
+  return { json: stringifyJson(body), binary };
 }

@@ -1,20 +1,32 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DataPlane } from '../dataplane.js';
-import { InvalidInput } from '../errors.js';
+import { clip, InvalidInput, redactPaths } from '../errors.js';
 import { registerTritonExtensionRoutes } from '../extensions/rest-routes.js';
 import type { InferRequest } from '../tensor/infer-types.js';
-import { rawBody, restContext } from './rest-plugin.js';
-import {
-  BINARY_HEADER,
-  decodeInferRequest,
-  decodeRawBinaryRequest,
-  encodeInferResponse,
-  parseJson,
-} from './v2-codec.js';
+import { parseV2JsonBody } from '../tensor/json-numeric.js';
+import { checkJsonSize, rawBody, restContext } from './rest-plugin.js';
+import { BINARY_HEADER, decodeInferRequest, decodeRawBinaryRequest, encodeInferResponse } from './v2-codec.js';
 
 interface ModelParams {
   name: string;
   version?: string;
+}
+
+/** The JSON length of a binary-extension body: plain decimal digits, no more than the body holds. */
+function jsonLengthOf(header: string | string[], bodyLength: number): number {
+  const text = Array.isArray(header) ? header.join(',') : header;
+  if (!/^[0-9]{1,16}$/.test(text)) {
+    throw new InvalidInput(
+      `Inference-Header-Content-Length must be a non-negative decimal integer, got "${clip(text, 40)}".`,
+    );
+  }
+  const length = Number(text);
+  if (length > bodyLength) {
+    throw new InvalidInput(
+      `Inference-Header-Content-Length is ${length} but the body has only ${bodyLength} bytes (truncated body?).`,
+    );
+  }
+  return length;
 }
 
 /** Decode a V2 infer body: plain JSON, or JSON + binary tensors when Inference-Header-Content-Length is set. */
@@ -24,22 +36,20 @@ function decodeBody(
   headers: FastifyRequest['headers'],
   body: Buffer,
 ): InferRequest {
+  const { limits } = dataplane;
   const header = headers[BINARY_HEADER];
-  if (header === undefined) return decodeInferRequest(parseJson(body.toString('utf8')));
-  const jsonLength = Number(header);
-  if (!Number.isInteger(jsonLength) || jsonLength < 0) {
-    throw new InvalidInput(`Inference-Header-Content-Length must be a non-negative integer, got "${String(header)}".`);
+  if (header === undefined) {
+    checkJsonSize(body.byteLength, limits);
+    const parsed = parseV2JsonBody(body, limits.maxJsonDepth);
+    return decodeInferRequest(parsed.body, undefined, { limits, numericData: parsed.blocks });
   }
-  if (jsonLength > body.byteLength) {
-    throw new InvalidInput(
-      `Inference-Header-Content-Length is ${jsonLength} but the body has only ${body.byteLength} bytes (truncated body?).`,
-    );
-  }
+  const jsonLength = jsonLengthOf(header, body.byteLength);
   if (jsonLength === 0) {
     return decodeRawBinaryRequest(dataplane.modelMetadata(params.name, params.version).inputs, body);
   }
-  const json = parseJson(body.toString('utf8', 0, jsonLength));
-  return decodeInferRequest(json, body.subarray(jsonLength));
+  checkJsonSize(jsonLength, limits);
+  const parsed = parseV2JsonBody(body.subarray(0, jsonLength), limits.maxJsonDepth);
+  return decodeInferRequest(parsed.body, body.subarray(jsonLength), { limits, numericData: parsed.blocks });
 }
 
 async function infer(dataplane: DataPlane, request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) {
@@ -83,7 +93,10 @@ export function registerV2Routes(app: FastifyInstance, dataplane: DataPlane): vo
   app.post('/v2/models/:name/infer', inferRoute);
   app.post('/v2/models/:name/versions/:version/infer', inferRoute);
 
-  app.post('/v2/repository/index', async () => dataplane.repository.index());
+  // Load failures may quote file paths: clients get them relative (or cut to the last segment).
+  app.post('/v2/repository/index', async () =>
+    dataplane.repository.index().map((e) => (e.reason === undefined ? e : { ...e, reason: redactPaths(e.reason) })),
+  );
   app.post<{ Params: { name: string } }>('/v2/repository/models/:name/load', async (request) => {
     await dataplane.repository.load(request.params.name);
     return { name: request.params.name, load: true };

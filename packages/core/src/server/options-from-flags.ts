@@ -29,7 +29,11 @@ export function serverOptionsFromFlags(flags: ParsedFlags): ModelServerOptions {
     enableGrpc: flags.enable_grpc as boolean,
     workers: flags.workers as number,
     maxBodySize: flags.max_body_size as number,
-    limits: { maxDecodedBytes: flags.max_decoded_bytes as number, maxJsonDepth: flags.max_json_depth as number },
+    limits: {
+      maxDecodedBytes: flags.max_decoded_bytes as number,
+      maxJsonDepth: flags.max_json_depth as number,
+      maxJsonBodySize: flags.max_json_body_size as number,
+    },
     grpcMaxMessageSize: flags.grpc_max_message_size as number,
     logLevel: flags.log_level as string,
     accessLog: flags.enable_access_log as boolean,
