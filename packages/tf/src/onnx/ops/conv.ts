@@ -1,5 +1,6 @@
 import { type Attr, attr } from '@servekit/onnx';
-import { type ConstData, floatsOf, reshapeConst, sizeOf, transposeConst } from '../const.js';
+import { shapeSize } from '../../graph/host-tensor.js';
+import { type ConstData, floatsOf, reshapeConst, transposeConst } from '../const.js';
 import { type LowerContext, type OpLowering, TO_NHWC, type Value } from '../context.js';
 import { KERNEL_TYPES } from '../dtype.js';
 import { elementwise } from './elementwise.js';
@@ -194,7 +195,7 @@ function foldAffine(cx: LowerContext, x: Value, scale: Float32Array, shift: Floa
   const node = f.node;
   const W = cx.ir.inits.get(node.inputs[1]!);
   if (W === undefined || !(W.data instanceof Float32Array)) return false;
-  const inner = sizeOf(W.shape.slice(f.channelAxis + 1));
+  const inner = shapeSize(W.shape.slice(f.channelAxis + 1));
   const data = Float32Array.from(W.data);
   for (let e = 0; e < data.length; e++) data[e]! *= scale[Math.floor(e / inner) % f.channels]!;
   const bOld = node.inputs[2] === undefined ? undefined : cx.ir.inits.get(node.inputs[2]);
