@@ -1,8 +1,8 @@
 import type { FlagSpec, ParsedFlags } from '@servekit/core';
-import type { OnnxModelOptions } from '@servekit/onnx';
+import type { OrtSessionOptions } from '@servekit/onnx';
 
 /** onnxruntime session options as OnnxModel takes them. */
-export type OrtSessionOptions = NonNullable<OnnxModelOptions['sessionOptions']>;
+export type { OrtSessionOptions };
 
 /** Graph optimization levels onnxruntime accepts. */
 export const GRAPH_OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'layout', 'all'] as const;

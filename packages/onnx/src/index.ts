@@ -4,5 +4,6 @@ export * from './onnx-model.js';
 export * from './proto/graph-builder.js';
 export * from './proto/onnx-schema.js';
 export * from './proto/tensor-proto.js';
+export * from './session-options.js';
 export * from './session-worker.js';
 export * from './zipmap.js';

@@ -48,6 +48,14 @@ function buildCnn(dir: string): void {
     return name;
   };
   const nhwc = { data_format: attr.str('NHWC') };
+  /** Stride-1 SAME NHWC attrs of the Conv2D and DepthwiseConv2dNative nodes. */
+  const sameConvAttrs = {
+    T: attr.type(F),
+    strides: attr.ints([1, 1, 1, 1]),
+    padding: attr.str('SAME'),
+    dilations: attr.ints([1, 1, 1, 1]),
+    ...nhwc,
+  };
   let x = 'image';
   let ch = 3;
   const convBnRelu = (name: string, out: number): void => {
@@ -56,13 +64,7 @@ function buildCnn(dir: string): void {
       name: `${name}/conv`,
       op: 'Conv2D',
       input: [x, w],
-      attr: {
-        T: attr.type(F),
-        strides: attr.ints([1, 1, 1, 1]),
-        padding: attr.str('SAME'),
-        dilations: attr.ints([1, 1, 1, 1]),
-        ...nhwc,
-      },
+      attr: sameConvAttrs,
     });
     const bn = ['gamma', 'beta', 'mean', 'var'].map((p, i) => {
       const n = `${name}/bn/${p}`;
@@ -114,13 +116,7 @@ function buildCnn(dir: string): void {
     name: 'sep/depthwise',
     op: 'DepthwiseConv2dNative',
     input: [x, dw],
-    attr: {
-      T: attr.type(F),
-      strides: attr.ints([1, 1, 1, 1]),
-      padding: attr.str('SAME'),
-      dilations: attr.ints([1, 1, 1, 1]),
-      ...nhwc,
-    },
+    attr: sameConvAttrs,
   });
   x = 'sep/depthwise';
   convBnRelu('sep/pointwise', 128);

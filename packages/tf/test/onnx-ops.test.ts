@@ -91,6 +91,19 @@ async function check(c: Case): Promise<void> {
 const node = (g: GraphDefBuilder, op: string, inputs: Array<GraphTensor | string>, attrs = {}, name?: string) =>
   g.node(op, inputs.map(t), attrs, name);
 
+/** The batch size of `x` at run time: Shape(x)[0] as an int32 scalar (StridedSlice with shrink_axis_mask). */
+function batchSize(g: GraphDefBuilder, x: GraphTensor | string): string {
+  const shape = node(g, 'Shape', [x], { T: attr.type(F), out_type: attr.type(I32) });
+  const b = g.constInts('b', [1], [0]);
+  const e = g.constInts('e', [1], [1]);
+  const s = g.constInts('s', [1], [1]);
+  return node(g, 'StridedSlice', [shape, b, e, s], {
+    T: attr.type(I32),
+    Index: attr.type(I32),
+    shrink_axis_mask: attr.int(1),
+  });
+}
+
 /**
  * Conv/BiasAdd/FusedBatchNorm/AvgPool in data format `fmt` between NHWC Transposes (tfjs computes only NHWC, so the
  * NCHW graph is checked against its NHWC twin, same weights), plus BN with a runtime scale and a FusedBatchNormV2.
@@ -194,15 +207,7 @@ const cases: Case[] = [
     name: 'transpose_conv',
     build: (g) => {
       const x = g.placeholder('x', [-1, 5, 5, 4]);
-      const shape = node(g, 'Shape', [x], { T: attr.type(F), out_type: attr.type(I32) });
-      const b = g.constInts('b', [1], [0]);
-      const e = g.constInts('e', [1], [1]);
-      const s = g.constInts('s', [1], [1]);
-      const batch = node(g, 'StridedSlice', [shape, b, e, s], {
-        T: attr.type(I32),
-        Index: attr.type(I32),
-        shrink_axis_mask: attr.int(1),
-      });
+      const batch = batchSize(g, x);
       const dims = ['h', 'w', 'c'].map((n, i) => g.constInts(n, [], [[10, 10, 3][i]!]));
       const sizes = node(g, 'Pack', [batch, ...dims], { T: attr.type(I32), N: attr.int(4), axis: attr.int(0) });
       const f = g.randomConst('filter', [3, 3, 3, 4], 0.3);
@@ -234,15 +239,7 @@ const cases: Case[] = [
     build: (g) => {
       const x = g.placeholder('x', [-1, 4, 4, 2]);
       const c = g.conv2d(x, { filters: 3 }, 'conv');
-      const shape = node(g, 'Shape', [c], { T: attr.type(F), out_type: attr.type(I32) });
-      const b = g.constInts('b', [1], [0]);
-      const e = g.constInts('e', [1], [1]);
-      const s = g.constInts('s', [1], [1]);
-      const batch = node(g, 'StridedSlice', [shape, b, e, s], {
-        T: attr.type(I32),
-        Index: attr.type(I32),
-        shrink_axis_mask: attr.int(1),
-      });
+      const batch = batchSize(g, c);
       const m1 = g.constInts('m1', [], [-1]);
       const target = node(g, 'Pack', [batch, m1], { T: attr.type(I32), N: attr.int(2), axis: attr.int(0) });
       const flat = node(g, 'Reshape', [c.name, target], { ...T, Tshape: attr.type(I32) });

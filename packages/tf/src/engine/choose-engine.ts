@@ -1,8 +1,9 @@
 import type { InferTensor } from '@servekit/core';
+import type { OrtSessionOptions } from '@servekit/onnx';
 import { UnservableSignature } from '../graph/freeze.js';
 import type { FrozenGraph } from '../graph/frozen-graph.js';
 import { lowerFrozenGraph, UnsupportedTfOps, unmappedOps } from '../onnx/index.js';
-import { OnnxSignatureRunner, type OrtSessionOptions, type SignatureRunner } from './onnx-engine.js';
+import { OnnxSignatureRunner, type SignatureRunner } from './onnx-engine.js';
 import {
   compareOutputs,
   DEFAULT_PROBE_TOLERANCE,

@@ -10,7 +10,7 @@ import {
 } from '@servekit/core';
 import {
   DEFAULT_SESSION_OPTIONS,
-  type OnnxModelOptions,
+  type OrtSessionOptions,
   type SessionInfo,
   V2_TO_ORT,
   type WireTensor,
@@ -19,9 +19,6 @@ import {
 import { dtypeName, v2Datatype } from '../graph/dtypes.js';
 import { UnservableSignature } from '../graph/freeze.js';
 import type { FrozenGraph, FrozenTensor } from '../graph/frozen-graph.js';
-
-/** onnxruntime session options (intra/inter-op threads, graph optimization level, execution providers…). */
-export type OrtSessionOptions = NonNullable<OnnxModelOptions['sessionOptions']>;
 
 /** onnxruntime tensor element type names. */
 type OrtType = WireTensor['type'];

@@ -1,4 +1,5 @@
 import type { Datatype } from '@servekit/core';
+import type { OnnxElemType } from '@servekit/onnx';
 
 /** TensorFlow `DataType` enum values (tensorflow/core/framework/types.proto). */
 export const TfDtype = {
@@ -28,6 +29,46 @@ export const TfDtype = {
   DT_UINT64: 23,
 } as const;
 
+/** The dtypes tfjs computes in. */
+export type TfjsDtype = 'float32' | 'int32' | 'bool' | 'string';
+
+/** What one TF dtype is in the other type systems servekit speaks; absent where that system has no such type. */
+interface DtypeInfo {
+  /** V2 / Open Inference Protocol datatype. */
+  v2?: Datatype;
+  /** ONNX `TensorProto` element type. */
+  onnx?: OnnxElemType;
+  /** The tfjs dtype it is computed in (tfjs has no 64-bit, 8/16-bit or unsigned types). */
+  tfjs?: TfjsDtype;
+  /** Bytes per element (fixed-size dtypes only). */
+  size?: number;
+}
+
+/** The one table of TF dtypes (by base enum value): V2 datatype, ONNX element type, tfjs dtype, element size. */
+const DTYPES: Partial<Record<number, DtypeInfo>> = {
+  [TfDtype.DT_FLOAT]: { v2: 'FP32', onnx: 'FLOAT', tfjs: 'float32', size: 4 },
+  [TfDtype.DT_DOUBLE]: { v2: 'FP64', onnx: 'DOUBLE', tfjs: 'float32', size: 8 },
+  [TfDtype.DT_HALF]: { v2: 'FP16', onnx: 'FLOAT16', tfjs: 'float32', size: 2 },
+  [TfDtype.DT_BFLOAT16]: { v2: 'BF16', onnx: 'BFLOAT16', tfjs: 'float32', size: 2 },
+  [TfDtype.DT_INT8]: { v2: 'INT8', onnx: 'INT8', tfjs: 'int32', size: 1 },
+  [TfDtype.DT_INT16]: { v2: 'INT16', onnx: 'INT16', tfjs: 'int32', size: 2 },
+  [TfDtype.DT_INT32]: { v2: 'INT32', onnx: 'INT32', tfjs: 'int32', size: 4 },
+  [TfDtype.DT_INT64]: { v2: 'INT64', onnx: 'INT64', tfjs: 'int32', size: 8 },
+  [TfDtype.DT_UINT8]: { v2: 'UINT8', onnx: 'UINT8', tfjs: 'int32', size: 1 },
+  [TfDtype.DT_UINT16]: { v2: 'UINT16', onnx: 'UINT16', tfjs: 'int32', size: 2 },
+  [TfDtype.DT_UINT32]: { v2: 'UINT32', onnx: 'UINT32', tfjs: 'int32', size: 4 },
+  [TfDtype.DT_UINT64]: { v2: 'UINT64', onnx: 'UINT64', tfjs: 'int32', size: 8 },
+  [TfDtype.DT_BOOL]: { v2: 'BOOL', onnx: 'BOOL', tfjs: 'bool', size: 1 },
+  [TfDtype.DT_STRING]: { v2: 'BYTES', onnx: 'STRING', tfjs: 'string' },
+  [TfDtype.DT_QINT8]: { size: 1 },
+  [TfDtype.DT_QUINT8]: { size: 1 },
+  [TfDtype.DT_QINT16]: { size: 2 },
+  [TfDtype.DT_QUINT16]: { size: 2 },
+  [TfDtype.DT_QINT32]: { size: 4 },
+  [TfDtype.DT_COMPLEX64]: { size: 8 },
+  [TfDtype.DT_COMPLEX128]: { size: 16 },
+};
+
 const NAMES = new Map<number, string>(Object.entries(TfDtype).map(([k, v]) => [v, k]));
 
 /** The base type of a `_REF` dtype (TF1 reference variables add 100). */
@@ -42,86 +83,29 @@ export function dtypeName(dt: number): string {
   return dt > 100 ? `${base}_REF` : base;
 }
 
-const TO_V2: Partial<Record<number, Datatype>> = {
-  [TfDtype.DT_FLOAT]: 'FP32',
-  [TfDtype.DT_DOUBLE]: 'FP64',
-  [TfDtype.DT_HALF]: 'FP16',
-  [TfDtype.DT_BFLOAT16]: 'BF16',
-  [TfDtype.DT_INT8]: 'INT8',
-  [TfDtype.DT_INT16]: 'INT16',
-  [TfDtype.DT_INT32]: 'INT32',
-  [TfDtype.DT_INT64]: 'INT64',
-  [TfDtype.DT_UINT8]: 'UINT8',
-  [TfDtype.DT_UINT16]: 'UINT16',
-  [TfDtype.DT_UINT32]: 'UINT32',
-  [TfDtype.DT_UINT64]: 'UINT64',
-  [TfDtype.DT_BOOL]: 'BOOL',
-  [TfDtype.DT_STRING]: 'BYTES',
-};
-
 /** The V2 datatype of a TF dtype (`_REF` types map like their base), or undefined when V2 has none. */
 export function v2Datatype(dt: number): Datatype | undefined {
-  return TO_V2[baseDtype(dt)];
+  return DTYPES[baseDtype(dt)]?.v2;
 }
 
-/** The dtypes tfjs computes in. */
-export type TfjsDtype = 'float32' | 'int32' | 'bool' | 'string';
+/** The ONNX element type of a TF dtype (`_REF` types map like their base), or undefined when ONNX has none. */
+export function onnxElemType(dt: number): OnnxElemType | undefined {
+  return DTYPES[baseDtype(dt)]?.onnx;
+}
+
+/** The ONNX element type of a TF dtype; throws naming the dtype when ONNX has none. */
+export function requireOnnxElemType(dt: number): OnnxElemType {
+  const t = onnxElemType(dt);
+  if (t === undefined) throw new Error(`TF dtype ${dtypeName(dt)} has no ONNX element type`);
+  return t;
+}
 
 /** The tfjs dtype a TF dtype is computed in (tfjs has no 64-bit, 8/16-bit or unsigned types), or undefined. */
 export function tfjsDtype(dt: number): TfjsDtype | undefined {
-  switch (baseDtype(dt)) {
-    case TfDtype.DT_FLOAT:
-    case TfDtype.DT_DOUBLE:
-    case TfDtype.DT_HALF:
-    case TfDtype.DT_BFLOAT16:
-      return 'float32';
-    case TfDtype.DT_INT8:
-    case TfDtype.DT_INT16:
-    case TfDtype.DT_INT32:
-    case TfDtype.DT_INT64:
-    case TfDtype.DT_UINT8:
-    case TfDtype.DT_UINT16:
-    case TfDtype.DT_UINT32:
-    case TfDtype.DT_UINT64:
-      return 'int32';
-    case TfDtype.DT_BOOL:
-      return 'bool';
-    case TfDtype.DT_STRING:
-      return 'string';
-    default:
-      return undefined;
-  }
+  return DTYPES[baseDtype(dt)]?.tfjs;
 }
 
 /** Bytes per element of fixed-size TF dtypes (undefined for strings, resources, variants). */
 export function tfElementSize(dt: number): number | undefined {
-  switch (baseDtype(dt)) {
-    case TfDtype.DT_BOOL:
-    case TfDtype.DT_INT8:
-    case TfDtype.DT_UINT8:
-    case TfDtype.DT_QINT8:
-    case TfDtype.DT_QUINT8:
-      return 1;
-    case TfDtype.DT_INT16:
-    case TfDtype.DT_UINT16:
-    case TfDtype.DT_HALF:
-    case TfDtype.DT_BFLOAT16:
-    case TfDtype.DT_QINT16:
-    case TfDtype.DT_QUINT16:
-      return 2;
-    case TfDtype.DT_FLOAT:
-    case TfDtype.DT_INT32:
-    case TfDtype.DT_UINT32:
-    case TfDtype.DT_QINT32:
-      return 4;
-    case TfDtype.DT_DOUBLE:
-    case TfDtype.DT_INT64:
-    case TfDtype.DT_UINT64:
-    case TfDtype.DT_COMPLEX64:
-      return 8;
-    case TfDtype.DT_COMPLEX128:
-      return 16;
-    default:
-      return undefined;
-  }
+  return DTYPES[baseDtype(dt)]?.size;
 }

@@ -1,5 +1,5 @@
 import { baseDtype, dtypeName, TfDtype } from '../graph/dtypes.js';
-import type { HostTensor } from '../graph/host-tensor.js';
+import { type HostTensor, shapeSize } from '../graph/host-tensor.js';
 
 /** A typed array holding a constant's elements (HALF/BFLOAT16 as Uint16Array bit patterns, BOOL as Uint8Array). */
 export type NumArray =
@@ -23,9 +23,6 @@ export interface ConstData {
   /** Elements, row-major. */
   data: NumArray;
 }
-
-/** Number of elements of a shape. */
-export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** A zeroed typed array for `n` elements of TF dtype `dt`. */
 export function typedFor(dt: number, n: number): NumArray {
@@ -62,7 +59,7 @@ export function typedFor(dt: number, n: number): NumArray {
 export function constFromHost(h: HostTensor): ConstData {
   const dtype = baseDtype(h.dtype);
   if (h.bytes === undefined) throw new Error(`constants of dtype ${dtypeName(dtype)} cannot be lowered to ONNX`);
-  const data = typedFor(dtype, sizeOf(h.shape));
+  const data = typedFor(dtype, shapeSize(h.shape));
   new Uint8Array(data.buffer).set(h.bytes);
   return { dtype, shape: h.shape.slice(), data };
 }

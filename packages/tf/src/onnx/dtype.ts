@@ -1,34 +1,5 @@
-import { OnnxDataType, type OnnxElemType } from '@servekit/onnx';
-import { baseDtype, dtypeName, TfDtype } from '../graph/dtypes.js';
-
-const TO_ONNX: Partial<Record<number, OnnxElemType>> = {
-  [TfDtype.DT_FLOAT]: 'FLOAT',
-  [TfDtype.DT_DOUBLE]: 'DOUBLE',
-  [TfDtype.DT_HALF]: 'FLOAT16',
-  [TfDtype.DT_BFLOAT16]: 'BFLOAT16',
-  [TfDtype.DT_INT8]: 'INT8',
-  [TfDtype.DT_INT16]: 'INT16',
-  [TfDtype.DT_INT32]: 'INT32',
-  [TfDtype.DT_INT64]: 'INT64',
-  [TfDtype.DT_UINT8]: 'UINT8',
-  [TfDtype.DT_UINT16]: 'UINT16',
-  [TfDtype.DT_UINT32]: 'UINT32',
-  [TfDtype.DT_UINT64]: 'UINT64',
-  [TfDtype.DT_BOOL]: 'BOOL',
-  [TfDtype.DT_STRING]: 'STRING',
-};
-
-/** The ONNX element type of a TF dtype (`_REF` types map like their base), or undefined when ONNX has none. */
-export function onnxElemType(dt: number): OnnxElemType | undefined {
-  return TO_ONNX[baseDtype(dt)];
-}
-
-/** The ONNX element type of a TF dtype; throws naming the dtype when ONNX has none. */
-export function requireOnnxElemType(dt: number): OnnxElemType {
-  const t = onnxElemType(dt);
-  if (t === undefined) throw new Error(`TF dtype ${dtypeName(dt)} has no ONNX element type`);
-  return t;
-}
+import { OnnxDataType } from '@servekit/onnx';
+import { baseDtype, requireOnnxElemType, TfDtype } from '../graph/dtypes.js';
 
 /** The ONNX `TensorProto.DataType` number of a TF dtype (for Cast's `to`). */
 export function onnxTypeCode(dt: number): number {

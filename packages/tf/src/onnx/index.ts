@@ -1,5 +1,4 @@
 export { type ConstData, constFromHost } from './const.js';
-export { onnxElemType } from './dtype.js';
 export { type UnsupportedOp, UnsupportedTfOps } from './errors.js';
 export { LOWERING_OPSET } from './ir.js';
 export { type LoweredGraph, type LoweredTensor, type LowerOptions, lowerFrozenGraph, unmappedOps } from './lower.js';

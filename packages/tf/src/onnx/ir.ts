@@ -1,6 +1,6 @@
 import { type Attr, type Dim, GraphBuilder, type OnnxElemType } from '@servekit/onnx';
+import { requireOnnxElemType } from '../graph/dtypes.js';
 import { type ConstData, rawBytes } from './const.js';
-import { requireOnnxElemType } from './dtype.js';
 
 /** One ONNX node of the graph being lowered (mutable until `build`, so later ops can fold into it). */
 export interface IrNode {

@@ -1,9 +1,8 @@
 import type { Dim } from '@servekit/onnx';
-import { baseDtype, dtypeName } from '../graph/dtypes.js';
+import { baseDtype, dtypeName, onnxElemType } from '../graph/dtypes.js';
 import { type FrozenGraph, type FrozenTensor, normalizeTensor } from '../graph/frozen-graph.js';
 import { constFromHost } from './const.js';
 import { LowerContext, type Value } from './context.js';
-import { onnxElemType } from './dtype.js';
 import { UnsupportedTfOps } from './errors.js';
 import { type IrValueInfo, LOWERING_OPSET, OnnxIr } from './ir.js';
 import { OP_TABLE } from './ops/index.js';

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { InferTensor, TensorMetadata } from '@servekit/core';
 import { InvalidInput, NotImplemented } from '@servekit/core';
+import type { OrtSessionOptions } from '@servekit/onnx';
 import {
   type ChosenEngine,
   chooseEngine,
@@ -8,7 +9,7 @@ import {
   type TfEngineChoice,
   type TfEngineName,
 } from '../engine/choose-engine.js';
-import type { OrtSessionOptions, SignatureRunner } from '../engine/onnx-engine.js';
+import type { SignatureRunner } from '../engine/onnx-engine.js';
 import type { ProbeTolerance } from '../engine/probe.js';
 import type { TfjsBackendName } from '../engine/tfjs-engine.js';
 import { dtypeName, v2Datatype } from '../graph/dtypes.js';

@@ -1,5 +1,6 @@
 import { type Attr, attr } from '@servekit/onnx';
-import { type ConstData, floatsOf, reshapeConst, sizeOf, transposeConst } from '../const.js';
+import { shapeSize } from '../../graph/host-tensor.js';
+import { type ConstData, floatsOf, reshapeConst, transposeConst } from '../const.js';
 import { type LowerContext, type OpLowering, TO_NHWC, type Value } from '../context.js';
 import { KERNEL_TYPES } from '../dtype.js';
 import { elementwise } from './elementwise.js';
@@ -109,51 +110,54 @@ function requireFloat(cx: LowerContext, x: Value): void {
     throw cx.refusal('convolutions are lowered for float32/float64 only');
 }
 
-const conv2d: OpLowering = (cx, _node, [x, f]) => {
-  requireFloat(cx, x!);
+/** The [H, W, in, out]-style dims of a 4-D filter of known shape; refused otherwise. */
+function filterDims(cx: LowerContext, f: Value): [number, number, number, number] {
+  if (f.shape === undefined || f.shape.length !== 4) throw cx.refusal('the filter must be 4-D with a known shape');
+  return f.shape as [number, number, number, number];
+}
+
+/** An NCHW ONNX Conv of `x` with OIHW weights `W` in `group` groups, giving `channels` output channels. */
+function groupedConv(
+  cx: LowerContext,
+  x: Value,
+  kernel: [number, number],
+  W: { name: string; fresh: boolean },
+  group: number,
+  channels: number,
+): Value {
   const w = windowOf(cx);
-  if (f!.shape === undefined || f!.shape.length !== 4) throw cx.refusal('the filter must be 4-D with a known shape');
-  const [kh, kw, ci, co] = f!.shape as [number, number, number, number];
-  const inC = x!.shape?.length === 4 ? x!.shape[w.nchwData ? 1 : 3]! : -1;
-  const group = inC > 0 && ci > 0 && inC !== ci ? inC / ci : 1;
-  const pad = paddingAttrs(cx, spatialOf(x!, w.nchwData), [kh, kw], w);
-  const W = convWeights(cx, f!, HWIO_TO_OIHW);
-  const node = cx.ir.add('Conv', [nchwInput(cx, x!, w), W.name], {
-    kernel_shape: attr.ints([kh, kw]),
+  const pad = paddingAttrs(cx, spatialOf(x, w.nchwData), kernel, w);
+  const node = cx.ir.add('Conv', [nchwInput(cx, x, w), W.name], {
+    kernel_shape: attr.ints(kernel),
     strides: attr.ints(w.strides),
     dilations: attr.ints(w.dilations),
     group: attr.i(group),
     ...pad.attrs,
   });
-  const v = nchwOutput(x!, w, node.outputs[0]!, batchOf(x!), co, pad.outHW);
-  if (W.fresh) v.foldable = { node, channelAxis: 0, channels: co };
-  return [v];
+  const v = nchwOutput(x, w, node.outputs[0]!, batchOf(x), channels, pad.outHW);
+  if (W.fresh) v.foldable = { node, channelAxis: 0, channels };
+  return v;
+}
+
+const conv2d: OpLowering = (cx, _node, [x, f]) => {
+  requireFloat(cx, x!);
+  const nchwData = windowOf(cx).nchwData;
+  const [kh, kw, ci, co] = filterDims(cx, f!);
+  const inC = x!.shape?.length === 4 ? x!.shape[nchwData ? 1 : 3]! : -1;
+  const group = inC > 0 && ci > 0 && inC !== ci ? inC / ci : 1;
+  return [groupedConv(cx, x!, [kh, kw], convWeights(cx, f!, HWIO_TO_OIHW), group, co)];
 };
 
 const depthwise: OpLowering = (cx, _node, [x, f]) => {
   requireFloat(cx, x!);
-  const w = windowOf(cx);
-  if (f!.shape === undefined || f!.shape.length !== 4) throw cx.refusal('the filter must be 4-D with a known shape');
-  const [kh, kw, c, m] = f!.shape as [number, number, number, number];
-  const pad = paddingAttrs(cx, spatialOf(x!, w.nchwData), [kh, kw], w);
-  const W = convWeights(cx, f!, [2, 3, 0, 1], [c * m, 1, kh, kw]);
-  const node = cx.ir.add('Conv', [nchwInput(cx, x!, w), W.name], {
-    kernel_shape: attr.ints([kh, kw]),
-    strides: attr.ints(w.strides),
-    dilations: attr.ints(w.dilations),
-    group: attr.i(c),
-    ...pad.attrs,
-  });
-  const v = nchwOutput(x!, w, node.outputs[0]!, batchOf(x!), c * m, pad.outHW);
-  if (W.fresh) v.foldable = { node, channelAxis: 0, channels: c * m };
-  return [v];
+  const [kh, kw, c, m] = filterDims(cx, f!);
+  return [groupedConv(cx, x!, [kh, kw], convWeights(cx, f!, [2, 3, 0, 1], [c * m, 1, kh, kw]), c, c * m)];
 };
 
 const convTranspose: OpLowering = (cx, _node, [sizes, f, dy]) => {
   requireFloat(cx, dy!);
   const w = windowOf(cx);
-  if (f!.shape === undefined || f!.shape.length !== 4) throw cx.refusal('the filter must be 4-D with a known shape');
-  const [kh, kw, co] = f!.shape as [number, number, number, number];
+  const [kh, kw, co] = filterDims(cx, f!);
   const elems = cx.known(sizes!) ? Array.from(cx.constNumbers(sizes!, 'input_sizes')) : sizes!.partial;
   const outHW = elems === undefined ? [] : w.nchwData ? [elems[2], elems[3]] : [elems[1], elems[2]];
   const inHW = spatialOf(dy!, w.nchwData);
@@ -194,7 +198,7 @@ function foldAffine(cx: LowerContext, x: Value, scale: Float32Array, shift: Floa
   const node = f.node;
   const W = cx.ir.inits.get(node.inputs[1]!);
   if (W === undefined || !(W.data instanceof Float32Array)) return false;
-  const inner = sizeOf(W.shape.slice(f.channelAxis + 1));
+  const inner = shapeSize(W.shape.slice(f.channelAxis + 1));
   const data = Float32Array.from(W.data);
   for (let e = 0; e < data.length; e++) data[e]! *= scale[Math.floor(e / inner) % f.channels]!;
   const bOld = node.inputs[2] === undefined ? undefined : cx.ir.inits.get(node.inputs[2]);

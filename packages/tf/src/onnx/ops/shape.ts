@@ -1,6 +1,7 @@
-import { attr } from '@servekit/onnx';
-import { TfDtype } from '../../graph/dtypes.js';
-import { constOf, numbersOf, sizeOf, transposeConst } from '../const.js';
+import { attr, type OnnxElemType } from '@servekit/onnx';
+import { onnxElemType, TfDtype } from '../../graph/dtypes.js';
+import { shapeSize } from '../../graph/host-tensor.js';
+import { constOf, numbersOf, transposeConst } from '../const.js';
 import { type Elem, type LowerContext, normAxis, type OpLowering, TO_NHWC, type Value } from '../context.js';
 
 const INT64_MAX = 9223372036854775807n;
@@ -58,10 +59,10 @@ function reshapeShape(x: Value, elems: Elem[]): number[] {
   const dims = elems.map((e, i) =>
     typeof e === 'number' ? e : typeof e === 'object' && e.dimOf === x ? (x.shape?.[i] ?? -1) : -1,
   );
-  const inSize = x.shape?.every((d) => d >= 0) ? sizeOf(x.shape) : -1;
+  const inSize = x.shape?.every((d) => d >= 0) ? shapeSize(x.shape) : -1;
   const unknown = dims.filter((d) => d === -1).length;
   if (unknown === 1 && inSize >= 0) {
-    const rest = sizeOf(dims.filter((d) => d !== -1));
+    const rest = shapeSize(dims.filter((d) => d !== -1));
     return dims.map((d) => (d === -1 && rest > 0 ? inSize / rest : d));
   }
   return dims;
@@ -450,34 +451,30 @@ const likeOp =
     const dt = x!.dtype;
     const value = constOf(dt === TfDtype.DT_BOOL ? TfDtype.DT_BOOL : dt, [1], [fillValue]);
     const out = cx.op1('ConstantOfShape', [shapeName], {
-      value: attr.t({ type: onnxName(dt), dims: [1], values: Array.from(value.data as ArrayLike<number | bigint>) }),
+      value: attr.t({
+        type: fillValueType(dt),
+        dims: [1],
+        values: Array.from(value.data as ArrayLike<number | bigint>),
+      }),
     });
     return [{ dtype: dt, shape: s, name: out }];
   };
 
-function onnxName(dt: number): 'FLOAT' | 'DOUBLE' | 'INT32' | 'INT64' | 'BOOL' | 'UINT8' {
-  switch (dt) {
-    case TfDtype.DT_DOUBLE:
-      return 'DOUBLE';
-    case TfDtype.DT_INT32:
-      return 'INT32';
-    case TfDtype.DT_INT64:
-      return 'INT64';
-    case TfDtype.DT_BOOL:
-      return 'BOOL';
-    case TfDtype.DT_UINT8:
-      return 'UINT8';
-    default:
-      return 'FLOAT';
-  }
+/** ONNX element types a ConstantOfShape `value` is written in; other dtypes fill as FLOAT. */
+const FILL_VALUE_TYPES = new Set<OnnxElemType>(['FLOAT', 'DOUBLE', 'INT32', 'INT64', 'BOOL', 'UINT8']);
+
+/** The element type of the ConstantOfShape `value` for TF dtype `dt`. */
+function fillValueType(dt: number): OnnxElemType {
+  const t = onnxElemType(dt);
+  return t !== undefined && FILL_VALUE_TYPES.has(t) ? t : 'FLOAT';
 }
 
 const fill: OpLowering = (cx, _node, [dims, value]) => {
   const kd = cx.known(dims!);
   const kv = cx.known(value!);
-  if (kd !== undefined && kv !== undefined && sizeOf(numbersOf(kd)) <= 64) {
+  if (kd !== undefined && kv !== undefined && shapeSize(numbersOf(kd)) <= 64) {
     const shape = numbersOf(kd);
-    return [cx.constValue(constOf(kv.dtype, shape, new Array<number>(sizeOf(shape)).fill(numbersOf(kv)[0]!)))];
+    return [cx.constValue(constOf(kv.dtype, shape, new Array<number>(shapeSize(shape)).fill(numbersOf(kv)[0]!)))];
   }
   const shape = kd === undefined ? elemsOf(cx, dims!)?.map((e) => (typeof e === 'number' ? e : -1)) : numbersOf(kd);
   return [{ dtype: value!.dtype, shape, name: cx.op1('Expand', [cx.ref(value!), cx.refInt64(dims!)]) }];
@@ -554,7 +551,7 @@ export const shapeOps: Record<string, OpLowering> = {
   Size: (cx, _node, [x]) => {
     const outType = cx.type('out_type', TfDtype.DT_INT32);
     const s = x!.shape;
-    if (s?.every((d) => d >= 0)) return [cx.constValue(constOf(outType, [], [sizeOf(s)]))];
+    if (s?.every((d) => d >= 0)) return [cx.constValue(constOf(outType, [], [shapeSize(s)]))];
     return [{ dtype: outType, shape: [], name: cx.cast(cx.op1('Size', [cx.ref(x!)]), TfDtype.DT_INT64, outType) }];
   },
   Rank: (cx, _node, [x]) => {
