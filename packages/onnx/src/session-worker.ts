@@ -91,7 +91,9 @@ export class WorkerSession {
     options: ort.InferenceSession.SessionOptions,
   ): Promise<{ session: WorkerSession; info: SessionInfo }> {
     const session = new WorkerSession();
-    const copy = bytes.slice();
+    // A copy in a fresh ArrayBuffer: a Buffer's slice() is a view, and a small Buffer (protobufjs's encoding of a
+    // converted model) lives in Node's shared pool, which Node >= 22 refuses to transfer.
+    const copy = new Uint8Array(bytes);
     const reply = await session.call<{ info: SessionInfo }>({ type: 'load', bytes: copy, options }, [copy.buffer]);
     return { session, info: reply.info };
   }
