@@ -1,7 +1,7 @@
 // The `servekit` bin is a committed stub (bin/servekit.js), so `npm ci` in a clone links node_modules/.bin/servekit
 // before `tsc -b` has built dist/: a bin pointing into dist/ is not linked, or linked without its execute bit.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -36,6 +36,7 @@ describe('the servekit bin', () => {
   it('says to build when dist/ is missing', () => {
     mkdirSync(join(tmp, 'bin'));
     copyFileSync(STUB, join(tmp, 'bin/servekit.js'));
+    writeFileSync(join(tmp, 'package.json'), JSON.stringify({ type: 'module' })); // as packages/cli/package.json
     const out = spawnSync(process.execPath, [join(tmp, 'bin/servekit.js'), '--help'], { encoding: 'utf8' });
     expect(out.status).toBe(1);
     expect(out.stderr).toContain('run `npx tsc -b`');
