@@ -20,8 +20,14 @@ const WORKSPACES = ['core', 'client', 'onnx', 'storage', 'sklearn', 'xgboost', '
 
 /** npm's environment: offline, no registry reachable, onnxruntime-node's optional GPU download skipped. */
 const NO_REGISTRY = 'http://127.0.0.1:9/';
+/** What `npm test` put in our environment about the repository's project (its package, prefix, …), minus the cache. */
+const INHERITED = Object.fromEntries(
+  Object.entries(process.env).filter(
+    ([k]) => !/^npm_/i.test(k) || /^npm_config_(cache|userconfig|globalconfig)$/i.test(k),
+  ),
+);
 const NPM_ENV = {
-  ...process.env,
+  ...INHERITED,
   npm_config_registry: NO_REGISTRY,
   npm_config_offline: 'true',
   npm_config_audit: 'false',
