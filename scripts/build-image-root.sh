@@ -1,7 +1,8 @@
 #!/usr/bin/env sh
 # Lay out servekit's runtime tree in DEST from a built checkout (run `npm ci && npx tsc -b` first): the root
-# manifests and lockfile, the gRPC proto, and every workspace's package.json + dist/ (no sources, tests, maps or
-# build info). The image then installs the production dependencies in DEST with `npm ci --omit=dev`.
+# manifests and lockfile, and every workspace's package.json, dist/ and what else its package.json `files` ships
+# (the committed bin stub, @servekit/core's proto), as npm would publish it but without sources, tests, maps or
+# build info. The image then installs the production dependencies in DEST with `npm ci --omit=dev`.
 # Used by Dockerfile.sklearn and Dockerfile.tf, and run by packages/cli/test/image-root.test.ts.
 # Usage: scripts/build-image-root.sh DEST
 set -eu
@@ -10,12 +11,14 @@ cd "$(dirname "$0")/.."
 [ -f packages/cli/dist/bin.js ] || { echo "build-image-root: packages/cli/dist/bin.js missing; run npx tsc -b first" >&2; exit 1; }
 mkdir -p "$dest"
 cp package.json package-lock.json .npmrc "$dest/"
-cp -R protos "$dest/protos"
 for ws in packages/* examples/*; do
   [ -f "$ws/package.json" ] || continue
   mkdir -p "$dest/$ws"
   cp "$ws/package.json" "$dest/$ws/package.json"
-  if [ -d "$ws/dist" ]; then cp -R "$ws/dist" "$dest/$ws/dist"; fi
+  shipped=$(node -e 'const f = require(process.argv[1]).files ?? []; console.log(f.filter((e) => e !== "src").join("\n"))' "./$ws/package.json")
+  for entry in dist $shipped; do
+    if [ -e "$ws/$entry" ] && [ ! -e "$dest/$ws/$entry" ]; then cp -R "$ws/$entry" "$dest/$ws/$entry"; fi
+  done
 done
-find "$dest" -name '*.map' -type f -exec rm -f {} +
-chmod +x "$dest/packages/cli/dist/bin.js"
+find "$dest" \( -name '*.map' -o -name '*.tsbuildinfo' \) -type f -exec rm -f {} +
+chmod +x "$dest/packages/cli/bin/servekit.js"

@@ -43,27 +43,36 @@ function parseDockerfile(text: string): Dockerfile {
 const flagNames = new Set(SERVE_FLAGS.map((f) => f.name));
 const envNames = new Map(SERVE_FLAGS.map((f) => [envName(f.name), f.name]));
 const IMAGES = ['Dockerfile.sklearn', 'Dockerfile.tf'];
+/** The image's base: the Active LTS line of Node.js, within every package's `engines` range. */
+const BASE = 'node:26-slim';
+/** Where the images lay out the runtime tree. */
+const IMAGE_ROOT = '/opt/servekit';
+
+/** The file the image links as /usr/local/bin/servekit (`ln -s TARGET /usr/local/bin/servekit`), in the tree. */
+function linkedBin(d: Dockerfile): string {
+  const link = /ln -s (\S+) \/usr\/local\/bin\/servekit/.exec(d.run.join(' && '));
+  if (!link) throw new Error('the image links no /usr/local/bin/servekit');
+  const target = link[1]!;
+  if (!target.startsWith(`${IMAGE_ROOT}/`)) throw new Error(`servekit links outside ${IMAGE_ROOT}: ${target}`);
+  return target.slice(IMAGE_ROOT.length + 1);
+}
 
 describe('container images', () => {
-  it.each(IMAGES)(
-    '%s: node:20-slim, built by the shared script, non-root, `servekit serve` with real flags',
-    (file) => {
-      const d = parseDockerfile(readFileSync(join(ROOT, file), 'utf8'));
-      expect(d.from).toEqual(['node:20-slim AS build', 'node:20-slim']);
-      expect(d.run[0]).toBe(
-        'npm ci --no-audit --no-fund && npx tsc -b && sh scripts/build-image-root.sh /opt/servekit',
-      );
-      expect(d.run[1]).toMatch(/^npm ci --omit=dev /);
-      expect(d.user).toBe('node');
-      expect(d.entrypoint).toEqual(['servekit', 'serve']);
-      const flags = d.cmd.filter((a) => a.startsWith('--')).map((a) => a.slice(2));
-      for (const f of flags) expect(flagNames.has(f), `${file}: --${f}`).toBe(true);
-      expect(d.cmd.slice(0, 2)).toEqual(['--model_dir', '/mnt/models']);
-      expect(d.cmd).toEqual(expect.arrayContaining(['--http_port', '8080', '--grpc_port', '8081']));
-      for (const k of Object.keys(d.env)) expect(envNames.has(k), `${file}: ENV ${k}`).toBe(true);
-      if (file === 'Dockerfile.tf') expect(d.env.SERVEKIT_MODEL_FORMAT).toBe('tensorflow');
-    },
-  );
+  it.each(IMAGES)(`%s: ${BASE}, built by the shared script, non-root, \`servekit serve\` with real flags`, (file) => {
+    const d = parseDockerfile(readFileSync(join(ROOT, file), 'utf8'));
+    expect(d.from).toEqual([`${BASE} AS build`, BASE]);
+    expect(linkedBin(d)).toBe('packages/cli/bin/servekit.js');
+    expect(d.run[0]).toBe('npm ci --no-audit --no-fund && npx tsc -b && sh scripts/build-image-root.sh /opt/servekit');
+    expect(d.run[1]).toMatch(/^npm ci --omit=dev /);
+    expect(d.user).toBe('node');
+    expect(d.entrypoint).toEqual(['servekit', 'serve']);
+    const flags = d.cmd.filter((a) => a.startsWith('--')).map((a) => a.slice(2));
+    for (const f of flags) expect(flagNames.has(f), `${file}: --${f}`).toBe(true);
+    expect(d.cmd.slice(0, 2)).toEqual(['--model_dir', '/mnt/models']);
+    expect(d.cmd).toEqual(expect.arrayContaining(['--http_port', '8080', '--grpc_port', '8081']));
+    for (const k of Object.keys(d.env)) expect(envNames.has(k), `${file}: ENV ${k}`).toBe(true);
+    if (file === 'Dockerfile.tf') expect(d.env.SERVEKIT_MODEL_FORMAT).toBe('tensorflow');
+  });
 
   describe('the runtime tree of scripts/build-image-root.sh', () => {
     const dest = mkdtempSync(join(tmpdir(), 'servekit-image-'));
@@ -85,14 +94,22 @@ describe('container images', () => {
     });
     afterAll(() => rmSync(dest, { recursive: true, force: true }));
 
-    it('holds manifests, the proto and built workspaces, and no sources or tests', () => {
-      for (const f of ['package.json', 'package-lock.json', '.npmrc', 'protos/grpc_predict_v2.proto']) {
+    it('holds manifests, the proto and built workspaces, and no sources, tests or build info', () => {
+      const files = [
+        'package.json',
+        'package-lock.json',
+        '.npmrc',
+        'packages/core/proto/grpc_predict_v2.proto',
+        'packages/cli/bin/servekit.js',
+      ];
+      for (const f of files) {
         expect(existsSync(join(dest, f)), f).toBe(true);
       }
       for (const pkg of ['core', 'onnx', 'storage', 'sklearn', 'xgboost', 'tf', 'cli']) {
         expect(existsSync(join(dest, 'packages', pkg, 'dist/index.js')), pkg).toBe(true);
         expect(existsSync(join(dest, 'packages', pkg, 'src')), `${pkg}/src`).toBe(false);
         expect(existsSync(join(dest, 'packages', pkg, 'test')), `${pkg}/test`).toBe(false);
+        expect(existsSync(join(dest, 'packages', pkg, 'tsconfig.tsbuildinfo')), `${pkg}/tsbuildinfo`).toBe(false);
       }
     });
 
@@ -108,7 +125,7 @@ describe('container images', () => {
         {
           ...d.env,
         },
-        join(dest, 'packages/cli/dist/bin.js'),
+        join(dest, linkedBin(d)),
       );
       expect((await post(`${r.base}/v1/models/m:predict`, body)).body.predictions).toEqual(predictions);
       expect(await stop(r)).toBe(0);

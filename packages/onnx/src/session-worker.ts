@@ -20,6 +20,26 @@ export interface SessionInfo {
   outputMetadata: ort.InferenceSession.ValueMetadata[];
 }
 
+// FP16 tensors are Uint16Array bit patterns in servekit. Where the runtime has a global Float16Array (Node >= 24),
+// onnxruntime-common turns Uint16Array float16 data into a Float16Array view, which onnxruntime-node's native
+// binding cannot read ("not enough space"), and answers float16 outputs as Float16Array: keep the bit patterns.
+// Both run in the worker too (their source is part of its body), so they use no imports.
+
+/** The tensor holding `bits` as its float16 data (onnxruntime-node reads Uint16Array only). */
+function fp16Tensor(tensor: ort.Tensor, bits: unknown): ort.Tensor {
+  if (tensor.type === 'float16' && bits instanceof Uint16Array && !(tensor.data instanceof Uint16Array)) {
+    (tensor as unknown as { cpuData: Uint16Array }).cpuData = bits;
+  }
+  return tensor;
+}
+
+/** A tensor's data, float16 as Uint16Array bit patterns (a view, no copy). */
+function fp16Bits(t: { type: string; data: ort.Tensor.DataType }): ort.Tensor.DataType {
+  if (t.type !== 'float16' || t.data instanceof Uint16Array) return t.data;
+  const view = t.data as unknown as ArrayBufferView & { length: number };
+  return new Uint16Array(view.buffer, view.byteOffset, view.length);
+}
+
 /** onnxruntime-node as resolved from this package, so the worker loads the same copy. */
 const ORT_PATH = createRequire(import.meta.url).resolve('onnxruntime-node');
 
@@ -28,7 +48,9 @@ const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const ort = require(${JSON.stringify(ORT_PATH)});
 let session;
-const wire = (t) => ({ type: t.type, dims: t.dims, data: t.data });
+${fp16Tensor.toString()}
+${fp16Bits.toString()}
+const wire = (t) => ({ type: t.type, dims: t.dims, data: fp16Bits(t) });
 parentPort.on('message', async (msg) => {
   try {
     if (msg.type === 'load') {
@@ -36,7 +58,7 @@ parentPort.on('message', async (msg) => {
       parentPort.postMessage({ id: msg.id, info: { inputMetadata: session.inputMetadata, outputMetadata: session.outputMetadata } });
     } else if (msg.type === 'run') {
       const feeds = {};
-      for (const [name, t] of Object.entries(msg.feeds)) feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+      for (const [name, t] of Object.entries(msg.feeds)) feeds[name] = fp16Tensor(new ort.Tensor(t.type, t.data, t.dims), t.data);
       const out = await session.run(feeds);
       const outputs = {};
       const transfer = [];
@@ -91,7 +113,9 @@ export class WorkerSession {
     options: ort.InferenceSession.SessionOptions,
   ): Promise<{ session: WorkerSession; info: SessionInfo }> {
     const session = new WorkerSession();
-    const copy = bytes.slice();
+    // A copy in a fresh ArrayBuffer: a Buffer's slice() is a view, and a small Buffer (protobufjs's encoding of a
+    // converted model) lives in Node's shared pool, which Node >= 22 refuses to transfer.
+    const copy = new Uint8Array(bytes);
     const reply = await session.call<{ info: SessionInfo }>({ type: 'load', bytes: copy, options }, [copy.buffer]);
     return { session, info: reply.info };
   }
@@ -166,10 +190,10 @@ export class MainThreadSession implements SessionRunner {
     const { Tensor } = await import('onnxruntime-node');
     const inputs: Record<string, ort.Tensor> = {};
     for (const [name, t] of Object.entries(feeds))
-      inputs[name] = new Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
+      inputs[name] = fp16Tensor(new Tensor(t.type as 'float32', t.data as Float32Array, t.dims), t.data);
     const out = await this.session.run(inputs);
     const result: Record<string, WireTensor> = {};
-    for (const [name, t] of Object.entries(out)) result[name] = { type: t.type, dims: [...t.dims], data: t.data };
+    for (const [name, t] of Object.entries(out)) result[name] = { type: t.type, dims: [...t.dims], data: fp16Bits(t) };
     return result;
   }
 

@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// The `servekit` command. Committed (not built) so that npm links it into node_modules/.bin at install time, in a
+// clone (`npm ci`, before `npx tsc -b`) as from the registry; it runs the compiled CLI in ../dist/bin.js.
+import { existsSync } from 'node:fs';
+
+const cli = new URL('../dist/bin.js', import.meta.url);
+if (!existsSync(cli)) {
+  process.stderr.write(
+    'servekit: the CLI is not built (packages/cli/dist/bin.js is missing); run `npx tsc -b` in the repository first\n',
+  );
+  process.exit(1);
+}
+await import(cli.href);
