@@ -95,7 +95,8 @@ function signed64(lo: number, hi: number): number {
 function readParameterValue(r: ProtoReader): string | number | boolean | undefined {
   let value: string | number | boolean | undefined;
   while (!r.done()) {
-    const [field, wire] = r.tag();
+    const field = r.tag();
+    const wire = r.wire;
     switch (field) {
       case 1:
         r.expect(wire, WireType.VARINT, 'bool_param');
@@ -146,7 +147,8 @@ function readParameterEntry(r: ProtoReader, into: Parameters, budget: DecodeBudg
   let key = '';
   let value: string | number | boolean | undefined;
   while (!r.done()) {
-    const [field, wire] = r.tag();
+    const field = r.tag();
+    const wire = r.wire;
     if (field === 1) {
       r.expect(wire, WireType.LEN, 'parameters key');
       key = r.string();
@@ -184,7 +186,8 @@ function readShapeDims(r: ProtoReader, wire: number, into: number[]): void {
 function readInput(r: ProtoReader, budget: DecodeBudget): PendingInput {
   const input: PendingInput = { name: '', datatype: '', shape: [], parameters: undefined, contents: undefined };
   while (!r.done()) {
-    const [field, wire] = r.tag();
+    const field = r.tag();
+    const wire = r.wire;
     switch (field) {
       case 1:
         r.expect(wire, WireType.LEN, 'name');
@@ -216,7 +219,8 @@ function readInput(r: ProtoReader, budget: DecodeBudget): PendingInput {
 function readRequestedOutput(r: ProtoReader, budget: DecodeBudget): RequestedOutput {
   const out: RequestedOutput = { name: '' };
   while (!r.done()) {
-    const [field, wire] = r.tag();
+    const field = r.tag();
+    const wire = r.wire;
     if (field === 1) {
       r.expect(wire, WireType.LEN, 'name');
       out.name = r.string();
@@ -280,7 +284,8 @@ function decodeContents(
   let got = 0;
   const counter = new ProtoReader(buf, cs, ce, 'InferTensorContents');
   while (!counter.done()) {
-    const [field, wire] = counter.tag();
+    const field = counter.tag();
+    const wire = counter.wire;
     if (field === want) got += countField(counter, label, field, wire);
     else if (field >= 1 && field <= 8) {
       throw new InvalidInput(`${label}: datatype ${datatype} cannot be sent in ${CONTENTS_NAMES[field]}.`);
@@ -297,7 +302,8 @@ function decodeContents(
     let i = 0;
     const r = new ProtoReader(buf, cs, ce, 'InferTensorContents');
     while (!r.done()) {
-      const [field, wire] = r.tag();
+      const field = r.tag();
+      const wire = r.wire;
       if (field === 8) out[i++] = r.bytes();
       else r.skip(wire);
     }
@@ -312,7 +318,8 @@ function decodeContents(
     const size = datatype === 'FP32' ? 4 : 8;
     const dst = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     while (!r.done()) {
-      const [field, wire] = r.tag();
+      const field = r.tag();
+      const wire = r.wire;
       if (field !== want) {
         r.skip(wire);
         continue;
@@ -330,38 +337,105 @@ function decodeContents(
     }
     return out;
   }
-  const big = datatype === 'INT64' || datatype === 'UINT64';
-  const words = big ? new Uint32Array(out.buffer, out.byteOffset, count * 2) : undefined;
+  const words =
+    datatype === 'INT64' || datatype === 'UINT64' ? new Uint32Array(out.buffer, out.byteOffset, count * 2) : undefined;
   const narrow = out as Int32Array | Uint32Array | Uint8Array;
-  const range = RANGES[datatype];
+  const range = RANGES[datatype] ?? [0, 0];
   const isSigned = datatype === 'INT8' || datatype === 'INT16' || datatype === 'INT32';
-  const one = (vr: ProtoReader): void => {
-    vr.varint();
-    const { lo, hi } = vr;
-    if (words) {
-      words[2 * i] = lo;
-      words[2 * i + 1] = hi;
-    } else {
-      let v: number;
-      if (isSigned) v = hi === 0 && lo <= 0x7fffffff ? lo : hi === 0xffffffff && lo > 0x7fffffff ? lo | 0 : Number.NaN;
-      else v = hi === 0 ? lo : Number.NaN;
-      if (!(v >= range![0] && v <= range![1])) {
-        const shown = Number.isNaN(v) ? signed64(lo, hi) : v;
-        throw new InvalidInput(`${label}: element ${i} (${shown}) is out of range for ${datatype}.`);
-      }
-      narrow[i] = v;
-    }
-    i++;
-  };
   while (!r.done()) {
-    const [field, wire] = r.tag();
-    if (field !== want) r.skip(wire);
-    else if (wire === WireType.LEN) {
-      const pr = sub(r, 'InferTensorContents');
-      while (!pr.done()) one(pr);
-    } else one(r);
+    const field = r.tag();
+    const wire = r.wire;
+    if (field !== want) {
+      r.skip(wire);
+      continue;
+    }
+    let s: number;
+    let e: number;
+    if (wire === WireType.LEN) [s, e] = r.delimited();
+    else {
+      s = r.pos;
+      r.varint();
+      e = r.pos;
+    }
+    // The count pass has checked that every varint in [s, e) is complete.
+    i = words ? fillWords(buf, s, e, words, i) : fillNarrow(buf, s, e, narrow, i, range, isSigned, label, datatype);
   }
   return out;
+}
+
+/** Varint decoder state: the low and high 32 bits of the last varint read by {@link readVarint}. */
+let vLo = 0;
+let vHi = 0;
+
+/** Read the (complete, already validated) varint at `pos` into vLo/vHi; returns the position after it. */
+function readVarint(buf: Uint8Array, pos: number): number {
+  let b = buf[pos++]!;
+  if (b < 0x80) {
+    vLo = b;
+    vHi = 0;
+    return pos;
+  }
+  let lo = b & 0x7f;
+  let hi = 0;
+  for (let shift = 7; shift < 28; shift += 7) {
+    b = buf[pos++]!;
+    lo |= (b & 0x7f) << shift;
+    if (b < 0x80) {
+      vLo = lo >>> 0;
+      vHi = 0;
+      return pos;
+    }
+  }
+  b = buf[pos++]!;
+  lo |= (b & 0x0f) << 28;
+  hi = (b & 0x7f) >> 4;
+  for (let shift = 3; b >= 0x80 && shift < 32; shift += 7) {
+    b = buf[pos++]!;
+    hi |= (b & 0x7f) << shift;
+  }
+  vLo = lo >>> 0;
+  vHi = hi >>> 0;
+  return pos;
+}
+
+/** Decode the varints in [s, e) as 64-bit words (lo, hi) from element `i`; returns the next element index. */
+function fillWords(buf: Uint8Array, s: number, e: number, words: Uint32Array, i: number): number {
+  let pos = s;
+  while (pos < e) {
+    pos = readVarint(buf, pos);
+    words[2 * i] = vLo;
+    words[2 * i + 1] = vHi;
+    i++;
+  }
+  return i;
+}
+
+/** Decode the varints in [s, e) into a 32-bit-or-narrower array, range-checked; returns the next element index. */
+function fillNarrow(
+  buf: Uint8Array,
+  s: number,
+  e: number,
+  out: Int32Array | Uint32Array | Uint8Array,
+  i: number,
+  range: readonly [number, number],
+  isSigned: boolean,
+  label: string,
+  datatype: Datatype,
+): number {
+  const [min, max] = range;
+  let pos = s;
+  while (pos < e) {
+    pos = readVarint(buf, pos);
+    let v: number;
+    if (vHi === 0) v = isSigned && vLo > 0x7fffffff ? Number.NaN : vLo;
+    else v = isSigned && vHi === 0xffffffff && vLo > 0x7fffffff ? vLo | 0 : Number.NaN;
+    if (!(v >= min && v <= max)) {
+      const shown = Number.isNaN(v) ? signed64(vLo, vHi) : v;
+      throw new InvalidInput(`${label}: element ${i} (${shown}) is out of range for ${datatype}.`);
+    }
+    out[i++] = v;
+  }
+  return i;
 }
 
 /**
@@ -381,7 +455,8 @@ export function decodeModelInferRequest(buf: Uint8Array, limits: RequestLimits):
   const outputs: RequestedOutput[] = [];
   const raw: Uint8Array[] = [];
   while (!r.done()) {
-    const [field, wire] = r.tag();
+    const field = r.tag();
+    const wire = r.wire;
     switch (field) {
       case 1:
         r.expect(wire, WireType.LEN, 'model_name');

@@ -72,15 +72,19 @@ export class ProtoReader {
     this.hi = hi >>> 0;
   }
 
-  /** Read a field tag; returns [fieldNumber, wireType]. */
-  tag(): [number, number] {
+  /** Wire type of the last tag read by {@link tag}. */
+  wire = 0;
+
+  /** Read a field tag; returns its field number and leaves its wire type in `wire`. */
+  tag(): number {
     this.varint();
     if (this.hi !== 0 || this.lo >>> 3 === 0) this.fail('invalid field tag');
     const wire = this.lo & 7;
     if (wire === WireType.SGROUP || wire === WireType.EGROUP || wire > WireType.I32) {
       this.fail(`unsupported wire type ${wire} for field ${this.lo >>> 3}`);
     }
-    return [this.lo >>> 3, wire];
+    this.wire = wire;
+    return this.lo >>> 3;
   }
 
   /** Read a length prefix and return [start, end] of the delimited bytes. */
