@@ -326,6 +326,13 @@ describe('error details are bounded, so one error cannot hang its HTTP/2 connect
     await expectHealthy();
   });
 
+  it('other RPCs clip their error details too (ModelReady of a ~100k-character name)', async () => {
+    const r = await callRaw('ModelReady', len(1, 'r'.repeat(100_000)), 20_000);
+    expect(r.code).toBe(grpcJs.status.NOT_FOUND);
+    expect(r.details.length).toBeLessThanOrEqual(1024);
+    await expectHealthy();
+  });
+
   it('a ~100k-character tensor name is clipped where the error is built', async () => {
     const name = 'n'.repeat(100_000);
     const r = await callRaw(
