@@ -142,6 +142,14 @@ if (want('s4b')) {
     target: `127.0.0.1:${server.grpcPort}`,
     concurrency: c,
   });
+  // The same request serialized once by the load generator (no protobufjs work per call on the client side),
+  // as the REST rows send a prebuilt body: what the server's gRPC path costs.
+  await measure('s4b V2 gRPC raw, prebuilt bytes, 1×784 mlp_784', server, {
+    ...mlp.grpc,
+    grpcPreserialized: true,
+    target: `127.0.0.1:${server.grpcPort}`,
+    concurrency: c,
+  });
   await stopServer(server);
 }
 

@@ -147,4 +147,13 @@ describe('gRPC encoding', () => {
   it('a response without outputs decodes to no outputs', () => {
     expect(decodeGrpcResponse({ model_name: 'm', outputs: [], raw_output_contents: [] }).outputs).toEqual([]);
   });
+
+  it('typed contents outside the datatype range, or an unaddressable shape, are a ClientError (not wrapped)', () => {
+    const uint8 = { name: 'u', datatype: 'UINT8', shape: [2], contents: { uint_contents: [1, 300] } };
+    expect(() => decodeGrpcResponse({ model_name: 'm', outputs: [uint8] })).toThrow(
+      'Malformed ModelInferResponse: Input "u": element 1 (300) is out of range for UINT8.',
+    );
+    const huge = { name: 'h', datatype: 'FP32', shape: ['0', '9007199254740993'], contents: {} };
+    expect(() => decodeGrpcResponse({ model_name: 'm', outputs: [huge] })).toThrow(ClientError);
+  });
 });

@@ -113,9 +113,9 @@ describe('raw proto-loader client', () => {
     ).toEqual([1, 3, 5, 7]);
   });
 
-  it('ModelInfer with typed contents answers with typed contents (INT64 and BYTES too)', async () => {
+  it('ModelInfer with typed contents answers in raw_output_contents, as Triton does (INT64, BOOL and BYTES too)', async () => {
     const res = await call<{
-      outputs: Array<{ name: string; contents: Record<string, unknown> }>;
+      outputs: Array<{ name: string; datatype: string; shape: string[]; contents: unknown }>;
       raw_output_contents: Buffer[];
     }>('ModelInfer', {
       model_name: 'echo',
@@ -126,12 +126,17 @@ describe('raw proto-loader client', () => {
         { name: 's', datatype: 'BYTES', shape: [1], contents: { bytes_contents: [Buffer.from('hi')] } },
       ],
     });
-    expect(res.raw_output_contents).toEqual([]);
-    expect(res.outputs.map((o) => o.name)).toEqual(['f', 'i', 'b', 's']);
-    expect(res.outputs[0]!.contents.fp32_contents).toEqual([1.5, -2]);
-    expect(res.outputs[1]!.contents.int64_contents).toEqual(['-9223372036854775808', '5']);
-    expect(res.outputs[2]!.contents.bool_contents).toEqual([true, false]);
-    expect(res.outputs[3]!.contents.bytes_contents).toEqual([Buffer.from('hi')]);
+    expect(res.outputs.map((o) => [o.name, o.datatype, o.shape, o.contents])).toEqual([
+      ['f', 'FP32', ['2'], null],
+      ['i', 'INT64', ['2'], null],
+      ['b', 'BOOL', ['2'], null],
+      ['s', 'BYTES', ['1'], null],
+    ]);
+    const [f, i, b, s] = res.raw_output_contents;
+    expect([f!.readFloatLE(0), f!.readFloatLE(4)]).toEqual([1.5, -2]);
+    expect([i!.readBigInt64LE(0), i!.readBigInt64LE(8)]).toEqual([-9223372036854775808n, 5n]);
+    expect([...b!]).toEqual([1, 0]);
+    expect(s).toEqual(Buffer.from([2, 0, 0, 0, 0x68, 0x69])); // 4-byte little-endian length, then the bytes
   });
 
   it('ModelInfer routes to a version', async () => {

@@ -1,6 +1,13 @@
 import { InvalidInput } from '../errors.js';
 import { decodeRawData, encodeRawData } from '../tensor/binary-codec.js';
-import { allocate, type Datatype, type FixedDatatype, isDatatype, type TensorData } from '../tensor/datatypes.js';
+import {
+  allocate,
+  type Datatype,
+  type FixedDatatype,
+  INTEGER_RANGES,
+  isDatatype,
+  type TensorData,
+} from '../tensor/datatypes.js';
 import {
   elementCount,
   type InferRequest,
@@ -92,10 +99,26 @@ export function toGrpcParameters(params: Parameters | undefined): Record<string,
 
 function shapeOf(name: string, shape: Array<string | number> | undefined): number[] {
   const out = (shape ?? []).map(Number);
-  if (!out.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new InvalidInput(`Input "${name}": shape must hold non-negative integers.`);
+  if (!out.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new InvalidInput(`Input "${name}": shape must hold non-negative integers below 2^53.`);
+  }
+  if (!Number.isSafeInteger(elementCount(out))) {
+    throw new InvalidInput(`Input "${name}": shape ${JSON.stringify(out)} has more elements than can be addressed.`);
   }
   return out;
+}
+
+/** Throw InvalidInput unless every element of `src` is within the integer range of `datatype` (BOOL: 0/1). */
+function checkRange(name: string, datatype: Datatype, src: ArrayLike<number | string | boolean>): void {
+  const range = datatype === 'BOOL' ? undefined : INTEGER_RANGES[datatype as FixedDatatype];
+  if (!range) return;
+  const [min, max] = range;
+  for (let i = 0; i < src.length; i++) {
+    const v = src[i] as number;
+    if (!(v >= min && v <= max)) {
+      throw new InvalidInput(`Input "${name}": element ${i} (${v}) is out of range for ${datatype}.`);
+    }
+  }
 }
 
 /** Typed `contents` of one tensor → typed data, checking the count against the shape. */
@@ -145,6 +168,7 @@ function decodeContents(name: string, datatype: Datatype, shape: number[], c: Gr
   } else if (datatype === 'BOOL') {
     for (let i = 0; i < count; i++) out[i] = src[i] ? 1 : 0;
   } else {
+    checkRange(name, datatype, src);
     (out as Float64Array).set(src as ArrayLike<number>);
   }
   return out;

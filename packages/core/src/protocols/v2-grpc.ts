@@ -5,8 +5,9 @@ import { modelConfig } from '../extensions/model-config.js';
 import type { InferContext } from '../model/model.js';
 import { makeContext } from './context.js';
 import { inferenceService } from './grpc-proto.js';
+import { MalformedMessage, servedServiceDefinition } from './grpc-service-definition.js';
+import { decodeModelInferRequest, encodeModelInferResponse } from './model-infer-codec.js';
 import { type RepositoryModelRequest, withDualLayoutRepositoryRequests } from './repository-request.js';
-import { decodeGrpcRequest, encodeGrpcResponse, type GrpcInferRequest } from './v2-grpc-codec.js';
 
 type Handler = (call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>) => Promise<unknown>;
 
@@ -18,13 +19,27 @@ function grpcContext(call: grpc.ServerUnaryCall<unknown, unknown>, bodyId?: stri
   return makeContext(headers, 'grpc-v2', ac.signal, bodyId);
 }
 
+/** Most characters of an error message sent as gRPC status details (trailers are bounded, 64 KiB in grpc-js). */
+export const MAX_ERROR_DETAILS = 1024;
+
+/** `message` clipped to {@link MAX_ERROR_DETAILS} characters, with an ellipsis when clipped. */
+export function clipDetails(message: string): string {
+  return message.length > MAX_ERROR_DETAILS ? `${message.slice(0, MAX_ERROR_DETAILS - 1)}…` : message;
+}
+
 function unary(handler: Handler): grpc.handleUnaryCall<Record<string, unknown>, unknown> {
   return (call, callback) => {
-    handler(call).then(
+    const run = async (): Promise<unknown> => {
+      const req: unknown = call.request;
+      if (req instanceof MalformedMessage) throw new InvalidInput(`Malformed ${req.method} request message.`);
+      return handler(call);
+    };
+    run().then(
       (res) => callback(null, res),
       (err: unknown) => {
         const e = toServekitError(err);
-        callback({ code: e.grpcCode, details: e.message, name: e.name, message: e.message });
+        const details = clipDetails(e.message);
+        callback({ code: e.grpcCode, details, name: e.name, message: details });
       },
     );
   };
@@ -50,12 +65,15 @@ export function grpcHandlers(dataplane: DataPlane): grpc.UntypedServiceImplement
       const md = dataplane.modelMetadata(String(call.request.name), str(call.request.version));
       return { ...md, versions: md.versions ?? [] };
     }),
+    // Bytes in, bytes out (see servedServiceDefinition): servekit's own codec, budgeted and range-checked.
     ModelInfer: unary(async (call) => {
-      const msg = call.request as unknown as GrpcInferRequest;
-      const { request, usedRaw } = decodeGrpcRequest(msg);
+      const { modelName, modelVersion, request } = decodeModelInferRequest(
+        call.request as unknown as Buffer,
+        dataplane.limits,
+      );
       const ctx = grpcContext(call, request.id);
-      const res = await dataplane.inferV2(msg.model_name, str(msg.model_version), request, ctx);
-      return encodeGrpcResponse(res, usedRaw);
+      const res = await dataplane.inferV2(modelName, modelVersion, request, ctx);
+      return encodeModelInferResponse(res);
     }),
     RepositoryModelLoad: unary(async (call) => {
       const name = repositoryModelName(call.request as unknown as RepositoryModelRequest, 'load');
@@ -110,7 +128,9 @@ export function createGrpcServer(dataplane: DataPlane, options: GrpcServerOption
     'grpc.max_receive_message_length': options.maxMessageSize,
     'grpc.max_send_message_length': options.maxMessageSize,
   });
-  server.addService(withDualLayoutRepositoryRequests(inferenceService().service), grpcHandlers(dataplane));
+  // Triton's and KServe's load/unload layouts, then every deserializer answering malformed bytes with INVALID_ARGUMENT.
+  const definition = servedServiceDefinition(withDualLayoutRepositoryRequests(inferenceService().service));
+  server.addService(definition, grpcHandlers(dataplane));
   return server;
 }
 
