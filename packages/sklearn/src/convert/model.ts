@@ -3,9 +3,24 @@ import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject, PyValue } from '../pickle/py-types.js';
 import { isNdArray, isPyDict, isPyObject } from '../pickle/py-types.js';
 import { type ColumnSource, columnTransformer, pipelineSteps, selectsByName } from './compose.js';
-import { ConvertContext, type Var } from './context.js';
+import {
+  ConvertContext,
+  type ElemType,
+  type MethodOutputs,
+  SKLEARN_METHODS,
+  type SklearnMethod,
+  type Var,
+} from './context.js';
 import { fittedOnStrings } from './preprocessing.js';
-import { applyClassifier, applyRegressor, applyTransformer, roleOf, supportedEstimators } from './registry.js';
+import {
+  applyClassifier,
+  applyOther,
+  applyRegressor,
+  applyTransformer,
+  extraMethods,
+  roleOf,
+  supportedEstimators,
+} from './registry.js';
 import { arr, get, labels, list } from './state.js';
 
 /** One graph input column for ColumnTransformer front ends. */
@@ -42,12 +57,15 @@ export interface ConvertedGraph {
   onnx: Uint8Array;
   /** Class name of the final estimator (e.g. 'LogisticRegression'). */
   estimator: string;
-  task: 'classifier' | 'regressor' | 'transformer';
+  /** 'other': clusterers, outlier detectors and mixtures (see `methods`). */
+  task: 'classifier' | 'regressor' | 'transformer' | 'other';
   inputs: GraphInputs;
   /** Graph output names. `label` and `probabilities` for classifiers; `variable` for regressors/transformers. */
   outputs: { label?: string; probabilities?: string; variable?: string };
   /** Class labels in their original type (classifiers). */
   classes?: (number | string)[];
+  /** The scikit-learn methods the graph answers: the graph output of each and its element type. */
+  methods: Partial<Record<SklearnMethod, { output: string; type: ElemType }>>;
 }
 
 function names(v: PyValue | undefined): string[] | undefined {
@@ -159,46 +177,17 @@ export function convertEstimator(root: PyValue): ConvertedGraph {
     const featureNames = names(get(first, 'feature_names_in_'));
     inputs = { kind: 'matrix', name: 'X', nFeatures: n, type, ...(featureNames?.length === n ? { featureNames } : {}) };
   }
-  if (rest.length === 0) {
-    ctx.g.node('Identity', [x.name], ['variable']);
-    ctx.g.output('variable', x.type, ['N', x.cols]);
-    return {
-      onnx: ctx.g.toBytes(),
-      estimator: first.name,
-      task: 'transformer',
-      inputs,
-      outputs: { variable: 'variable' },
-    };
-  }
+  if (rest.length === 0) return finish(ctx, first.name, 'transformer', inputs, { transform: x });
   for (const step of rest.slice(0, -1)) x = applyTransformer(ctx, step, x);
   const last = rest[rest.length - 1]!;
   const role = roleOf(last);
-  if (role === 'transformer') {
-    const y = applyTransformer(ctx, last, x);
-    ctx.g.node('Identity', [y.name], ['variable']);
-    ctx.g.output('variable', y.type, ['N', y.cols]);
-    return {
-      onnx: ctx.g.toBytes(),
-      estimator: last.name,
-      task: 'transformer',
-      inputs,
-      outputs: { variable: 'variable' },
-    };
-  }
+  if (role === 'transformer')
+    return finish(ctx, last.name, 'transformer', inputs, { transform: applyTransformer(ctx, last, x) });
   if (role === 'regressor') {
     const y = applyRegressor(ctx, last, x);
-    const yd = ctx.cast(y, 'DOUBLE');
-    if (yd.cols === 1) ctx.g.node('Reshape', [yd.name, ctx.constI([-1])], ['variable']);
-    else ctx.g.node('Identity', [yd.name], ['variable']);
-    ctx.g.output('variable', 'DOUBLE', yd.cols === 1 ? ['N'] : ['N', yd.cols]);
-    return {
-      onnx: ctx.g.toBytes(),
-      estimator: last.name,
-      task: 'regressor',
-      inputs,
-      outputs: { variable: 'variable' },
-    };
+    return finish(ctx, last.name, 'regressor', inputs, { ...extraMethods(ctx, last, x), predict: y });
   }
+  if (role === 'other') return finish(ctx, last.name, 'other', inputs, applyOther(ctx, last, x));
   const classes = classLabels(last);
   const out = applyClassifier(ctx, last, x);
   const stringLabels = classes.some((c) => typeof c === 'string');
@@ -206,14 +195,47 @@ export function convertEstimator(root: PyValue): ConvertedGraph {
   const labelType = stringLabels ? 'STRING' : intLabels ? 'INT64' : 'DOUBLE';
   const classConst = ctx.const(labelType, [classes.length], stringLabels ? classes.map(String) : classes.map(Number));
   const idx = ctx.op('Reshape', [out.labelIndex, ctx.constI([-1])]);
-  ctx.g.node('Gather', [classConst, idx], ['label'], { axis: { kind: 'i', value: 0 } });
-  ctx.g.output('label', labelType, ['N']);
-  const outputs: ConvertedGraph['outputs'] = { label: 'label' };
-  if (out.probabilities) {
-    const p = ctx.cast(out.probabilities, 'DOUBLE');
-    ctx.g.node('Identity', [p.name], ['probabilities']);
-    ctx.g.output('probabilities', 'DOUBLE', ['N', classes.length]);
-    outputs.probabilities = 'probabilities';
+  const label = ctx.op('Gather', [classConst, idx], { axis: { kind: 'i', value: 0 } });
+  const methods: MethodOutputs = { ...extraMethods(ctx, last, x), predict: { name: label, type: labelType, cols: 1 } };
+  if (out.probabilities) methods.predict_proba = out.probabilities;
+  if (out.decision) methods.decision_function = out.decision;
+  return { ...finish(ctx, last.name, 'classifier', inputs, methods), classes };
+}
+
+/** Graph output names per method (the first three keep the names servekit has always used). */
+function outputName(task: ConvertedGraph['task'], method: SklearnMethod): string {
+  if (method === 'predict') return task === 'classifier' || task === 'other' ? 'label' : 'variable';
+  if (method === 'predict_proba') return 'probabilities';
+  if (method === 'transform' && task === 'transformer') return 'variable';
+  return method;
+}
+
+/** Declare one graph output per method and describe the graph. */
+function finish(
+  ctx: ConvertContext,
+  estimator: string,
+  task: ConvertedGraph['task'],
+  inputs: GraphInputs,
+  methods: MethodOutputs,
+): ConvertedGraph {
+  const served: ConvertedGraph['methods'] = {};
+  const outputs: ConvertedGraph['outputs'] = {};
+  for (const m of SKLEARN_METHODS) {
+    const v = methods[m];
+    if (!v) continue;
+    const name = outputName(task, m);
+    const out = v.type === 'FLOAT' ? ctx.cast(v, 'DOUBLE') : v;
+    const vector = v.cols === 1 && (m !== 'transform' || task !== 'transformer');
+    if (vector) ctx.g.node('Reshape', [out.name, ctx.constI([-1])], [name]);
+    else ctx.g.node('Identity', [out.name], [name]);
+    ctx.g.output(name, out.type, vector ? ['N'] : ['N', out.cols]);
+    served[m] = { output: name, type: out.type };
+    if (name === 'label' || name === 'probabilities' || name === 'variable') outputs[name] = name;
   }
-  return { onnx: ctx.g.toBytes(), estimator: last.name, task: 'classifier', inputs, outputs, classes };
+  return { onnx: ctx.g.toBytes(), estimator, task, inputs, outputs, methods: served };
+}
+
+/** The default method of a converted graph: predict when it has one, else transform. */
+export function defaultMethod(g: Pick<ConvertedGraph, 'methods'>): SklearnMethod {
+  return g.methods.predict ? 'predict' : 'transform';
 }

@@ -2,11 +2,17 @@
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
 import { columnTransformer, featureUnion, matrixSource, pipelineSteps } from './compose.js';
-import type { ClassifierOut, ConvertContext, Var } from './context.js';
+import type { ClassifierOut, ConvertContext, MethodOutputs, Var } from './context.js';
+import { pca, truncatedSvd } from './decomposition.js';
+import { binarizer, kBinsDiscretizer } from './discretize.js';
+import { functionTransformer } from './function-transformer.js';
 import { histGradientBoostingClassifier, histGradientBoostingRegressor } from './hist-gradient-boosting.js';
 import { linearClassifier, linearRegressor, logisticRegression } from './linear.js';
+import { missingIndicator } from './missing-indicator.js';
 import { mlpClassifier, mlpRegressor } from './mlp.js';
 import { kNeighborsClassifier, kNeighborsRegressor } from './neighbors.js';
+import { polynomialFeatures } from './polynomial.js';
+import { powerTransformer } from './power.js';
 import {
   fittedOnStrings,
   labelEncoder,
@@ -19,6 +25,7 @@ import {
   simpleImputer,
   standardScaler,
 } from './preprocessing.js';
+import { quantileTransformer } from './quantile.js';
 import { get } from './state.js';
 import { svc, svr } from './svm.js';
 import { forestClassifier, forestRegressor, gradientBoostingClassifier, gradientBoostingRegressor } from './trees.js';
@@ -26,6 +33,7 @@ import { forestClassifier, forestRegressor, gradientBoostingClassifier, gradient
 type Transformer = (ctx: ConvertContext, est: PyObject, x: Var) => Var;
 type Classifier = (ctx: ConvertContext, est: PyObject, x: Var) => ClassifierOut;
 type Regressor = (ctx: ConvertContext, est: PyObject, x: Var) => Var;
+type Other = (ctx: ConvertContext, est: PyObject, x: Var) => MethodOutputs;
 
 const TRANSFORMERS: Record<string, Transformer> = {
   StandardScaler: standardScaler,
@@ -37,6 +45,16 @@ const TRANSFORMERS: Record<string, Transformer> = {
   OneHotEncoder: oneHotEncoder,
   OrdinalEncoder: ordinalEncoder,
   LabelEncoder: labelEncoder,
+  PCA: pca,
+  IncrementalPCA: pca,
+  TruncatedSVD: truncatedSvd,
+  PolynomialFeatures: polynomialFeatures,
+  Binarizer: binarizer,
+  KBinsDiscretizer: kBinsDiscretizer,
+  PowerTransformer: powerTransformer,
+  QuantileTransformer: quantileTransformer,
+  FunctionTransformer: functionTransformer,
+  MissingIndicator: missingIndicator,
   FeatureUnion: featureUnion,
   Pipeline: (ctx, est, x) => pipelineSteps(est).reduce((v, step) => applyTransformer(ctx, step, v), x),
   ColumnTransformer: (ctx, est, x) => {
@@ -100,6 +118,12 @@ const REGRESSORS: Record<string, Regressor> = {
   MLPRegressor: mlpRegressor,
 };
 
+/** Clusterers, outlier detectors and mixtures: several methods each (a `transform` lets them be pipeline steps). */
+const OTHERS: Record<string, Other> = {};
+
+/** Methods beyond predict / predict_proba / decision_function of some classifiers and regressors. */
+const EXTRA_METHODS: Record<string, Other> = {};
+
 /** Every class name the converters accept (DictVectorizer only as a pipeline's first step). */
 export function supportedEstimators(): string[] {
   return [
@@ -107,6 +131,7 @@ export function supportedEstimators(): string[] {
     'DictVectorizer',
     ...Object.keys(CLASSIFIERS),
     ...Object.keys(REGRESSORS),
+    ...Object.keys(OTHERS),
   ].sort();
 }
 
@@ -117,19 +142,38 @@ function unsupported(est: PyObject, role: string): UnsupportedEstimatorError {
 }
 
 /** Which role an estimator plays. */
-export function roleOf(est: PyObject): 'transformer' | 'classifier' | 'regressor' {
+export function roleOf(est: PyObject): 'transformer' | 'classifier' | 'regressor' | 'other' {
   if (CLASSIFIERS[est.name]) return 'classifier';
   if (REGRESSORS[est.name]) return 'regressor';
   if (TRANSFORMERS[est.name]) return 'transformer';
+  if (OTHERS[est.name]) return 'other';
   throw unsupported(est, '');
 }
 
 /** Apply a transformer step. */
 export function applyTransformer(ctx: ConvertContext, est: PyObject, x: Var): Var {
   const t = TRANSFORMERS[est.name];
-  if (!t)
-    throw unsupported(est, CLASSIFIERS[est.name] || REGRESSORS[est.name] ? ' as an intermediate pipeline step' : '');
-  return t(ctx, est, x);
+  if (t) return t(ctx, est, x);
+  const viaMethods = OTHERS[est.name] ?? EXTRA_METHODS[est.name];
+  const transformed = viaMethods ? viaMethods(ctx, est, x).transform : undefined;
+  if (transformed) return transformed;
+  throw unsupported(
+    est,
+    CLASSIFIERS[est.name] || REGRESSORS[est.name] || OTHERS[est.name] ? ' as an intermediate pipeline step' : '',
+  );
+}
+
+/** Apply a clusterer / outlier detector / mixture as the last step. */
+export function applyOther(ctx: ConvertContext, est: PyObject, x: Var): MethodOutputs {
+  const o = OTHERS[est.name];
+  if (!o) throw unsupported(est, '');
+  return o(ctx, est, x);
+}
+
+/** The extra methods (e.g. LinearDiscriminantAnalysis.transform) of a final classifier or regressor. */
+export function extraMethods(ctx: ConvertContext, est: PyObject, x: Var): MethodOutputs {
+  const e = EXTRA_METHODS[est.name];
+  return e ? e(ctx, est, x) : {};
 }
 
 /** Apply a classifier as the last step. */
