@@ -18,7 +18,6 @@ const UFUNCS: Record<string, (ctx: ConvertContext, x: Var) => Var> = {
 /** Modules numpy pickles its ufuncs under. */
 const UFUNC_MODULES = ['numpy', 'numpy.core._multiarray_umath', 'numpy._core._multiarray_umath'];
 
-
 function describe(v: PyValue | undefined): string {
   if (typeof v === 'object' && v !== null && 'kind' in v && (v.kind === 'global' || v.kind === 'object')) {
     return `${(v as { module: string }).module}.${(v as { name: string }).name}`;

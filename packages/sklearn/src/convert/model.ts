@@ -88,6 +88,8 @@ function nFeaturesOf(est: PyObject): number {
   }
   if (est.name === 'OneHotEncoder' || est.name === 'OrdinalEncoder') return list(est, 'categories_').length;
   if (est.name === 'LabelEncoder') return 1;
+  const inner = get(est, 'estimator_');
+  if (isPyObject(inner)) return nFeaturesOf(inner); // SelectFromModel: n_features_in_ is its estimator's
   throw new UnsupportedEstimatorError(`cannot tell how many input features ${est.name} takes (no n_features_in_)`);
 }
 
@@ -129,6 +131,16 @@ function classLabels(est: PyObject): (number | string)[] {
   return labels(c);
 }
 
+/** A final RFE/RFECV predicts with its estimator_ on the selected columns: [selector, estimator_]. */
+function withDelegates(steps: PyObject[]): PyObject[] {
+  const last = steps[steps.length - 1];
+  if (last && (last.name === 'RFE' || last.name === 'RFECV')) {
+    const inner = get(last, 'estimator_');
+    if (isPyObject(inner)) return [...steps, inner];
+  }
+  return steps;
+}
+
 /** Convert the root object of a model file (an estimator or a Pipeline) to ONNX. */
 export function convertEstimator(root: PyValue): ConvertedGraph {
   if (!isPyObject(root)) {
@@ -138,7 +150,9 @@ export function convertEstimator(root: PyValue): ConvertedGraph {
     );
   }
   const ctx = new ConvertContext();
-  const steps = pipelineSteps(root);
+  const plain = pipelineSteps(root);
+  const steps = withDelegates(plain);
+  const delegated = steps.length !== plain.length;
   if (steps.length === 0) throw new UnsupportedEstimatorError('the Pipeline has no steps');
   for (const [i, step] of steps.entries()) if (!(i === 0 && step.name === 'DictVectorizer')) roleOf(step);
   let rest = steps;
@@ -185,7 +199,8 @@ export function convertEstimator(root: PyValue): ConvertedGraph {
     return finish(ctx, last.name, 'transformer', inputs, { transform: applyTransformer(ctx, last, x) });
   if (role === 'regressor') {
     const y = applyRegressor(ctx, last, x);
-    return finish(ctx, last.name, 'regressor', inputs, { ...extraMethods(ctx, last, x), predict: y });
+    const extras = { ...extraMethods(ctx, last, x), ...(delegated ? { transform: x } : {}) };
+    return finish(ctx, last.name, 'regressor', inputs, { ...extras, predict: y });
   }
   if (role === 'other') return finish(ctx, last.name, 'other', inputs, applyOther(ctx, last, x));
   const classes = classLabels(last);
@@ -196,7 +211,11 @@ export function convertEstimator(root: PyValue): ConvertedGraph {
   const classConst = ctx.const(labelType, [classes.length], stringLabels ? classes.map(String) : classes.map(Number));
   const idx = ctx.op('Reshape', [out.labelIndex, ctx.constI([-1])]);
   const label = ctx.op('Gather', [classConst, idx], { axis: { kind: 'i', value: 0 } });
-  const methods: MethodOutputs = { ...extraMethods(ctx, last, x), predict: { name: label, type: labelType, cols: 1 } };
+  const methods: MethodOutputs = {
+    ...extraMethods(ctx, last, x),
+    ...(delegated ? { transform: x } : {}),
+    predict: { name: label, type: labelType, cols: 1 },
+  };
   if (out.probabilities) methods.predict_proba = out.probabilities;
   if (out.decision) methods.decision_function = out.decision;
   return { ...finish(ctx, last.name, 'classifier', inputs, methods), classes };

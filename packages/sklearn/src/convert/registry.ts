@@ -1,15 +1,19 @@
 /** Which scikit-learn classes convert, and how: transformers, classifiers and regressors by class name. */
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
+import { kMeans, nearestCentroid } from './cluster.js';
 import { columnTransformer, featureUnion, matrixSource, pipelineSteps } from './compose.js';
 import type { ClassifierOut, ConvertContext, MethodOutputs, Var } from './context.js';
 import { pca, truncatedSvd } from './decomposition.js';
 import { binarizer, kBinsDiscretizer } from './discretize.js';
+import { lda, ldaTransform, qda } from './discriminant.js';
+import { featureSelector } from './feature-selection.js';
 import { functionTransformer } from './function-transformer.js';
 import { histGradientBoostingClassifier, histGradientBoostingRegressor } from './hist-gradient-boosting.js';
 import { linearClassifier, linearRegressor, logisticRegression } from './linear.js';
 import { missingIndicator } from './missing-indicator.js';
 import { mlpClassifier, mlpRegressor } from './mlp.js';
+import { naiveBayes } from './naive-bayes.js';
 import { kNeighborsClassifier, kNeighborsRegressor } from './neighbors.js';
 import { polynomialFeatures } from './polynomial.js';
 import { powerTransformer } from './power.js';
@@ -55,6 +59,16 @@ const TRANSFORMERS: Record<string, Transformer> = {
   QuantileTransformer: quantileTransformer,
   FunctionTransformer: functionTransformer,
   MissingIndicator: missingIndicator,
+  VarianceThreshold: featureSelector,
+  SelectKBest: featureSelector,
+  SelectPercentile: featureSelector,
+  SelectFpr: featureSelector,
+  SelectFdr: featureSelector,
+  SelectFwe: featureSelector,
+  GenericUnivariateSelect: featureSelector,
+  SelectFromModel: featureSelector,
+  RFE: featureSelector,
+  RFECV: featureSelector,
   FeatureUnion: featureUnion,
   Pipeline: (ctx, est, x) => pipelineSteps(est).reduce((v, step) => applyTransformer(ctx, step, v), x),
   ColumnTransformer: (ctx, est, x) => {
@@ -86,6 +100,13 @@ const CLASSIFIERS: Record<string, Classifier> = {
   HistGradientBoostingClassifier: histGradientBoostingClassifier,
   KNeighborsClassifier: kNeighborsClassifier,
   MLPClassifier: mlpClassifier,
+  GaussianNB: naiveBayes,
+  MultinomialNB: naiveBayes,
+  ComplementNB: naiveBayes,
+  BernoulliNB: naiveBayes,
+  LinearDiscriminantAnalysis: lda,
+  QuadraticDiscriminantAnalysis: qda,
+  NearestCentroid: nearestCentroid,
 };
 
 const REGRESSORS: Record<string, Regressor> = {
@@ -119,10 +140,15 @@ const REGRESSORS: Record<string, Regressor> = {
 };
 
 /** Clusterers, outlier detectors and mixtures: several methods each (a `transform` lets them be pipeline steps). */
-const OTHERS: Record<string, Other> = {};
+const OTHERS: Record<string, Other> = {
+  KMeans: kMeans,
+  MiniBatchKMeans: kMeans,
+};
 
 /** Methods beyond predict / predict_proba / decision_function of some classifiers and regressors. */
-const EXTRA_METHODS: Record<string, Other> = {};
+const EXTRA_METHODS: Record<string, Other> = {
+  LinearDiscriminantAnalysis: ldaTransform,
+};
 
 /** Every class name the converters accept (DictVectorizer only as a pipeline's first step). */
 export function supportedEstimators(): string[] {
