@@ -88,8 +88,16 @@ function nFeaturesOf(est: PyObject): number {
   }
   if (est.name === 'OneHotEncoder' || est.name === 'OrdinalEncoder') return list(est, 'categories_').length;
   if (est.name === 'LabelEncoder') return 1;
-  const inner = get(est, 'estimator_');
-  if (isPyObject(inner)) return nFeaturesOf(inner); // SelectFromModel: n_features_in_ is its estimator's
+  // meta-estimators whose n_features_in_ is a property of a member
+  for (const key of ['estimator_', 'regressor_', 'estimator', 'base_estimator']) {
+    const inner = get(est, key);
+    if (isPyObject(inner)) return nFeaturesOf(inner);
+  }
+  for (const key of ['estimators_', 'calibrated_classifiers_']) {
+    const v = get(est, key);
+    const first = Array.isArray(v) ? v.find(isPyObject) : undefined;
+    if (first) return nFeaturesOf(first);
+  }
   throw new UnsupportedEstimatorError(`cannot tell how many input features ${est.name} takes (no n_features_in_)`);
 }
 

@@ -9,7 +9,7 @@ import { arr, str, toF64 } from './state.js';
  * np.interp(x, xp[:, j], fp) per column j of x [N, F]: xp is [Q, F] (ascending per column), fp [Q].
  * Below xp[0] → fp[0]; at or above xp[Q-1] → fp[Q-1]; else fp[k] + slope_k·(x − xp[k]) with k the last index xp[k] <= x.
  */
-function interpColumns(ctx: ConvertContext, x: Var, xp: Float64Array, q: number, fp: Float64Array): string {
+export function interpColumns(ctx: ConvertContext, x: Var, xp: Float64Array, q: number, fp: Float64Array): string {
   const f = x.cols;
   const slopes = new Float64Array((q - 1) * f);
   for (let k = 0; k < q - 1; k++) {

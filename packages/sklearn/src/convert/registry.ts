@@ -7,14 +7,32 @@ import type { ClassifierOut, ConvertContext, MethodOutputs, Var } from './contex
 import { pca, truncatedSvd } from './decomposition.js';
 import { binarizer, kBinsDiscretizer } from './discretize.js';
 import { lda, ldaTransform, qda } from './discriminant.js';
+import {
+  adaBoostClassifier,
+  baggingClassifier,
+  baggingRegressor,
+  calibratedClassifier,
+  oneVsRest,
+  stackingClassifier,
+  stackingRegressor,
+  stackingTransform,
+  transformedTargetRegressor,
+  votingClassifier,
+  votingClassifierTransform,
+  votingRegressor,
+  votingRegressorTransform,
+} from './ensemble.js';
 import { featureSelector } from './feature-selection.js';
 import { functionTransformer } from './function-transformer.js';
 import { histGradientBoostingClassifier, histGradientBoostingRegressor } from './hist-gradient-boosting.js';
+import { isolationForest } from './iforest.js';
 import { linearClassifier, linearRegressor, logisticRegression } from './linear.js';
 import { missingIndicator } from './missing-indicator.js';
+import { gaussianMixture } from './mixture.js';
 import { mlpClassifier, mlpRegressor } from './mlp.js';
 import { naiveBayes } from './naive-bayes.js';
 import { kNeighborsClassifier, kNeighborsRegressor } from './neighbors.js';
+import { plsRegression, plsTransform } from './pls.js';
 import { polynomialFeatures } from './polynomial.js';
 import { powerTransformer } from './power.js';
 import {
@@ -107,6 +125,12 @@ const CLASSIFIERS: Record<string, Classifier> = {
   LinearDiscriminantAnalysis: lda,
   QuadraticDiscriminantAnalysis: qda,
   NearestCentroid: nearestCentroid,
+  VotingClassifier: votingClassifier,
+  BaggingClassifier: baggingClassifier,
+  AdaBoostClassifier: adaBoostClassifier,
+  StackingClassifier: stackingClassifier,
+  OneVsRestClassifier: oneVsRest,
+  CalibratedClassifierCV: calibratedClassifier,
 };
 
 const REGRESSORS: Record<string, Regressor> = {
@@ -137,17 +161,33 @@ const REGRESSORS: Record<string, Regressor> = {
   HistGradientBoostingRegressor: histGradientBoostingRegressor,
   KNeighborsRegressor: kNeighborsRegressor,
   MLPRegressor: mlpRegressor,
+  VotingRegressor: votingRegressor,
+  BaggingRegressor: baggingRegressor,
+  StackingRegressor: stackingRegressor,
+  TransformedTargetRegressor: transformedTargetRegressor,
+  PLSRegression: plsRegression,
+  PLSCanonical: plsRegression,
+  CCA: plsRegression,
 };
 
 /** Clusterers, outlier detectors and mixtures: several methods each (a `transform` lets them be pipeline steps). */
 const OTHERS: Record<string, Other> = {
   KMeans: kMeans,
   MiniBatchKMeans: kMeans,
+  IsolationForest: isolationForest,
+  GaussianMixture: gaussianMixture,
 };
 
 /** Methods beyond predict / predict_proba / decision_function of some classifiers and regressors. */
 const EXTRA_METHODS: Record<string, Other> = {
   LinearDiscriminantAnalysis: ldaTransform,
+  VotingClassifier: votingClassifierTransform,
+  VotingRegressor: votingRegressorTransform,
+  StackingClassifier: stackingTransform(true),
+  StackingRegressor: stackingTransform(false),
+  PLSRegression: plsTransform,
+  PLSCanonical: plsTransform,
+  CCA: plsTransform,
 };
 
 /** Every class name the converters accept (DictVectorizer only as a pipeline's first step). */
