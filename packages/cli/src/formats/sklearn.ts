@@ -20,6 +20,7 @@ export const sklearnFormat: ModelFormatHandler = {
     const options = {
       path: join(dir, file),
       predictProba: flags.predict_proba === true,
+      ...(typeof flags.sklearn_method === 'string' ? { method: flags.sklearn_method } : {}),
       sessionOptions: sessionOptionsFromFlags(flags),
     };
     return [{ model: new SklearnModel(name, options) }];
