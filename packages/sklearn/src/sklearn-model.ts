@@ -118,6 +118,10 @@ export class SklearnModel extends OnnxModel {
       for (const t of req.inputs) cols[t.name] = tensorValues(t);
       return enc.encodeColumns(cols);
     }
+    if (inp.kind === 'text') {
+      if (req.inputs.length !== 1) throw new InvalidInput(`model ${this.name} takes one BYTES tensor of documents`);
+      return enc.encodeInstances(tensorValues(req.inputs[0]!));
+    }
     if (inp.kind === 'dicts') {
       // one BYTES tensor of JSON objects, or per-key tensors (content_type pd)
       if (req.inputs.length === 1 && req.inputs[0]!.datatype === 'BYTES' && req.parameters?.content_type !== 'pd') {
@@ -202,7 +206,7 @@ export class SklearnModel extends OnnxModel {
         datatype: m.inputs.type === 'DOUBLE' ? 'FP64' : 'BYTES',
         shape: [-1, m.inputs.nFeatures],
       });
-    } else if (m?.inputs.kind === 'dicts') {
+    } else if (m?.inputs.kind === 'dicts' || m?.inputs.kind === 'text') {
       inputs.push({ name: 'input-0', datatype: 'BYTES', shape: [-1] });
     }
     const out = m

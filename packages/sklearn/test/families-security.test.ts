@@ -103,4 +103,12 @@ describe('options that are refused with a message', () => {
   it("QuantileTransformer(output_distribution='normal')", () => {
     expect(() => convertSklearnBytes(file('refused_quantile_normal'))).toThrow(/output_distribution='normal'/);
   });
+  it("CountVectorizer(analyzer='char') and a custom token_pattern, named", () => {
+    expect(() => convertSklearnBytes(file('refused_count_vectorizer_char'))).toThrow(
+      /CountVectorizer with analyzer='char' is not supported/,
+    );
+    expect(() => convertSklearnBytes(file('refused_count_vectorizer_token_pattern'))).toThrow(
+      /CountVectorizer with token_pattern="\\\\S\+" is not supported/,
+    );
+  });
 });

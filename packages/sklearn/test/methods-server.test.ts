@@ -26,6 +26,7 @@ beforeAll(async () => {
     new SklearnModel('kmeans', { path: localFixture('families/kmeans.joblib') }),
     new SklearnModel('iforest', { path: localFixture('families/isolation_forest.joblib'), method: 'score_samples' }),
     new SklearnModel('lda', { path: localFixture('families/lda_svd.joblib') }),
+    new SklearnModel('text', { path: localFixture('families/tfidf_vectorizer_logreg.joblib') }),
   ]);
   base = `http://127.0.0.1:${httpPort}`;
 });
@@ -72,6 +73,18 @@ describe('the "method" request parameter (V1 and V2 over HTTP on 127.0.0.1)', ()
     expectClose(flat(s.json.predictions), flat(c.methods.score_samples), 1e-9, 1e-12);
     const p = await post('/v1/models/iforest:predict', { instances: c.inputs, parameters: { method: 'predict' } });
     expect(p.json.predictions).toEqual(c.methods.predict);
+  });
+
+  it('text pipelines take documents: V1 strings and a V2 BYTES tensor', async () => {
+    const c = byName('tfidf_vectorizer_logreg') as unknown as { inputs: string[]; methods: Record<string, unknown[]> };
+    const v1 = await post('/v1/models/text:predict', { instances: c.inputs, parameters: { method: 'predict_proba' } });
+    expectClose(flat(v1.json.predictions), flat(c.methods.predict_proba), 1e-9, 1e-12);
+    const inputs = [{ name: 'docs', datatype: 'BYTES', shape: [c.inputs.length], data: c.inputs }];
+    const v2 = await post('/v2/models/text/infer', { inputs });
+    expect((v2.json.outputs as { data: unknown[] }[])[0]!.data).toEqual(c.methods.predict);
+    const bad = await post('/v1/models/text:predict', { instances: [3] });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.json)).toMatch(/instance 0 must be a text document/);
   });
 
   it('a method the model lacks is a 400 naming what it serves', async () => {

@@ -21,7 +21,8 @@ import {
   roleOf,
   supportedEstimators,
 } from './registry.js';
-import { arr, get, labels, list } from './state.js';
+import { arr, get, labels, list, obj } from './state.js';
+import { type TextVectorizerSpec, textVectorizerSpec, tfidfTransformer } from './text.js';
 
 /** One graph input column for ColumnTransformer front ends. */
 export interface ColumnInput {
@@ -42,6 +43,12 @@ export type GraphInputs =
       featureNames?: string[];
     }
   | { kind: 'columns'; columns: ColumnInput[] }
+  | {
+      kind: 'text';
+      name: string;
+      /** The CountVectorizer / TfidfVectorizer analyzer (run in TypeScript) and its vocabulary. */
+      spec: TextVectorizerSpec;
+    }
   | {
       kind: 'dicts';
       name: string;
@@ -162,7 +169,8 @@ export function convertEstimator(root: PyValue): ConvertedGraph {
   const steps = withDelegates(plain);
   const delegated = steps.length !== plain.length;
   if (steps.length === 0) throw new UnsupportedEstimatorError('the Pipeline has no steps');
-  for (const [i, step] of steps.entries()) if (!(i === 0 && step.name === 'DictVectorizer')) roleOf(step);
+  const frontEnds = ['DictVectorizer', 'CountVectorizer', 'TfidfVectorizer'];
+  for (const [i, step] of steps.entries()) if (!(i === 0 && frontEnds.includes(step.name))) roleOf(step);
   let rest = steps;
   let inputs: GraphInputs;
   let x: Var;
@@ -184,6 +192,15 @@ export function convertEstimator(root: PyValue): ConvertedGraph {
     ctx.g.input('X', 'DOUBLE', ['N', featureNames.length]);
     x = { name: 'X', type: 'DOUBLE', cols: featureNames.length };
     rest = steps.slice(1);
+  } else if (first.name === 'CountVectorizer' || first.name === 'TfidfVectorizer') {
+    const spec = textVectorizerSpec(first);
+    const width = spec.vocabulary.size;
+    inputs = { kind: 'text', name: 'X', spec };
+    ctx.g.input('X', 'DOUBLE', ['N', width]);
+    x = { name: 'X', type: 'DOUBLE', cols: width };
+    if (first.name === 'TfidfVectorizer') x = tfidfTransformer(ctx, obj(first, '_tfidf'), x);
+    rest = steps.slice(1);
+    if (rest.length === 0) return finish(ctx, first.name, 'transformer', inputs, { transform: x });
   } else if (first.name === 'ColumnTransformer' && selectsByName(first)) {
     const columns: ColumnInput[] = [];
     x = columnTransformer(ctx, first, columnInputs(ctx, first, columns));

@@ -50,6 +50,7 @@ import {
 import { quantileTransformer } from './quantile.js';
 import { get } from './state.js';
 import { svc, svr } from './svm.js';
+import { tfidfTransformer } from './text.js';
 import { forestClassifier, forestRegressor, gradientBoostingClassifier, gradientBoostingRegressor } from './trees.js';
 
 type Transformer = (ctx: ConvertContext, est: PyObject, x: Var) => Var;
@@ -77,6 +78,7 @@ const TRANSFORMERS: Record<string, Transformer> = {
   QuantileTransformer: quantileTransformer,
   FunctionTransformer: functionTransformer,
   MissingIndicator: missingIndicator,
+  TfidfTransformer: tfidfTransformer,
   VarianceThreshold: featureSelector,
   SelectKBest: featureSelector,
   SelectPercentile: featureSelector,
@@ -190,11 +192,13 @@ const EXTRA_METHODS: Record<string, Other> = {
   CCA: plsTransform,
 };
 
-/** Every class name the converters accept (DictVectorizer only as a pipeline's first step). */
+/** Every class name the converters accept (DictVectorizer, CountVectorizer, TfidfVectorizer only as a pipeline's first step). */
 export function supportedEstimators(): string[] {
   return [
     ...Object.keys(TRANSFORMERS),
     'DictVectorizer',
+    'CountVectorizer',
+    'TfidfVectorizer',
     ...Object.keys(CLASSIFIERS),
     ...Object.keys(REGRESSORS),
     ...Object.keys(OTHERS),
