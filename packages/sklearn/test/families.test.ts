@@ -36,10 +36,10 @@ async function runMethods(
 }
 
 /**
- * Tolerances: every graph matches scikit-learn within 1e-9 relative (+1e-12 absolute), except AdaBoost SAMME.R whose
- * tree probabilities come out of onnxruntime's TreeEnsembleRegressor as float32 before the log (1e-6 there).
+ * Tolerances: every graph matches scikit-learn within 1e-9 relative (+1e-12 absolute), except AdaBoost over decision
+ * trees, whose leaf values come out of onnxruntime's TreeEnsembleRegressor as float32 (1e-6 there).
  */
-const rtolOf = (name: string): number => (name === 'ada_samme_r' ? 1e-6 : 1e-9);
+const rtolOf = (name: string): number => (name === 'ada_samme_r' || name === 'ada_regressor' ? 1e-6 : 1e-9);
 
 const nums = (v: unknown[]): number[] => (v.flat(2) as unknown[]).map((x) => (x === null ? Number.NaN : (x as number)));
 

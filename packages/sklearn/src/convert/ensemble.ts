@@ -442,3 +442,21 @@ export function transformedTargetRegressor(ctx: ConvertContext, est: PyObject, x
   const y = subRegressor(ctx, obj(est, 'regressor_'), x);
   return inverseTarget(ctx, obj(est, 'transformer_'), y);
 }
+
+/** AdaBoostRegressor: the weighted median of member predictions (stable order on ties, as numpy for ≤ 16 members). */
+export function adaBoostRegressor(ctx: ConvertContext, est: PyObject, x: Var): Var {
+  const preds = ctx.concat(members(est).map((m) => subRegressor(ctx, m, x)));
+  const e = preds.cols;
+  const weights = Array.from(toF64(arr(est, 'estimator_weights_'))).slice(0, e);
+  const [sorted, order] = ctx.g.node('TopK', [preds.name, ctx.constI([e])], 2, {
+    axis: attr.i(1),
+    largest: attr.i(0),
+    sorted: attr.i(1),
+  });
+  const w = ctx.op('Gather', [ctx.constD(weights), order!], { axis: attr.i(0) });
+  const cdf = ctx.op('CumSum', [w, ctx.constI([1], [])]);
+  const total = ctx.op('Gather', [cdf, ctx.constI([e - 1], [1])], { axis: attr.i(1) });
+  const above = ctx.op('GreaterOrEqual', [cdf, ctx.op('Mul', [total, ctx.constD([0.5], [])])]);
+  const at = ctx.op('ArgMax', [ctx.op('Cast', [above], { to: attr.i(11) })], { axis: attr.i(1), keepdims: attr.i(1) });
+  return dbl(ctx.op('GatherElements', [sorted!, at], { axis: attr.i(1) }), 1);
+}

@@ -9,6 +9,7 @@ import { binarizer, kBinsDiscretizer } from './discretize.js';
 import { lda, ldaTransform, qda } from './discriminant.js';
 import {
   adaBoostClassifier,
+  adaBoostRegressor,
   baggingClassifier,
   baggingRegressor,
   calibratedClassifier,
@@ -164,6 +165,7 @@ const REGRESSORS: Record<string, Regressor> = {
   KNeighborsRegressor: kNeighborsRegressor,
   MLPRegressor: mlpRegressor,
   VotingRegressor: votingRegressor,
+  AdaBoostRegressor: adaBoostRegressor,
   BaggingRegressor: baggingRegressor,
   StackingRegressor: stackingRegressor,
   TransformedTargetRegressor: transformedTargetRegressor,
