@@ -146,8 +146,23 @@ function classLabels(est: PyObject): (number | string)[] {
   return labels(c);
 }
 
-/** A final RFE/RFECV predicts with its estimator_ on the selected columns: [selector, estimator_]. */
+/** Meta-estimators that predict with one fitted member: the attribute holding it. */
+const DELEGATES: Record<string, string> = {
+  RANSACRegressor: 'estimator_',
+};
+
+/**
+ * A final RFE/RFECV predicts with its estimator_ on the selected columns: [selector, estimator_]; RANSACRegressor
+ * is its fitted member (its steps inlined).
+ */
 function withDelegates(steps: PyObject[]): PyObject[] {
+  const tail = steps[steps.length - 1];
+  const key = tail ? DELEGATES[tail.name] : undefined;
+  if (tail && key) {
+    const inner = get(tail, key);
+    if (!isPyObject(inner)) throw new UnsupportedEstimatorError(`${tail.name} has no fitted ${key} (refit=False?)`);
+    return withDelegates([...steps.slice(0, -1), ...pipelineSteps(inner)]);
+  }
   const last = steps[steps.length - 1];
   if (last && (last.name === 'RFE' || last.name === 'RFECV')) {
     const inner = get(last, 'estimator_');
@@ -165,9 +180,13 @@ export function convertEstimator(root: PyValue): ConvertedGraph {
     );
   }
   const ctx = new ConvertContext();
-  const plain = pipelineSteps(root);
-  const steps = withDelegates(plain);
-  const delegated = steps.length !== plain.length;
+  const steps = withDelegates(pipelineSteps(root));
+  const selector = steps[steps.length - 2];
+  // a final RFE/RFECV also serves transform (its selected columns)
+  const delegated =
+    selector !== undefined &&
+    (selector.name === 'RFE' || selector.name === 'RFECV') &&
+    get(selector, 'estimator_') === steps[steps.length - 1];
   if (steps.length === 0) throw new UnsupportedEstimatorError('the Pipeline has no steps');
   const frontEnds = ['DictVectorizer', 'CountVectorizer', 'TfidfVectorizer'];
   for (const [i, step] of steps.entries()) if (!(i === 0 && frontEnds.includes(step.name))) roleOf(step);
