@@ -240,7 +240,10 @@ export function convertEstimator(root: PyValue): ConvertedGraph {
   const last = rest[rest.length - 1]!;
   const role = roleOf(last);
   if (role === 'transformer')
-    return finish(ctx, last.name, 'transformer', inputs, { transform: applyTransformer(ctx, last, x) });
+    return finish(ctx, last.name, 'transformer', inputs, {
+      ...extraMethods(ctx, last, x),
+      transform: applyTransformer(ctx, last, x),
+    });
   if (role === 'regressor') {
     const y = applyRegressor(ctx, last, x);
     const extras = { ...extraMethods(ctx, last, x), ...(delegated ? { transform: x } : {}) };

@@ -4,7 +4,7 @@ import type { PyObject } from '../pickle/py-types.js';
 import { kMeans, nearestCentroid } from './cluster.js';
 import { columnTransformer, featureUnion, matrixSource, pipelineSteps } from './compose.js';
 import type { ClassifierOut, ConvertContext, MethodOutputs, Var } from './context.js';
-import { pca, truncatedSvd } from './decomposition.js';
+import { pca, pcaScoreSamples, truncatedSvd } from './decomposition.js';
 import { binarizer, kBinsDiscretizer } from './discretize.js';
 import { lda, ldaTransform, qda } from './discriminant.js';
 import {
@@ -197,6 +197,7 @@ const OTHERS: Record<string, Other> = {
 /** Methods beyond predict / predict_proba / decision_function of some classifiers and regressors. */
 const EXTRA_METHODS: Record<string, Other> = {
   LinearDiscriminantAnalysis: ldaTransform,
+  PCA: pcaScoreSamples,
   VotingClassifier: votingClassifierTransform,
   VotingRegressor: votingRegressorTransform,
   StackingClassifier: stackingTransform(true),
