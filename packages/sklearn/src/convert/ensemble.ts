@@ -460,3 +460,62 @@ export function adaBoostRegressor(ctx: ConvertContext, est: PyObject, x: Var): V
   const at = ctx.op('ArgMax', [ctx.op('Cast', [above], { to: attr.i(11) })], { axis: attr.i(1), keepdims: attr.i(1) });
   return dbl(ctx.op('GatherElements', [sorted!, at], { axis: attr.i(1) }), 1);
 }
+
+/** OneVsOneClassifier: pairwise votes plus squashed summed confidences (sklearn's _ovr_decision_function). */
+export function oneVsOne(ctx: ConvertContext, est: PyObject, x: Var): ClassifierOut {
+  const pi = get(est, 'pairwise_indices_');
+  if (pi !== null && pi !== undefined)
+    throw new UnsupportedEstimatorError('OneVsOneClassifier on a precomputed kernel is not supported');
+  const n = labels(arr(est, 'classes_')).length;
+  const subs = members(est).map((m) => subClassifier(ctx, m, x));
+  const k = subs.length;
+  const preds = ctx.concat(
+    subs.map((s) => {
+      const values = ctx.constD(s.classes.map(Number));
+      const idx = ctx.op('Reshape', [s.labelIndex, ctx.constI([-1, 1])]);
+      return dbl(ctx.op('Gather', [values, idx], { axis: attr.i(0) }), 1);
+    }),
+  );
+  const conf = ctx.concat(
+    subs.map((s) => {
+      if (s.decision) return ctx.cast(s.decision, 'DOUBLE');
+      if (s.probabilities) return ctx.columns(ctx.cast(s.probabilities, 'DOUBLE'), [1]);
+      throw new UnsupportedEstimatorError('OneVsOneClassifier member has neither decision_function nor predict_proba');
+    }),
+  );
+  const a = new Float64Array(k * n); // pair k → its first class i
+  const b = new Float64Array(k * n); // pair k → its second class j
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      a[p * n + i] = 1;
+      b[p * n + j] = 1;
+      p++;
+    }
+  }
+  if (p !== k) throw new UnsupportedEstimatorError(`OneVsOneClassifier has ${k} members for ${n} classes`);
+  const notPred = dbl(ctx.op('Sub', [ctx.constD([1], []), preds.name]), k);
+  const votes = ctx.op('Add', [ctx.affine(notPred, a, n).name, ctx.affine(preds, b, n).name]);
+  const sumConf = ctx.affine(
+    conf,
+    Float64Array.from(b, (v, i) => v - a[i]!),
+    n,
+  ).name;
+  const squashed = ctx.op('Div', [
+    sumConf,
+    ctx.op('Mul', [ctx.op('Add', [ctx.op('Abs', [sumConf]), ctx.constD([1], [])]), ctx.constD([3], [])]),
+  ]);
+  const y = dbl(ctx.op('Add', [votes, squashed]), n);
+  if (n === 2) {
+    const d = ctx.columns(y, [1]);
+    const threshold = subs[0]!.decision ? 0 : 0.5;
+    const gt = ctx.op('Greater', [d.name, ctx.constD([threshold], [])]);
+    return { labelIndex: ctx.op('Reshape', [ctx.op('Cast', [gt], { to: attr.i(7) }), ctx.constI([-1])]), decision: d };
+  }
+  return { labelIndex: ctx.argmax(y), decision: y };
+}
+
+/** MultiOutputRegressor: one member per target, side by side. */
+export function multiOutputRegressor(ctx: ConvertContext, est: PyObject, x: Var): Var {
+  return ctx.concat(members(est).map((m) => subRegressor(ctx, m, x)));
+}

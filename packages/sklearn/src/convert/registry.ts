@@ -13,6 +13,8 @@ import {
   baggingClassifier,
   baggingRegressor,
   calibratedClassifier,
+  multiOutputRegressor,
+  oneVsOne,
   oneVsRest,
   stackingClassifier,
   stackingRegressor,
@@ -134,6 +136,7 @@ const CLASSIFIERS: Record<string, Classifier> = {
   AdaBoostClassifier: adaBoostClassifier,
   StackingClassifier: stackingClassifier,
   OneVsRestClassifier: oneVsRest,
+  OneVsOneClassifier: oneVsOne,
   CalibratedClassifierCV: calibratedClassifier,
 };
 
@@ -178,6 +181,7 @@ const REGRESSORS: Record<string, Regressor> = {
   MLPRegressor: mlpRegressor,
   VotingRegressor: votingRegressor,
   AdaBoostRegressor: adaBoostRegressor,
+  MultiOutputRegressor: multiOutputRegressor,
   BaggingRegressor: baggingRegressor,
   StackingRegressor: stackingRegressor,
   TransformedTargetRegressor: transformedTargetRegressor,
