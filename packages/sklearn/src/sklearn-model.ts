@@ -79,7 +79,7 @@ export class SklearnModel extends OnnxModel {
   protected override async modelBytes(): Promise<Uint8Array> {
     const converted = await loadSklearnModel(this.sklearnOptions.path);
     const method = this.sklearnOptions.method;
-    if (method && !(method in converted.methods)) {
+    if (method && !Object.hasOwn(converted.methods, method)) {
       throw new InvalidInput(
         `--sklearn_method ${method}: ${converted.estimator} serves ${Object.keys(converted.methods).join(', ')}`,
       );

@@ -95,6 +95,8 @@ describe('the "method" request parameter (V1 and V2 over HTTP on 127.0.0.1)', ()
     const u = await post('/v1/models/kmeans:predict', { instances: c.inputs, parameters: { method: '__class__' } });
     expect(u.status).toBe(400);
     expect(JSON.stringify(u.json)).toMatch(/has no method \\"__class__\\"/);
+    const p = await post('/v1/models/kmeans:predict', { instances: c.inputs, parameters: { method: 'constructor' } });
+    expect(p.status).toBe(400);
     const n = await post('/v1/models/kmeans:predict', { instances: c.inputs, parameters: { method: 3 } });
     expect(n.status).toBe(400);
   });
@@ -103,6 +105,8 @@ describe('the "method" request parameter (V1 and V2 over HTTP on 127.0.0.1)', ()
 describe('SklearnModel option method', () => {
   it('refuses at load a method the estimator does not serve', async () => {
     const m = new SklearnModel('bad', { path: localFixture('families/pca.joblib'), method: 'predict' });
-    await expect(m.load()).rejects.toThrow(/--sklearn_method predict: PCA serves transform/);
+    await expect(m.load()).rejects.toThrow(/--sklearn_method predict: PCA serves transform, score_samples/);
+    const proto = new SklearnModel('bad', { path: localFixture('families/pca.joblib'), method: 'toString' });
+    await expect(proto.load()).rejects.toThrow(/--sklearn_method toString/);
   });
 });
