@@ -519,3 +519,32 @@ export function oneVsOne(ctx: ConvertContext, est: PyObject, x: Var): Classifier
 export function multiOutputRegressor(ctx: ConvertContext, est: PyObject, x: Var): Var {
   return ctx.concat(members(est).map((m) => subRegressor(ctx, m, x)));
 }
+
+/** IsotonicRegression on its own: linear interpolation through the thresholds; outside them clip or NaN. */
+export function isotonicRegression(ctx: ConvertContext, est: PyObject, x: Var): Var {
+  const oob = str(est, 'out_of_bounds', 'nan');
+  if (oob === 'raise') {
+    throw new UnsupportedEstimatorError(
+      "IsotonicRegression(out_of_bounds='raise') is not supported (use 'clip' or 'nan')",
+    );
+  }
+  if (x.cols !== 1) throw new UnsupportedEstimatorError('IsotonicRegression takes one input column');
+  const xs = toF64(arr(est, 'X_thresholds_'));
+  const ys = toF64(arr(est, 'y_thresholds_'));
+  const xd = ctx.cast(x, 'DOUBLE');
+  if (oob === 'clip') {
+    if (xs.length === 1)
+      return dbl(ctx.op('Add', [ctx.op('Mul', [xd.name, ctx.constD([0], [])]), ctx.constD([ys[0]!], [])]), 1);
+    const clipped = dbl(ctx.op('Clip', [xd.name, ctx.constD([xs[0]!], []), ctx.constD([xs[xs.length - 1]!], [])]), 1);
+    return dbl(interpColumns(ctx, clipped, xs, xs.length, ys), 1);
+  }
+  const inside = ctx.op('And', [
+    ctx.op('GreaterOrEqual', [xd.name, ctx.constD([xs[0]!], [])]),
+    ctx.op('LessOrEqual', [xd.name, ctx.constD([xs[xs.length - 1]!], [])]),
+  ]);
+  const values =
+    xs.length === 1
+      ? ctx.op('Add', [ctx.op('Mul', [xd.name, ctx.constD([0], [])]), ctx.constD([ys[0]!], [])])
+      : interpColumns(ctx, xd, xs, xs.length, ys);
+  return dbl(ctx.op('Where', [inside, values, ctx.constD([Number.NaN], [])]), 1);
+}

@@ -94,7 +94,7 @@ function nFeaturesOf(est: PyObject): number {
     if (Array.isArray(first) && isPyObject(first[1])) return nFeaturesOf(first[1]);
   }
   if (est.name === 'OneHotEncoder' || est.name === 'OrdinalEncoder') return list(est, 'categories_').length;
-  if (est.name === 'LabelEncoder') return 1;
+  if (est.name === 'LabelEncoder' || est.name === 'IsotonicRegression') return 1;
   // meta-estimators whose n_features_in_ is a property of a member
   for (const key of ['estimator_', 'regressor_', 'estimator', 'base_estimator']) {
     const inner = get(est, key);

@@ -13,6 +13,7 @@ import {
   baggingClassifier,
   baggingRegressor,
   calibratedClassifier,
+  isotonicRegression,
   multiOutputRegressor,
   oneVsOne,
   oneVsRest,
@@ -182,6 +183,7 @@ const REGRESSORS: Record<string, Regressor> = {
   VotingRegressor: votingRegressor,
   AdaBoostRegressor: adaBoostRegressor,
   MultiOutputRegressor: multiOutputRegressor,
+  IsotonicRegression: isotonicRegression,
   BaggingRegressor: baggingRegressor,
   StackingRegressor: stackingRegressor,
   TransformedTargetRegressor: transformedTargetRegressor,
@@ -202,6 +204,7 @@ const OTHERS: Record<string, Other> = {
 const EXTRA_METHODS: Record<string, Other> = {
   LinearDiscriminantAnalysis: ldaTransform,
   PCA: pcaScoreSamples,
+  IsotonicRegression: (ctx, est, x) => ({ transform: isotonicRegression(ctx, est, x) }),
   VotingClassifier: votingClassifierTransform,
   VotingRegressor: votingRegressorTransform,
   StackingClassifier: stackingTransform(true),
