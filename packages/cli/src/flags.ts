@@ -8,6 +8,9 @@ export const MODEL_FORMATS = ['onnx', 'sklearn', 'xgboost', 'lightgbm', 'catboos
 /** A model format name. */
 export type ModelFormat = (typeof MODEL_FORMATS)[number];
 
+/** scikit-learn methods `--sklearn_method` may name (a request's `method` parameter picks per request). */
+export const SKLEARN_METHODS = ['predict', 'predict_proba', 'decision_function', 'transform', 'score_samples'] as const;
+
 /** TensorFlow backends of `--tf_backend`. */
 export const TF_BACKENDS = ['wasm', 'cpu'] as const;
 
@@ -28,6 +31,11 @@ export const SERVE_FLAGS: FlagSpec[] = [
     default: false,
     doc: 'Classifiers answer V1 requests with class probabilities instead of labels.',
     env: ['PREDICT_PROBA'],
+  },
+  {
+    name: 'sklearn_method',
+    type: 'string',
+    doc: `scikit-learn models: the method requests answer unless they send "method": ${SKLEARN_METHODS.join(', ')}.`,
   },
   {
     name: 'storage_uri',
@@ -96,6 +104,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
 export function checkChoices(flags: Record<string, unknown>): void {
   const choices: Array<[string, readonly string[]]> = [
     ['model_format', MODEL_FORMATS],
+    ['sklearn_method', SKLEARN_METHODS],
     ['tf_backend', TF_BACKENDS],
     ['tf_engine', TF_ENGINES],
     ['predictor_protocol', PREDICTOR_PROTOCOLS],

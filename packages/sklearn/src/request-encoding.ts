@@ -2,6 +2,7 @@
 import { InvalidInput } from '@servekit/core';
 import type { GraphInputs } from './convert/model.js';
 import { MISSING_STRING } from './convert/preprocessing.js';
+import { TextVectorizer } from './convert/text.js';
 import { DictVectorizer } from './dict-vectorizer.js';
 
 /** One graph input, ready for an onnxruntime Tensor (`float64` data or `string` data). */
@@ -32,10 +33,12 @@ function toCategory(v: unknown, where: string): string {
 /** Encodes requests for one converted graph. */
 export class RequestEncoder {
   private readonly vectorizer?: DictVectorizer;
+  private readonly text?: TextVectorizer;
 
   constructor(readonly inputs: GraphInputs) {
     if (inputs.kind === 'dicts')
       this.vectorizer = new DictVectorizer(inputs.featureNames, inputs.vocabulary, inputs.separator, inputs.float32);
+    if (inputs.kind === 'text') this.text = new TextVectorizer(inputs.spec);
   }
 
   /** DictVectorizer front ends: dict rows → float64 [rows, features]. */
@@ -51,6 +54,10 @@ export class RequestEncoder {
    */
   encodeInstances(instances: readonly unknown[]): GraphFeed[] {
     const inp = this.inputs;
+    if (inp.kind === 'text') {
+      const t = this.text!;
+      return [{ name: inp.name, type: 'DOUBLE', dims: [instances.length, t.width], data: t.vectorize(instances) }];
+    }
     if (inp.kind === 'dicts') {
       const data = this.vectorize(instances);
       return [{ name: inp.name, type: 'DOUBLE', dims: [instances.length, inp.featureNames.length], data }];

@@ -10,6 +10,8 @@ import {
   type TensorMetadata,
 } from '@servekit/core';
 import { OnnxModel, type OnnxModelOptions } from '@servekit/onnx';
+import { SKLEARN_METHODS, type SklearnMethod } from './convert/context.js';
+import { defaultMethod } from './convert/model.js';
 import { type ConvertedSklearnModel, loadSklearnModel } from './load.js';
 import { loadSklearnModelIsolated } from './load-isolated.js';
 import type { PickleLimits } from './pickle/limits.js';
@@ -21,6 +23,8 @@ export interface SklearnModelOptions {
   path: string;
   /** Answer predict_proba instead of predict by default (`--predict_proba`, PREDICT_PROBA=true). */
   predictProba?: boolean;
+  /** The method requests answer by default (`--sklearn_method`): predict, predict_proba, decision_function, transform or score_samples. */
+  method?: string;
   /** onnxruntime session options (threads, graph optimization level, execution providers). */
   sessionOptions?: OnnxModelOptions['sessionOptions'];
   /** Where the onnxruntime session runs: a worker thread (default, off the event loop) or `main`. */
@@ -87,7 +91,7 @@ export class SklearnModel extends OnnxModel {
    */
   protected override async modelBytes(): Promise<Uint8Array> {
     const o = this.sklearnOptions;
-    this.converted =
+    const converted =
       o.loadIn === 'main'
         ? await loadSklearnModel(o.path, o.limits)
         : await loadSklearnModelIsolated(o.path, {
@@ -95,16 +99,36 @@ export class SklearnModel extends OnnxModel {
             ...(o.loadTimeoutMs === undefined ? {} : { timeoutMs: o.loadTimeoutMs }),
             ...(o.loadMaxMemoryMb === undefined ? {} : { maxMemoryMb: o.loadMaxMemoryMb }),
           });
-    return this.converted.onnx;
+    const method = o.method;
+    if (method && !Object.hasOwn(converted.methods, method)) {
+      throw new InvalidInput(
+        `--sklearn_method ${method}: ${converted.estimator} serves ${Object.keys(converted.methods).join(', ')}`,
+      );
+    }
+    this.converted = converted;
+    return converted.onnx;
   }
 
-  private wantsProba(params: Parameters | undefined): boolean {
-    const v = params?.predict_proba;
-    const want = v === undefined || v === null ? this.sklearnOptions.predictProba === true : truthy(v);
-    if (want && !this.model.outputs.probabilities) {
-      throw new InvalidInput(`model ${this.name} (${this.model.estimator}) has no predict_proba`);
+  /** Which method a request asks for: its `method` parameter, then `predict_proba`, then the model's options. */
+  private methodOf(params: Parameters | undefined): SklearnMethod {
+    const asked = params?.method;
+    const proba = params?.predict_proba;
+    let method: string;
+    if (asked !== undefined && asked !== null) {
+      if (typeof asked !== 'string') throw new InvalidInput('parameter "method" must be a string');
+      method = asked;
+    } else if (proba !== undefined && proba !== null)
+      method = truthy(proba) ? 'predict_proba' : defaultMethod(this.model);
+    else if (this.sklearnOptions.method) method = this.sklearnOptions.method;
+    else method = this.sklearnOptions.predictProba === true ? 'predict_proba' : defaultMethod(this.model);
+    const served = Object.keys(this.model.methods);
+    if (!served.includes(method)) {
+      const what = (SKLEARN_METHODS as readonly string[]).includes(method) ? method : `method "${method}"`;
+      throw new InvalidInput(
+        `model ${this.name} (${this.model.estimator}) has no ${what}; it serves ${served.join(', ')}`,
+      );
     }
-    return want;
+    return method as SklearnMethod;
   }
 
   private feedsFromV2(req: InferRequest): GraphFeed[] {
@@ -114,6 +138,10 @@ export class SklearnModel extends OnnxModel {
       const cols: Record<string, unknown[]> = {};
       for (const t of req.inputs) cols[t.name] = tensorValues(t);
       return enc.encodeColumns(cols);
+    }
+    if (inp.kind === 'text') {
+      if (req.inputs.length !== 1) throw new InvalidInput(`model ${this.name} takes one BYTES tensor of documents`);
+      return enc.encodeInstances(tensorValues(req.inputs[0]!));
     }
     if (inp.kind === 'dicts') {
       // one BYTES tensor of JSON objects, or per-key tensors (content_type pd)
@@ -152,14 +180,13 @@ export class SklearnModel extends OnnxModel {
     return enc.encodeMatrix(values as number[], rows);
   }
 
-  private async runGraph(feeds: GraphFeed[], proba: boolean): Promise<InferTensor> {
+  private async runGraph(feeds: GraphFeed[], method: SklearnMethod): Promise<InferTensor> {
     const inputs: InferTensor[] = feeds.map((f) =>
       f.type === 'DOUBLE'
         ? { name: f.name, datatype: 'FP64', shape: f.dims, data: f.data as Float64Array }
         : { name: f.name, datatype: 'BYTES', shape: f.dims, data: f.data as string[] },
     );
-    const o = this.model.outputs;
-    const name = proba ? o.probabilities! : (o.label ?? o.variable!);
+    const name = this.model.methods[method]!.output;
     const res = await this.infer({ inputs });
     const out = res.outputs.find((t) => t.name === name);
     if (!out) throw new InferenceError(`model ${this.name}: the graph has no output "${name}"`);
@@ -168,8 +195,8 @@ export class SklearnModel extends OnnxModel {
 
   override async predict(payload: Payload, _ctx: InferContext): Promise<Result> {
     if (isInferRequest(payload)) {
-      const proba = this.wantsProba(payload.parameters);
-      const t = await this.runGraph(this.feedsFromV2(payload), proba);
+      const method = this.methodOf(payload.parameters);
+      const t = await this.runGraph(this.feedsFromV2(payload), method);
       const out: InferTensor = { name: 'output-0', datatype: t.datatype, shape: t.shape, data: t.data };
       const res: InferResponse = { model_name: this.name, outputs: [out] };
       if (payload.id !== undefined) res.id = payload.id;
@@ -177,8 +204,8 @@ export class SklearnModel extends OnnxModel {
     }
     const instances = payload.instances;
     if (!Array.isArray(instances)) throw new InvalidInput('V1 request needs an "instances" array');
-    const proba = this.wantsProba(payload.parameters as Parameters | undefined);
-    const t = await this.runGraph(this.model.encoder.encodeInstances(instances), proba);
+    const method = this.methodOf(payload.parameters as Parameters | undefined);
+    const t = await this.runGraph(this.model.encoder.encodeInstances(instances), method);
     return { predictions: toRows(t) };
   }
 
@@ -200,13 +227,14 @@ export class SklearnModel extends OnnxModel {
         datatype: m.inputs.type === 'DOUBLE' ? 'FP64' : 'BYTES',
         shape: [-1, m.inputs.nFeatures],
       });
-    } else if (m?.inputs.kind === 'dicts') {
+    } else if (m?.inputs.kind === 'dicts' || m?.inputs.kind === 'text') {
       inputs.push({ name: 'input-0', datatype: 'BYTES', shape: [-1] });
     }
-    const labelType = m?.classes?.some((c) => typeof c === 'string') ? 'BYTES' : 'INT64';
-    const outputs: TensorMetadata[] = [
-      { name: 'output-0', datatype: m?.task === 'classifier' ? labelType : 'FP64', shape: [-1] },
-    ];
+    const out = m
+      ? m.methods[this.sklearnOptions.method ? (this.sklearnOptions.method as SklearnMethod) : defaultMethod(m)]
+      : undefined;
+    const datatype = out?.type === 'STRING' ? 'BYTES' : out?.type === 'INT64' ? 'INT64' : 'FP64';
+    const outputs: TensorMetadata[] = [{ name: 'output-0', datatype, shape: [-1] }];
     return { name: this.name, platform: 'sklearn', inputs, outputs };
   }
 }

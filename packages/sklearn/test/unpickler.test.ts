@@ -135,11 +135,11 @@ describe('file format errors are clear', () => {
 
 describe('unsupported estimators', () => {
   it('names the class and lists what is supported', () => {
-    // KMeans(): NEWOBJ with an empty state dict
-    const bytes = pickle(0x80, 2, 'csklearn.cluster._kmeans\nKMeans\n', 0x29, 0x81, 0x7d, 0x62, 0x2e);
+    // DBSCAN() (no predict, so never servable): NEWOBJ with an empty state dict
+    const bytes = pickle(0x80, 2, 'csklearn.cluster._dbscan\nDBSCAN\n', 0x29, 0x81, 0x7d, 0x62, 0x2e);
     const run = (): unknown => convertSklearnBytes(bytes);
     expect(run).toThrow(UnsupportedEstimatorError);
-    expect(run).toThrow(/sklearn\.cluster\._kmeans\.KMeans is not supported/);
+    expect(run).toThrow(/sklearn\.cluster\._dbscan\.DBSCAN is not supported/);
     expect(run).toThrow(/Supported: .*LogisticRegression/);
   });
 

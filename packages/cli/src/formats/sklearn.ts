@@ -41,6 +41,7 @@ export const sklearnFormat: ModelFormatHandler = {
     const options = {
       path: join(dir, file),
       predictProba: flags.predict_proba === true,
+      ...(typeof flags.sklearn_method === 'string' ? { method: flags.sklearn_method } : {}),
       sessionOptions: sessionOptionsFromFlags(flags),
       // Unpickling and conversion run in a worker with these budgets; the server keeps serving meanwhile.
       ...withDefined('loadTimeoutMs', secondsToMs(positive(flags, 'model_load_timeout_seconds'))),

@@ -17,7 +17,21 @@ export interface ClassifierOut {
   labelIndex: string;
   /** [N, C] probabilities (DOUBLE or FLOAT), when the estimator has predict_proba. */
   probabilities?: Var;
+  /** decision_function: [N, C], or [N, 1] for binary problems (served as [N]). */
+  decision?: Var;
 }
+
+/** The scikit-learn methods a converted model can answer. */
+export const SKLEARN_METHODS = ['predict', 'predict_proba', 'decision_function', 'transform', 'score_samples'] as const;
+
+/** One scikit-learn method name. */
+export type SklearnMethod = (typeof SKLEARN_METHODS)[number];
+
+/**
+ * What an estimator that is neither a plain classifier, regressor nor transformer offers (clusterers, outlier
+ * detectors, mixtures): its methods as graph values. [N, 1] values are served as [N].
+ */
+export type MethodOutputs = Partial<Record<SklearnMethod, Var>>;
 
 /** Wraps a GraphBuilder with the helpers the converters share. */
 export class ConvertContext {

@@ -51,7 +51,7 @@ export function logisticRegression(ctx: ConvertContext, est: PyObject, x: Var): 
     const two = ctx.op('Mul', [d.name, ctx.constD([2], [])]);
     probabilities = ctx.twoColumns(ctx.unary('Sigmoid', { name: two, type: 'DOUBLE', cols: 1 }));
   } else probabilities = ctx.softmax(d);
-  return { labelIndex: d.cols === 1 ? ctx.positiveIndex(d) : ctx.argmax(d), probabilities };
+  return { labelIndex: d.cols === 1 ? ctx.positiveIndex(d) : ctx.argmax(d), probabilities, decision: d };
 }
 
 /** SGDClassifier (probabilities for log_loss and modified_huber), LinearSVC, RidgeClassifier, Perceptron. */
@@ -60,14 +60,14 @@ export function linearClassifier(ctx: ConvertContext, est: PyObject, x: Var): Cl
   const labelIndex = d.cols === 1 ? ctx.positiveIndex(d) : ctx.argmax(d);
   const loss = get(est, 'loss');
   if (est.name === 'SGDClassifier' && (loss === 'log_loss' || loss === 'log')) {
-    return { labelIndex, probabilities: ovrLogisticProba(ctx, d) };
+    return { labelIndex, probabilities: ovrLogisticProba(ctx, d), decision: d };
   }
   if (est.name === 'SGDClassifier' && loss === 'modified_huber') {
     // (clip(d, -1, 1) + 1) / 2; multiclass rows normalized, all-zero rows → uniform
     const clipped = ctx.op('Clip', [d.name, ctx.constD([-1], []), ctx.constD([1], [])]);
     const p = ctx.op('Div', [ctx.op('Add', [clipped, ctx.constD([1], [])]), ctx.constD([2], [])]);
     const pv: Var = { name: p, type: 'DOUBLE', cols: d.cols };
-    if (d.cols === 1) return { labelIndex, probabilities: ctx.twoColumns(pv) };
+    if (d.cols === 1) return { labelIndex, probabilities: ctx.twoColumns(pv), decision: d };
     const sum = ctx.op('ReduceSum', [p, ctx.constI([1])], { keepdims: { kind: 'i', value: 1 } });
     const zero = ctx.op('Equal', [sum, ctx.constD([0], [])]);
     const norm = ctx.op('Div', [p, ctx.op('Where', [zero, ctx.constD([1], []), sum])]);
@@ -75,9 +75,10 @@ export function linearClassifier(ctx: ConvertContext, est: PyObject, x: Var): Cl
     return {
       labelIndex,
       probabilities: { name: ctx.op('Where', [zero, uniform, norm]), type: 'DOUBLE', cols: d.cols },
+      decision: d,
     };
   }
-  return { labelIndex };
+  return { labelIndex, decision: d };
 }
 
 /** LinearRegression, Ridge, Lasso, ElasticNet, SGDRegressor, LinearSVR, and friends: X·coefᵀ + b. */

@@ -3,10 +3,26 @@ import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject, PyValue } from '../pickle/py-types.js';
 import { isNdArray, isPyDict, isPyObject } from '../pickle/py-types.js';
 import { type ColumnSource, columnTransformer, pipelineSteps, selectsByName } from './compose.js';
-import { ConvertContext, type Var } from './context.js';
+import {
+  ConvertContext,
+  type ElemType,
+  type MethodOutputs,
+  SKLEARN_METHODS,
+  type SklearnMethod,
+  type Var,
+} from './context.js';
 import { fittedOnStrings } from './preprocessing.js';
-import { applyClassifier, applyRegressor, applyTransformer, roleOf, supportedEstimators } from './registry.js';
-import { arr, get, labels, list } from './state.js';
+import {
+  applyClassifier,
+  applyOther,
+  applyRegressor,
+  applyTransformer,
+  extraMethods,
+  roleOf,
+  supportedEstimators,
+} from './registry.js';
+import { arr, get, labels, list, obj } from './state.js';
+import { type TextVectorizerSpec, textVectorizerSpec, tfidfTransformer } from './text.js';
 
 /** One graph input column for ColumnTransformer front ends. */
 export interface ColumnInput {
@@ -28,6 +44,12 @@ export type GraphInputs =
     }
   | { kind: 'columns'; columns: ColumnInput[] }
   | {
+      kind: 'text';
+      name: string;
+      /** The CountVectorizer / TfidfVectorizer analyzer (run in TypeScript) and its vocabulary. */
+      spec: TextVectorizerSpec;
+    }
+  | {
       kind: 'dicts';
       name: string;
       featureNames: string[];
@@ -42,12 +64,15 @@ export interface ConvertedGraph {
   onnx: Uint8Array;
   /** Class name of the final estimator (e.g. 'LogisticRegression'). */
   estimator: string;
-  task: 'classifier' | 'regressor' | 'transformer';
+  /** 'other': clusterers, outlier detectors and mixtures (see `methods`). */
+  task: 'classifier' | 'regressor' | 'transformer' | 'other';
   inputs: GraphInputs;
   /** Graph output names. `label` and `probabilities` for classifiers; `variable` for regressors/transformers. */
   outputs: { label?: string; probabilities?: string; variable?: string };
   /** Class labels in their original type (classifiers). */
   classes?: (number | string)[];
+  /** The scikit-learn methods the graph answers: the graph output of each and its element type. */
+  methods: Partial<Record<SklearnMethod, { output: string; type: ElemType }>>;
 }
 
 function names(v: PyValue | undefined): string[] | undefined {
@@ -69,7 +94,17 @@ function nFeaturesOf(est: PyObject): number {
     if (Array.isArray(first) && isPyObject(first[1])) return nFeaturesOf(first[1]);
   }
   if (est.name === 'OneHotEncoder' || est.name === 'OrdinalEncoder') return list(est, 'categories_').length;
-  if (est.name === 'LabelEncoder') return 1;
+  if (est.name === 'LabelEncoder' || est.name === 'IsotonicRegression') return 1;
+  // meta-estimators whose n_features_in_ is a property of a member
+  for (const key of ['estimator_', 'regressor_', 'estimator', 'base_estimator']) {
+    const inner = get(est, key);
+    if (isPyObject(inner)) return nFeaturesOf(inner);
+  }
+  for (const key of ['estimators_', 'calibrated_classifiers_']) {
+    const v = get(est, key);
+    const first = Array.isArray(v) ? v.find(isPyObject) : undefined;
+    if (first) return nFeaturesOf(first);
+  }
   throw new UnsupportedEstimatorError(`cannot tell how many input features ${est.name} takes (no n_features_in_)`);
 }
 
@@ -111,6 +146,31 @@ function classLabels(est: PyObject): (number | string)[] {
   return labels(c);
 }
 
+/** Meta-estimators that predict with one fitted member: the attribute holding it. */
+const DELEGATES: Record<string, string> = {
+  RANSACRegressor: 'estimator_',
+};
+
+/**
+ * A final RFE/RFECV predicts with its estimator_ on the selected columns: [selector, estimator_]; RANSACRegressor
+ * is its fitted member (its steps inlined).
+ */
+function withDelegates(steps: PyObject[]): PyObject[] {
+  const tail = steps[steps.length - 1];
+  const key = tail ? DELEGATES[tail.name] : undefined;
+  if (tail && key) {
+    const inner = get(tail, key);
+    if (!isPyObject(inner)) throw new UnsupportedEstimatorError(`${tail.name} has no fitted ${key} (refit=False?)`);
+    return withDelegates([...steps.slice(0, -1), ...pipelineSteps(inner)]);
+  }
+  const last = steps[steps.length - 1];
+  if (last && (last.name === 'RFE' || last.name === 'RFECV')) {
+    const inner = get(last, 'estimator_');
+    if (isPyObject(inner)) return [...steps, inner];
+  }
+  return steps;
+}
+
 /** Convert the root object of a model file (an estimator or a Pipeline) to ONNX. */
 export function convertEstimator(root: PyValue): ConvertedGraph {
   if (!isPyObject(root)) {
@@ -120,9 +180,16 @@ export function convertEstimator(root: PyValue): ConvertedGraph {
     );
   }
   const ctx = new ConvertContext();
-  const steps = pipelineSteps(root);
+  const steps = withDelegates(pipelineSteps(root));
+  const selector = steps[steps.length - 2];
+  // a final RFE/RFECV also serves transform (its selected columns)
+  const delegated =
+    selector !== undefined &&
+    (selector.name === 'RFE' || selector.name === 'RFECV') &&
+    get(selector, 'estimator_') === steps[steps.length - 1];
   if (steps.length === 0) throw new UnsupportedEstimatorError('the Pipeline has no steps');
-  for (const [i, step] of steps.entries()) if (!(i === 0 && step.name === 'DictVectorizer')) roleOf(step);
+  const frontEnds = ['DictVectorizer', 'CountVectorizer', 'TfidfVectorizer'];
+  for (const [i, step] of steps.entries()) if (!(i === 0 && frontEnds.includes(step.name))) roleOf(step);
   let rest = steps;
   let inputs: GraphInputs;
   let x: Var;
@@ -144,6 +211,15 @@ export function convertEstimator(root: PyValue): ConvertedGraph {
     ctx.g.input('X', 'DOUBLE', ['N', featureNames.length]);
     x = { name: 'X', type: 'DOUBLE', cols: featureNames.length };
     rest = steps.slice(1);
+  } else if (first.name === 'CountVectorizer' || first.name === 'TfidfVectorizer') {
+    const spec = textVectorizerSpec(first);
+    const width = spec.vocabulary.size;
+    inputs = { kind: 'text', name: 'X', spec };
+    ctx.g.input('X', 'DOUBLE', ['N', width]);
+    x = { name: 'X', type: 'DOUBLE', cols: width };
+    if (first.name === 'TfidfVectorizer') x = tfidfTransformer(ctx, obj(first, '_tfidf'), x);
+    rest = steps.slice(1);
+    if (rest.length === 0) return finish(ctx, first.name, 'transformer', inputs, { transform: x });
   } else if (first.name === 'ColumnTransformer' && selectsByName(first)) {
     const columns: ColumnInput[] = [];
     x = columnTransformer(ctx, first, columnInputs(ctx, first, columns));
@@ -159,46 +235,21 @@ export function convertEstimator(root: PyValue): ConvertedGraph {
     const featureNames = names(get(first, 'feature_names_in_'));
     inputs = { kind: 'matrix', name: 'X', nFeatures: n, type, ...(featureNames?.length === n ? { featureNames } : {}) };
   }
-  if (rest.length === 0) {
-    ctx.g.node('Identity', [x.name], ['variable']);
-    ctx.g.output('variable', x.type, ['N', x.cols]);
-    return {
-      onnx: ctx.g.toBytes(),
-      estimator: first.name,
-      task: 'transformer',
-      inputs,
-      outputs: { variable: 'variable' },
-    };
-  }
+  if (rest.length === 0) return finish(ctx, first.name, 'transformer', inputs, { transform: x });
   for (const step of rest.slice(0, -1)) x = applyTransformer(ctx, step, x);
   const last = rest[rest.length - 1]!;
   const role = roleOf(last);
-  if (role === 'transformer') {
-    const y = applyTransformer(ctx, last, x);
-    ctx.g.node('Identity', [y.name], ['variable']);
-    ctx.g.output('variable', y.type, ['N', y.cols]);
-    return {
-      onnx: ctx.g.toBytes(),
-      estimator: last.name,
-      task: 'transformer',
-      inputs,
-      outputs: { variable: 'variable' },
-    };
-  }
+  if (role === 'transformer')
+    return finish(ctx, last.name, 'transformer', inputs, {
+      ...extraMethods(ctx, last, x),
+      transform: applyTransformer(ctx, last, x),
+    });
   if (role === 'regressor') {
     const y = applyRegressor(ctx, last, x);
-    const yd = ctx.cast(y, 'DOUBLE');
-    if (yd.cols === 1) ctx.g.node('Reshape', [yd.name, ctx.constI([-1])], ['variable']);
-    else ctx.g.node('Identity', [yd.name], ['variable']);
-    ctx.g.output('variable', 'DOUBLE', yd.cols === 1 ? ['N'] : ['N', yd.cols]);
-    return {
-      onnx: ctx.g.toBytes(),
-      estimator: last.name,
-      task: 'regressor',
-      inputs,
-      outputs: { variable: 'variable' },
-    };
+    const extras = { ...extraMethods(ctx, last, x), ...(delegated ? { transform: x } : {}) };
+    return finish(ctx, last.name, 'regressor', inputs, { ...extras, predict: y });
   }
+  if (role === 'other') return finish(ctx, last.name, 'other', inputs, applyOther(ctx, last, x));
   const classes = classLabels(last);
   const out = applyClassifier(ctx, last, x);
   const stringLabels = classes.some((c) => typeof c === 'string');
@@ -206,14 +257,51 @@ export function convertEstimator(root: PyValue): ConvertedGraph {
   const labelType = stringLabels ? 'STRING' : intLabels ? 'INT64' : 'DOUBLE';
   const classConst = ctx.const(labelType, [classes.length], stringLabels ? classes.map(String) : classes.map(Number));
   const idx = ctx.op('Reshape', [out.labelIndex, ctx.constI([-1])]);
-  ctx.g.node('Gather', [classConst, idx], ['label'], { axis: { kind: 'i', value: 0 } });
-  ctx.g.output('label', labelType, ['N']);
-  const outputs: ConvertedGraph['outputs'] = { label: 'label' };
-  if (out.probabilities) {
-    const p = ctx.cast(out.probabilities, 'DOUBLE');
-    ctx.g.node('Identity', [p.name], ['probabilities']);
-    ctx.g.output('probabilities', 'DOUBLE', ['N', classes.length]);
-    outputs.probabilities = 'probabilities';
+  const label = ctx.op('Gather', [classConst, idx], { axis: { kind: 'i', value: 0 } });
+  const methods: MethodOutputs = {
+    ...extraMethods(ctx, last, x),
+    ...(delegated ? { transform: x } : {}),
+    predict: { name: label, type: labelType, cols: 1 },
+  };
+  if (out.probabilities) methods.predict_proba = out.probabilities;
+  if (out.decision) methods.decision_function = out.decision;
+  return { ...finish(ctx, last.name, 'classifier', inputs, methods), classes };
+}
+
+/** Graph output names per method (the first three keep the names servekit has always used). */
+function outputName(task: ConvertedGraph['task'], method: SklearnMethod): string {
+  if (method === 'predict') return task === 'classifier' || task === 'other' ? 'label' : 'variable';
+  if (method === 'predict_proba') return 'probabilities';
+  if (method === 'transform' && task === 'transformer') return 'variable';
+  return method;
+}
+
+/** Declare one graph output per method and describe the graph. */
+function finish(
+  ctx: ConvertContext,
+  estimator: string,
+  task: ConvertedGraph['task'],
+  inputs: GraphInputs,
+  methods: MethodOutputs,
+): ConvertedGraph {
+  const served: ConvertedGraph['methods'] = {};
+  const outputs: ConvertedGraph['outputs'] = {};
+  for (const m of SKLEARN_METHODS) {
+    const v = methods[m];
+    if (!v) continue;
+    const name = outputName(task, m);
+    const out = v.type === 'FLOAT' ? ctx.cast(v, 'DOUBLE') : v;
+    const vector = v.cols === 1 && (m !== 'transform' || task !== 'transformer');
+    if (vector) ctx.g.node('Reshape', [out.name, ctx.constI([-1])], [name]);
+    else ctx.g.node('Identity', [out.name], [name]);
+    ctx.g.output(name, out.type, vector ? ['N'] : ['N', out.cols]);
+    served[m] = { output: name, type: out.type };
+    if (name === 'label' || name === 'probabilities' || name === 'variable') outputs[name] = name;
   }
-  return { onnx: ctx.g.toBytes(), estimator: last.name, task: 'classifier', inputs, outputs, classes };
+  return { onnx: ctx.g.toBytes(), estimator, task, inputs, outputs, methods: served };
+}
+
+/** The default method of a converted graph: predict when it has one, else transform. */
+export function defaultMethod(g: Pick<ConvertedGraph, 'methods'>): SklearnMethod {
+  return g.methods.predict ? 'predict' : 'transform';
 }

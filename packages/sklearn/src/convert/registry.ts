@@ -1,12 +1,44 @@
 /** Which scikit-learn classes convert, and how: transformers, classifiers and regressors by class name. */
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
+import { kMeans, nearestCentroid } from './cluster.js';
 import { columnTransformer, featureUnion, matrixSource, pipelineSteps } from './compose.js';
-import type { ClassifierOut, ConvertContext, Var } from './context.js';
+import type { ClassifierOut, ConvertContext, MethodOutputs, Var } from './context.js';
+import { pca, pcaScoreSamples, truncatedSvd } from './decomposition.js';
+import { binarizer, kBinsDiscretizer } from './discretize.js';
+import { lda, ldaTransform, qda } from './discriminant.js';
+import {
+  adaBoostClassifier,
+  adaBoostRegressor,
+  baggingClassifier,
+  baggingRegressor,
+  calibratedClassifier,
+  isotonicRegression,
+  multiOutputRegressor,
+  oneVsOne,
+  oneVsRest,
+  stackingClassifier,
+  stackingRegressor,
+  stackingTransform,
+  transformedTargetRegressor,
+  votingClassifier,
+  votingClassifierTransform,
+  votingRegressor,
+  votingRegressorTransform,
+} from './ensemble.js';
+import { featureSelector } from './feature-selection.js';
+import { functionTransformer } from './function-transformer.js';
 import { histGradientBoostingClassifier, histGradientBoostingRegressor } from './hist-gradient-boosting.js';
+import { isolationForest } from './iforest.js';
 import { linearClassifier, linearRegressor, logisticRegression } from './linear.js';
+import { missingIndicator } from './missing-indicator.js';
+import { gaussianMixture } from './mixture.js';
 import { mlpClassifier, mlpRegressor } from './mlp.js';
+import { naiveBayes } from './naive-bayes.js';
 import { kNeighborsClassifier, kNeighborsRegressor } from './neighbors.js';
+import { plsRegression, plsTransform } from './pls.js';
+import { polynomialFeatures } from './polynomial.js';
+import { powerTransformer } from './power.js';
 import {
   fittedOnStrings,
   labelEncoder,
@@ -19,13 +51,16 @@ import {
   simpleImputer,
   standardScaler,
 } from './preprocessing.js';
+import { quantileTransformer } from './quantile.js';
 import { get } from './state.js';
 import { svc, svr } from './svm.js';
+import { tfidfTransformer } from './text.js';
 import { forestClassifier, forestRegressor, gradientBoostingClassifier, gradientBoostingRegressor } from './trees.js';
 
 type Transformer = (ctx: ConvertContext, est: PyObject, x: Var) => Var;
 type Classifier = (ctx: ConvertContext, est: PyObject, x: Var) => ClassifierOut;
 type Regressor = (ctx: ConvertContext, est: PyObject, x: Var) => Var;
+type Other = (ctx: ConvertContext, est: PyObject, x: Var) => MethodOutputs;
 
 const TRANSFORMERS: Record<string, Transformer> = {
   StandardScaler: standardScaler,
@@ -37,6 +72,28 @@ const TRANSFORMERS: Record<string, Transformer> = {
   OneHotEncoder: oneHotEncoder,
   OrdinalEncoder: ordinalEncoder,
   LabelEncoder: labelEncoder,
+  PCA: pca,
+  IncrementalPCA: pca,
+  TruncatedSVD: truncatedSvd,
+  GaussianRandomProjection: truncatedSvd,
+  PolynomialFeatures: polynomialFeatures,
+  Binarizer: binarizer,
+  KBinsDiscretizer: kBinsDiscretizer,
+  PowerTransformer: powerTransformer,
+  QuantileTransformer: quantileTransformer,
+  FunctionTransformer: functionTransformer,
+  MissingIndicator: missingIndicator,
+  TfidfTransformer: tfidfTransformer,
+  VarianceThreshold: featureSelector,
+  SelectKBest: featureSelector,
+  SelectPercentile: featureSelector,
+  SelectFpr: featureSelector,
+  SelectFdr: featureSelector,
+  SelectFwe: featureSelector,
+  GenericUnivariateSelect: featureSelector,
+  SelectFromModel: featureSelector,
+  RFE: featureSelector,
+  RFECV: featureSelector,
   FeatureUnion: featureUnion,
   Pipeline: (ctx, est, x) => pipelineSteps(est).reduce((v, step) => applyTransformer(ctx, step, v), x),
   ColumnTransformer: (ctx, est, x) => {
@@ -68,6 +125,20 @@ const CLASSIFIERS: Record<string, Classifier> = {
   HistGradientBoostingClassifier: histGradientBoostingClassifier,
   KNeighborsClassifier: kNeighborsClassifier,
   MLPClassifier: mlpClassifier,
+  GaussianNB: naiveBayes,
+  MultinomialNB: naiveBayes,
+  ComplementNB: naiveBayes,
+  BernoulliNB: naiveBayes,
+  LinearDiscriminantAnalysis: lda,
+  QuadraticDiscriminantAnalysis: qda,
+  NearestCentroid: nearestCentroid,
+  VotingClassifier: votingClassifier,
+  BaggingClassifier: baggingClassifier,
+  AdaBoostClassifier: adaBoostClassifier,
+  StackingClassifier: stackingClassifier,
+  OneVsRestClassifier: oneVsRest,
+  OneVsOneClassifier: oneVsOne,
+  CalibratedClassifierCV: calibratedClassifier,
 };
 
 const REGRESSORS: Record<string, Regressor> = {
@@ -88,6 +159,17 @@ const REGRESSORS: Record<string, Regressor> = {
   PoissonRegressor: linearRegressor,
   GammaRegressor: linearRegressor,
   TweedieRegressor: linearRegressor,
+  MultiTaskLasso: linearRegressor,
+  MultiTaskElasticNet: linearRegressor,
+  MultiTaskLassoCV: linearRegressor,
+  MultiTaskElasticNetCV: linearRegressor,
+  OrthogonalMatchingPursuit: linearRegressor,
+  OrthogonalMatchingPursuitCV: linearRegressor,
+  LarsCV: linearRegressor,
+  LassoLarsCV: linearRegressor,
+  LassoLarsIC: linearRegressor,
+  QuantileRegressor: linearRegressor,
+  TheilSenRegressor: linearRegressor,
   SVR: svr,
   NuSVR: svr,
   DecisionTreeRegressor: forestRegressor,
@@ -98,15 +180,50 @@ const REGRESSORS: Record<string, Regressor> = {
   HistGradientBoostingRegressor: histGradientBoostingRegressor,
   KNeighborsRegressor: kNeighborsRegressor,
   MLPRegressor: mlpRegressor,
+  VotingRegressor: votingRegressor,
+  AdaBoostRegressor: adaBoostRegressor,
+  MultiOutputRegressor: multiOutputRegressor,
+  IsotonicRegression: isotonicRegression,
+  BaggingRegressor: baggingRegressor,
+  StackingRegressor: stackingRegressor,
+  TransformedTargetRegressor: transformedTargetRegressor,
+  PLSRegression: plsRegression,
+  PLSCanonical: plsRegression,
+  CCA: plsRegression,
 };
 
-/** Every class name the converters accept (DictVectorizer only as a pipeline's first step). */
+/** Clusterers, outlier detectors and mixtures: several methods each (a `transform` lets them be pipeline steps). */
+const OTHERS: Record<string, Other> = {
+  KMeans: kMeans,
+  MiniBatchKMeans: kMeans,
+  IsolationForest: isolationForest,
+  GaussianMixture: gaussianMixture,
+};
+
+/** Methods beyond predict / predict_proba / decision_function of some classifiers and regressors. */
+const EXTRA_METHODS: Record<string, Other> = {
+  LinearDiscriminantAnalysis: ldaTransform,
+  PCA: pcaScoreSamples,
+  IsotonicRegression: (ctx, est, x) => ({ transform: isotonicRegression(ctx, est, x) }),
+  VotingClassifier: votingClassifierTransform,
+  VotingRegressor: votingRegressorTransform,
+  StackingClassifier: stackingTransform(true),
+  StackingRegressor: stackingTransform(false),
+  PLSRegression: plsTransform,
+  PLSCanonical: plsTransform,
+  CCA: plsTransform,
+};
+
+/** Every class name the converters accept (DictVectorizer, CountVectorizer, TfidfVectorizer only as a pipeline's first step). */
 export function supportedEstimators(): string[] {
   return [
     ...Object.keys(TRANSFORMERS),
     'DictVectorizer',
+    'CountVectorizer',
+    'TfidfVectorizer',
     ...Object.keys(CLASSIFIERS),
     ...Object.keys(REGRESSORS),
+    ...Object.keys(OTHERS),
   ].sort();
 }
 
@@ -117,19 +234,38 @@ function unsupported(est: PyObject, role: string): UnsupportedEstimatorError {
 }
 
 /** Which role an estimator plays. */
-export function roleOf(est: PyObject): 'transformer' | 'classifier' | 'regressor' {
+export function roleOf(est: PyObject): 'transformer' | 'classifier' | 'regressor' | 'other' {
   if (CLASSIFIERS[est.name]) return 'classifier';
   if (REGRESSORS[est.name]) return 'regressor';
   if (TRANSFORMERS[est.name]) return 'transformer';
+  if (OTHERS[est.name]) return 'other';
   throw unsupported(est, '');
 }
 
 /** Apply a transformer step. */
 export function applyTransformer(ctx: ConvertContext, est: PyObject, x: Var): Var {
   const t = TRANSFORMERS[est.name];
-  if (!t)
-    throw unsupported(est, CLASSIFIERS[est.name] || REGRESSORS[est.name] ? ' as an intermediate pipeline step' : '');
-  return t(ctx, est, x);
+  if (t) return t(ctx, est, x);
+  const viaMethods = OTHERS[est.name] ?? EXTRA_METHODS[est.name];
+  const transformed = viaMethods ? viaMethods(ctx, est, x).transform : undefined;
+  if (transformed) return transformed;
+  throw unsupported(
+    est,
+    CLASSIFIERS[est.name] || REGRESSORS[est.name] || OTHERS[est.name] ? ' as an intermediate pipeline step' : '',
+  );
+}
+
+/** Apply a clusterer / outlier detector / mixture as the last step. */
+export function applyOther(ctx: ConvertContext, est: PyObject, x: Var): MethodOutputs {
+  const o = OTHERS[est.name];
+  if (!o) throw unsupported(est, '');
+  return o(ctx, est, x);
+}
+
+/** The extra methods (e.g. LinearDiscriminantAnalysis.transform) of a final classifier or regressor. */
+export function extraMethods(ctx: ConvertContext, est: PyObject, x: Var): MethodOutputs {
+  const e = EXTRA_METHODS[est.name];
+  return e ? e(ctx, est, x) : {};
 }
 
 /** Apply a classifier as the last step. */

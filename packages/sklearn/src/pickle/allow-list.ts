@@ -75,6 +75,14 @@ for (const t of [
   EXACT.set(`numpy.${t}`, 'class');
 }
 
+// numpy ufuncs FunctionTransformer may name (func=np.log1p...): inert references, never called
+for (const m of ['numpy', 'numpy.core._multiarray_umath', 'numpy._core._multiarray_umath']) {
+  for (const f of ['log1p', 'expm1', 'log', 'exp', 'sqrt', 'absolute']) EXACT.set(`${m}.${f}`, 'class');
+}
+
+// scipy sparse matrices hold fitted state in some estimators (TfidfTransformer._idf_diag before sklearn 1.3): inert
+for (const m of ['scipy.sparse._csr', 'scipy.sparse.csr']) EXACT.set(`${m}.csr_matrix`, 'class');
+
 /** Python 2 module names that protocol 0-2 pickles may use (pickle's fix_imports mapping). */
 const PY2_MODULES: Record<string, string> = { __builtin__: 'builtins', copy_reg: 'copyreg' };
 

@@ -1,0 +1,56 @@
+/** KMeans / MiniBatchKMeans (predict, transform) and NearestCentroid (predict). */
+import { attr } from '@servekit/onnx';
+import { UnsupportedEstimatorError } from '../pickle/errors.js';
+import type { PyObject } from '../pickle/py-types.js';
+import type { ClassifierOut, ConvertContext, MethodOutputs, Var } from './context.js';
+import { arr, get, str, toF64 } from './state.js';
+
+/** Squared euclidean distances [N, K] as sklearn's euclidean_distances: ‖x‖² − 2x·c + ‖c‖², clipped at 0. */
+function squaredDistances(ctx: ConvertContext, x: Var, centers: Float64Array, k: number): string {
+  const f = x.cols;
+  const xd = ctx.cast(x, 'DOUBLE');
+  const ct = new Float64Array(f * k);
+  const cc = new Float64Array(k);
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j < f; j++) {
+      const v = centers[i * f + j]!;
+      ct[j * k + i] = v;
+      cc[i]! += v * v;
+    }
+  }
+  const dot = ctx.op('MatMul', [xd.name, ctx.constD(ct, [f, k])]);
+  const xx = ctx.op('ReduceSumSquare', [xd.name, ctx.constI([1])], { keepdims: attr.i(1) });
+  const d = ctx.op('Add', [ctx.op('Add', [ctx.op('Mul', [dot, ctx.constD([-2], [])]), xx]), ctx.constD(cc, [1, k])]);
+  return ctx.op('Max', [d, ctx.constD([0], [])]);
+}
+
+/** KMeans / MiniBatchKMeans: predict = nearest cluster_centers_ row (INT64), transform = euclidean distances. */
+export function kMeans(ctx: ConvertContext, est: PyObject, x: Var): MethodOutputs {
+  const centers = arr(est, 'cluster_centers_');
+  const [k, f] = centers.shape as [number, number];
+  if (f !== x.cols)
+    throw new UnsupportedEstimatorError(`${est.name} expects ${f} features but its input has ${x.cols}`);
+  const d2 = squaredDistances(ctx, x, toF64(centers), k);
+  const label = ctx.op('ArgMin', [d2], { axis: attr.i(1), keepdims: attr.i(1) });
+  return {
+    predict: { name: label, type: 'INT64', cols: 1 },
+    transform: { name: ctx.op('Sqrt', [d2]), type: 'DOUBLE', cols: k },
+  };
+}
+
+/** NearestCentroid: class of the nearest centroids_ (euclidean or manhattan). */
+export function nearestCentroid(ctx: ConvertContext, est: PyObject, x: Var): ClassifierOut {
+  const centroids = arr(est, 'centroids_');
+  const [k, f] = centroids.shape as [number, number];
+  if (f !== x.cols)
+    throw new UnsupportedEstimatorError(`NearestCentroid expects ${f} features but its input has ${x.cols}`);
+  const metric = typeof get(est, 'metric') === 'string' ? str(est, 'metric') : 'euclidean';
+  let d: string;
+  if (metric === 'euclidean') d = squaredDistances(ctx, x, toF64(centroids), k);
+  else if (metric === 'manhattan') {
+    const x3 = ctx.op('Unsqueeze', [ctx.cast(x, 'DOUBLE').name, ctx.constI([1])]);
+    const diff = ctx.op('Abs', [ctx.op('Sub', [x3, ctx.constD(toF64(centroids), [1, k, f])])]);
+    d = ctx.op('ReduceSum', [diff, ctx.constI([2])], { keepdims: attr.i(0) });
+  } else throw new UnsupportedEstimatorError(`NearestCentroid metric '${metric}' is not supported`);
+  return { labelIndex: ctx.op('ArgMin', [d], { axis: attr.i(1), keepdims: attr.i(0) }) };
+}

@@ -1,0 +1,104 @@
+/** GaussianMixture (full, tied, diag, spherical): predict, predict_proba and score_samples. */
+import { attr } from '@servekit/onnx';
+import { UnsupportedEstimatorError } from '../pickle/errors.js';
+import type { PyObject } from '../pickle/py-types.js';
+import type { ConvertContext, MethodOutputs, Var } from './context.js';
+import { expNormalize } from './naive-bayes.js';
+import { arr, str, toF64 } from './state.js';
+
+const dbl = (name: string, cols: number): Var => ({ name, type: 'DOUBLE', cols });
+
+/** Per-component Mahalanobis terms [N, K] as sklearn's _estimate_log_gaussian_prob computes them. */
+function logProb(
+  ctx: ConvertContext,
+  est: PyObject,
+  x: Var,
+  k: number,
+  f: number,
+): { lp: string; logDet: Float64Array } {
+  const type = str(est, 'covariance_type', 'full');
+  const mu = toF64(arr(est, 'means_'));
+  const pc = toF64(arr(est, 'precisions_cholesky_'));
+  const logDet = new Float64Array(k);
+  const keep = { keepdims: attr.i(1) };
+  if (type === 'full' || type === 'tied') {
+    const cols: string[] = [];
+    for (let c = 0; c < k; c++) {
+      const p = type === 'full' ? pc.subarray(c * f * f, (c + 1) * f * f) : pc;
+      let ld = 0;
+      for (let i = 0; i < f; i++) ld += Math.log(p[i * f + i]!);
+      logDet[c] = ld;
+      const muP = new Float64Array(f);
+      for (let j = 0; j < f; j++) for (let i = 0; i < f; i++) muP[j]! += mu[c * f + i]! * p[i * f + j]!;
+      const y = ctx.op('Sub', [ctx.op('MatMul', [x.name, ctx.constD(p, [f, f])]), ctx.constD(muP, [1, f])]);
+      cols.push(ctx.op('ReduceSumSquare', [y, ctx.constI([1])], keep));
+    }
+    return { lp: ctx.op('Concat', cols, { axis: attr.i(1) }), logDet };
+  }
+  if (type === 'diag') {
+    const prec = Float64Array.from(pc, (v) => v * v);
+    const a = new Float64Array(k);
+    const mp = new Float64Array(f * k); // [F, K] of means·prec
+    for (let c = 0; c < k; c++) {
+      let ld = 0;
+      for (let j = 0; j < f; j++) {
+        a[c]! += mu[c * f + j]! ** 2 * prec[c * f + j]!;
+        mp[j * k + c] = mu[c * f + j]! * prec[c * f + j]!;
+        ld += Math.log(pc[c * f + j]!);
+      }
+      logDet[c] = ld;
+    }
+    const precT = new Float64Array(f * k);
+    for (let c = 0; c < k; c++) for (let j = 0; j < f; j++) precT[j * k + c] = prec[c * f + j]!;
+    const cross = ctx.op('Mul', [ctx.op('MatMul', [x.name, ctx.constD(mp, [f, k])]), ctx.constD([2], [])]);
+    const sq = ctx.op('MatMul', [ctx.op('Mul', [x.name, x.name]), ctx.constD(precT, [f, k])]);
+    return { lp: ctx.op('Add', [ctx.op('Sub', [ctx.constD(a, [1, k]), cross]), sq]), logDet };
+  }
+  if (type === 'spherical') {
+    const prec = Float64Array.from(pc, (v) => v * v);
+    const a = new Float64Array(k);
+    const mT = new Float64Array(f * k);
+    for (let c = 0; c < k; c++) {
+      let m2 = 0;
+      for (let j = 0; j < f; j++) {
+        m2 += mu[c * f + j]! ** 2;
+        mT[j * k + c] = mu[c * f + j]!;
+      }
+      a[c] = m2 * prec[c]!;
+      logDet[c] = f * Math.log(pc[c]!);
+    }
+    const cross = ctx.op('Mul', [
+      ctx.op('Mul', [ctx.op('MatMul', [x.name, ctx.constD(mT, [f, k])]), ctx.constD([2], [])]),
+      ctx.constD(prec, [1, k]),
+    ]);
+    const norms = ctx.op('ReduceSumSquare', [x.name, ctx.constI([1])], keep);
+    const outer = ctx.op('Mul', [norms, ctx.constD(prec, [1, k])]);
+    return { lp: ctx.op('Add', [ctx.op('Sub', [ctx.constD(a, [1, k]), cross]), outer]), logDet };
+  }
+  throw new UnsupportedEstimatorError(`GaussianMixture covariance_type '${type}' is not supported`);
+}
+
+/** GaussianMixture: weighted log-probabilities → argmax, exp(· − logsumexp), logsumexp. */
+export function gaussianMixture(ctx: ConvertContext, est: PyObject, x: Var): MethodOutputs {
+  const means = arr(est, 'means_');
+  const [k, f] = means.shape as [number, number];
+  if (f !== x.cols)
+    throw new UnsupportedEstimatorError(`${est.name} expects ${f} features but its input has ${x.cols}`);
+  const xd = ctx.cast(x, 'DOUBLE');
+  const { lp, logDet } = logProb(ctx, est, xd, k, f);
+  const weights = toF64(arr(est, 'weights_'));
+  const bias = Float64Array.from(logDet, (ld, c) => ld + Math.log(weights[c]!));
+  const gauss = ctx.op('Mul', [
+    ctx.op('Add', [lp, ctx.constD([f * Math.log(2 * Math.PI)], [])]),
+    ctx.constD([-0.5], []),
+  ]);
+  const wlp = dbl(ctx.op('Add', [gauss, ctx.constD(bias, [1, k])]), k);
+  const keep = { keepdims: attr.i(1) };
+  const m = ctx.op('ReduceMax', [wlp.name, ctx.constI([1])], keep);
+  const s = ctx.op('ReduceSum', [ctx.op('Exp', [ctx.op('Sub', [wlp.name, m])]), ctx.constI([1])], keep);
+  return {
+    predict: { name: ctx.op('ArgMax', [wlp.name], { axis: attr.i(1), keepdims: attr.i(1) }), type: 'INT64', cols: 1 },
+    predict_proba: expNormalize(ctx, wlp),
+    score_samples: dbl(ctx.op('Add', [m, ctx.op('Log', [s])]), 1),
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * CountVectorizer / TfidfVectorizer front ends (word analyzer, default token pattern) run in TypeScript like
+ * DictVectorizer — onnxruntime has no regex tokenizer in its default build — and TfidfTransformer in the graph.
+ */
+import { InvalidInput } from '@servekit/core';
+import { UnsupportedEstimatorError } from '../pickle/errors.js';
+import type { PyObject } from '../pickle/py-types.js';
+import { isPyDict, isPyObject } from '../pickle/py-types.js';
+import type { ConvertContext, Var } from './context.js';
+import { normalizer } from './preprocessing.js';
+import { arr, bool, get, num, toF64 } from './state.js';
+
+/** scikit-learn's default token_pattern. */
+const DEFAULT_TOKEN_PATTERN = '(?u)\\b\\w\\w+\\b';
+
+/** Python's \w (str.isalnum() or '_') as a run; runs of two or more are tokens, as \b\w\w+\b finds them. */
+const WORD_RUN = /[\p{L}\p{N}_]+/gu;
+
+/** What the fitted analyzer needs: vocabulary and the word-analyzer options. */
+export interface TextVectorizerSpec {
+  vocabulary: Map<string, number>;
+  lowercase: boolean;
+  ngramRange: [number, number];
+  stopWords?: Set<string>;
+  binary: boolean;
+}
+
+function describeCallable(v: unknown): string {
+  if (typeof v === 'object' && v !== null && 'module' in v && 'name' in v) {
+    const g = v as { module: string; name: string };
+    return `${g.module}.${g.name}`;
+  }
+  return String(v);
+}
+
+/** Read and check a fitted CountVectorizer / TfidfVectorizer; refuses what the TypeScript analyzer cannot mirror. */
+export function textVectorizerSpec(est: PyObject): TextVectorizerSpec {
+  const refuse = (what: string): never => {
+    throw new UnsupportedEstimatorError(
+      `${est.name} with ${what} is not supported (word analyzer, default token pattern only)`,
+    );
+  };
+  const analyzer = get(est, 'analyzer') ?? 'word';
+  if (analyzer !== 'word')
+    refuse(`analyzer=${typeof analyzer === 'string' ? `'${analyzer}'` : describeCallable(analyzer)}`);
+  for (const key of ['tokenizer', 'preprocessor']) {
+    const v = get(est, key);
+    if (v !== null && v !== undefined) refuse(`${key}=${describeCallable(v)}`);
+  }
+  const pattern = get(est, 'token_pattern');
+  if (pattern !== undefined && pattern !== null && pattern !== DEFAULT_TOKEN_PATTERN)
+    refuse(`token_pattern=${JSON.stringify(pattern)}`);
+  const accents = get(est, 'strip_accents');
+  if (accents !== null && accents !== undefined) refuse(`strip_accents='${String(accents)}'`);
+  const input = get(est, 'input');
+  if (input !== undefined && input !== 'content') refuse(`input='${String(input)}'`);
+  const range = get(est, 'ngram_range');
+  const ngramRange: [number, number] = Array.isArray(range) ? [Number(range[0]), Number(range[1])] : [1, 1];
+  const sw = get(est, 'stop_words');
+  let stopWords: Set<string> | undefined;
+  if (Array.isArray(sw)) stopWords = new Set(sw.map(String));
+  else if (typeof sw === 'string' && ngramRange[1] > 1) refuse(`stop_words='${sw}' and n-grams`);
+  // unigrams only: a built-in stop word list changes nothing, those words are not in vocabulary_
+  const vocabRaw = get(est, 'vocabulary_');
+  if (!isPyDict(vocabRaw)) throw new UnsupportedEstimatorError(`${est.name}.vocabulary_ is missing (is it fitted?)`);
+  const vocabulary = new Map<string, number>();
+  for (const [k, v] of vocabRaw) vocabulary.set(String(k), Number(v));
+  return {
+    vocabulary,
+    lowercase: bool(est, 'lowercase', true),
+    ngramRange,
+    ...(stopWords ? { stopWords } : {}),
+    binary: bool(est, 'binary', false),
+  };
+}
+
+/** Turns documents into the count matrix CountVectorizer.transform gives (dense float64). */
+export class TextVectorizer {
+  constructor(readonly spec: TextVectorizerSpec) {}
+
+  /** Number of output columns. */
+  get width(): number {
+    return this.spec.vocabulary.size;
+  }
+
+  /** Word tokens and n-grams of one document, as sklearn's _word_ngrams. */
+  analyze(doc: string): string[] {
+    const text = this.spec.lowercase ? doc.toLowerCase() : doc;
+    let tokens = (text.match(WORD_RUN) ?? []).filter((t) => [...t].length >= 2);
+    if (this.spec.stopWords) tokens = tokens.filter((t) => !this.spec.stopWords!.has(t));
+    const [minN, maxN] = this.spec.ngramRange;
+    if (maxN === 1) return tokens;
+    const out = minN === 1 ? [...tokens] : [];
+    for (let n = Math.max(minN, 2); n <= Math.min(maxN, tokens.length); n++) {
+      for (let i = 0; i + n <= tokens.length; i++) out.push(tokens.slice(i, i + n).join(' '));
+    }
+    return out;
+  }
+
+  /** Documents (strings, or one-element rows) → float64 [rows, width]. */
+  vectorize(rows: readonly unknown[]): Float64Array {
+    const width = this.width;
+    const out = new Float64Array(rows.length * width);
+    rows.forEach((row, r) => {
+      const doc = Array.isArray(row) && row.length === 1 ? row[0] : row;
+      if (typeof doc !== 'string') throw new InvalidInput(`instance ${r} must be a text document (a string)`);
+      for (const term of this.analyze(doc)) {
+        const j = this.spec.vocabulary.get(term);
+        if (j === undefined) continue;
+        if (this.spec.binary) out[r * width + j] = 1;
+        else out[r * width + j]! += 1;
+      }
+    });
+    return out;
+  }
+}
+
+/** idf_ of a TfidfTransformer: the idf_ array (sklearn ≥ 1.3) or the diagonal of _idf_diag (a scipy csr_matrix). */
+function idf(est: PyObject): Float64Array {
+  if (get(est, 'idf_') !== undefined) return toF64(arr(est, 'idf_'));
+  const diag = get(est, '_idf_diag');
+  if (!isPyObject(diag)) throw new UnsupportedEstimatorError('TfidfTransformer has no idf (is it fitted?)');
+  const data = toF64(arr(diag, 'data'));
+  const indices = toF64(arr(diag, 'indices'));
+  const shape = get(diag, '_shape');
+  const n = Array.isArray(shape) ? Number(shape[1]) : num(diag, 'n');
+  const out = new Float64Array(n);
+  indices.forEach((j, k) => {
+    out[j]! += data[k]!;
+  });
+  return out;
+}
+
+/** TfidfTransformer: sublinear tf (log(x) + 1 on nonzeros), × idf, then row normalization. */
+export function tfidfTransformer(ctx: ConvertContext, est: PyObject, x: Var): Var {
+  let y = ctx.cast(x, 'DOUBLE');
+  if (bool(est, 'sublinear_tf', false)) {
+    const pos = ctx.op('Greater', [y.name, ctx.constD([0], [])]);
+    const safe = ctx.op('Where', [pos, y.name, ctx.constD([1], [])]);
+    const logged = ctx.op('Add', [ctx.op('Log', [safe]), ctx.constD([1], [])]);
+    y = { name: ctx.op('Where', [pos, logged, y.name]), type: 'DOUBLE', cols: y.cols };
+  }
+  if (bool(est, 'use_idf', true)) {
+    const w = idf(est);
+    if (w.length !== y.cols)
+      throw new UnsupportedEstimatorError(`TfidfTransformer expects ${w.length} features but its input has ${y.cols}`);
+    y = { name: ctx.op('Mul', [y.name, ctx.constD(w, [1, w.length])]), type: 'DOUBLE', cols: y.cols };
+  }
+  const norm = get(est, 'norm');
+  if (norm === null) return y;
+  return normalizer(ctx, est, y);
+}
