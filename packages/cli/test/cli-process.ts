@@ -19,18 +19,27 @@ export interface Running {
   base: string;
   /** `127.0.0.1:PORT` of gRPC. */
   grpc: string;
+  /** `http://127.0.0.1:PORT` of the health port, when `--health_port` is given. */
+  health?: string;
   /** stdout lines so far. */
   log: string[];
 }
 
 const started: ChildProcess[] = [];
 
-/** Start `servekit serve` on free loopback ports; resolves once it logs where it listens. */
+/**
+ * Start `servekit serve` on free loopback ports; resolves once it logs where it listens. Tests stop servers with
+ * SIGTERM: the drain delay is 0 unless `env` (or an argument) sets one.
+ */
 export async function serve(args: string[], env: Record<string, string> = {}, bin = BIN): Promise<Running> {
   const proc = spawn(
     process.execPath,
     [bin, 'serve', '--http_port', '0', '--grpc_port', '0', '--host', '127.0.0.1', ...args],
-    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: ROOT,
+      env: { ...process.env, SERVEKIT_DRAIN_DELAY_SECONDS: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   started.push(proc);
   const log: string[] = [];
@@ -44,9 +53,9 @@ export async function serve(args: string[], env: Record<string, string> = {}, bi
     for (const line of lines) {
       log.push(line);
       if (line.includes('"http"')) {
-        const { http, grpc } = JSON.parse(line) as { http: string; grpc: string };
+        const { http, grpc, health } = JSON.parse(line) as { http: string; grpc: string; health?: string };
         proc.stdout!.on('data', (d) => log.push(String(d)));
-        return { proc, base: `http://${http}`, grpc, log };
+        return { proc, base: `http://${http}`, grpc, log, ...(health ? { health: `http://${health}` } : {}) };
       }
     }
   }

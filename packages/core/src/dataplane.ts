@@ -1,10 +1,17 @@
 import type { Logger } from 'pino';
 import { Batcher, type BatchingOptions, type BatchMetrics, batchMetrics } from './batching/batcher.js';
-import { InvalidInput, NotImplemented, type ServekitError, ServerNotReady, toServekitError } from './errors.js';
+import {
+  InvalidInput,
+  ModelNotFound,
+  NotImplemented,
+  type ServekitError,
+  ServerNotReady,
+  toServekitError,
+} from './errors.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './limits.js';
 import type { ServerMetrics } from './metrics.js';
 import type { InferContext, Model, ModelMetadata, Protocol } from './model/model.js';
-import type { ModelRepository } from './model/repository.js';
+import type { ModelLease, ModelRepository } from './model/repository.js';
 import {
   type InferRequest,
   type InferResponse,
@@ -53,7 +60,9 @@ export const SERVER_VERSION = '0.1.0';
  */
 export class DataPlane {
   private draining = false;
-  private readonly batchers = new Map<string, Batcher>();
+  private admitting = true;
+  /** One batcher per model instance: a reloaded model gets a new one, the old one finishes its queue first. */
+  private readonly batchers = new Map<Model, Batcher>();
   private readonly batchMetrics: BatchMetrics;
   /** Budgets every transport's decoder checks before allocating. */
   readonly limits: RequestLimits;
@@ -64,13 +73,11 @@ export class DataPlane {
   ) {
     this.batchMetrics = batchMetrics(options.metrics.registry);
     this.limits = options.limits ?? { ...DEFAULT_REQUEST_LIMITS };
-    repository.onChange((name) => {
-      for (const [key, b] of this.batchers) {
-        if (key.startsWith(`${name}\u0000`)) {
-          this.batchers.delete(key);
-          void b.close();
-        }
-      }
+    // A model is retired once no request holds it, so its batcher's queue is empty by then.
+    repository.onRetire(async (model) => {
+      const b = this.batchers.get(model);
+      this.batchers.delete(model);
+      await b?.close();
     });
   }
 
@@ -84,9 +91,18 @@ export class DataPlane {
     return !this.draining && this.repository.readyToServe();
   }
 
-  /** Stop admitting inference requests (graceful shutdown); readiness turns false. */
+  /**
+   * Graceful shutdown, first step: readiness turns false (load balancers stop sending) while inference requests
+   * are still answered, for the drain delay and for requests still arriving on open connections.
+   */
   startDraining(): void {
     this.draining = true;
+  }
+
+  /** Graceful shutdown, last step: new inference requests get 503 with Retry-After (ServerNotReady). */
+  stopAdmitting(): void {
+    this.draining = true;
+    this.admitting = false;
   }
 
   /** Close all batchers (queued requests fail with ServerNotReady). */
@@ -108,9 +124,9 @@ export class DataPlane {
     return { ...md, name, versions: versions.length > 0 ? versions : md.versions };
   }
 
-  /** True when the model (version) is loaded and ready. */
+  /** True when the model (version) is loaded and ready; false for an unknown version (Triton's answer). */
   modelReady(name: string, version?: string): boolean {
-    this.repository.get(name, version); // 404 for unknown names
+    if (!this.repository.names().includes(name)) throw new ModelNotFound(name);
     return this.repository.isReady(name, version);
   }
 
@@ -122,8 +138,13 @@ export class DataPlane {
     ctx: InferContext,
   ): Promise<InferResponse> {
     return this.track(name, ctx.protocol, async () => {
-      const model = this.admit(name, version);
-      const result = await this.pipeline(model, name, version, request, ctx);
+      const lease = this.admit(name, version);
+      let result: Result;
+      try {
+        result = await this.pipeline(lease.model, name, request, ctx);
+      } finally {
+        lease.release();
+      }
       const res = isInferResponse(result) ? result : v1ToResponse(name, result);
       res.model_name = name;
       if (version !== undefined) res.model_version = version;
@@ -136,8 +157,13 @@ export class DataPlane {
   /** Run a V1 `:predict` body; the result is always a V1 body. */
   async inferV1(name: string, body: V1Request, ctx: InferContext): Promise<V1Response> {
     return this.track(name, ctx.protocol, async () => {
-      const model = this.admit(name, undefined);
-      const result = await this.pipeline(model, name, undefined, body, ctx);
+      const lease = this.admit(name, undefined);
+      let result: Result;
+      try {
+        result = await this.pipeline(lease.model, name, body, ctx);
+      } finally {
+        lease.release();
+      }
       return isInferResponse(result) ? responseToV1(result) : result;
     });
   }
@@ -145,35 +171,35 @@ export class DataPlane {
   /** Run a V1 `:explain` body. */
   async explain(name: string, body: V1Request, ctx: InferContext): Promise<V1Response> {
     return this.track(name, ctx.protocol, async () => {
-      const model = this.admit(name, undefined);
-      if (!model.canExplain) throw new NotImplemented(`Model ${name} does not support explain.`);
-      const labels = { model_name: name };
-      const t0 = process.hrtime.bigint();
-      const result = await model.explain(body, ctx);
-      this.options.metrics.explain.observe(labels, seconds(t0));
-      return isInferResponse(result) ? responseToV1(result) : result;
+      const lease = this.admit(name, undefined);
+      try {
+        const model = lease.model;
+        if (!model.canExplain) throw new NotImplemented(`Model ${name} does not support explain.`);
+        const labels = { model_name: name };
+        const t0 = process.hrtime.bigint();
+        const result = await model.explain(body, ctx);
+        this.options.metrics.explain.observe(labels, seconds(t0));
+        return isInferResponse(result) ? responseToV1(result) : result;
+      } finally {
+        lease.release();
+      }
     });
   }
 
-  private admit(name: string, version: string | undefined): Model {
-    if (this.draining) throw new ServerNotReady('Server is shutting down.');
-    return this.repository.getReady(name, version);
+  /** The model, held for this request (it is not disposed by a reload or unload until released). */
+  private admit(name: string, version: string | undefined): ModelLease {
+    if (!this.admitting) throw new ServerNotReady('Server is shutting down.');
+    return this.repository.acquire(name, version);
   }
 
-  private async pipeline(
-    model: Model,
-    name: string,
-    version: string | undefined,
-    payload: Payload,
-    ctx: InferContext,
-  ): Promise<Result> {
+  private async pipeline(model: Model, name: string, payload: Payload, ctx: InferContext): Promise<Result> {
     const { metrics } = this.options;
     const labels = { model_name: name };
     let t0 = process.hrtime.bigint();
     const pre = await model.preprocess(payload, ctx);
     let t1 = process.hrtime.bigint();
     metrics.preprocess.observe(labels, Number(t1 - t0) / 1e9);
-    const batcher = this.batcherFor(model, name, version);
+    const batcher = this.batcherFor(model, name);
     const result = batcher ? await batcher.submit(pre, ctx) : await this.predict(model, pre, ctx);
     t0 = process.hrtime.bigint();
     const post = await model.postprocess(result, ctx);
@@ -191,14 +217,13 @@ export class DataPlane {
     }
   }
 
-  private batcherFor(model: Model, name: string, version: string | undefined): Batcher | undefined {
+  private batcherFor(model: Model, name: string): Batcher | undefined {
     const opts = this.options.batching?.(name);
     if (!opts || opts.maxBatchSize <= 1) return undefined;
-    const key = `${name}\u0000${version ?? ''}`;
-    let b = this.batchers.get(key);
+    let b = this.batchers.get(model);
     if (!b) {
       b = new Batcher(name, (p, c) => this.predict(model, p, c), opts, this.batchMetrics);
-      this.batchers.set(key, b);
+      this.batchers.set(model, b);
     }
     return b;
   }

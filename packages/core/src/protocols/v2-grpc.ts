@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { DataPlane } from '../dataplane.js';
 import { toServekitError } from '../errors.js';
+import { checkLoadParameters } from '../model/load-parameters.js';
 import type { InferContext } from '../model/model.js';
 import { makeContext } from './context.js';
 import { inferenceService } from './grpc-proto.js';
@@ -28,6 +29,17 @@ function unary(handler: Handler): grpc.handleUnaryCall<Record<string, unknown>, 
   };
 }
 
+/** A gRPC parameter map (`{key: {string_param: …}}`, Triton's ModelRepositoryParameter) as plain values. */
+function grpcParameterValues(parameters: unknown): Record<string, unknown> | undefined {
+  if (typeof parameters !== 'object' || parameters === null) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [key, p] of Object.entries(parameters as Record<string, Record<string, unknown>>)) {
+    const choice = typeof p?.parameter_choice === 'string' ? p.parameter_choice : Object.keys(p ?? {})[0];
+    out[key] = choice === undefined ? undefined : p[choice];
+  }
+  return out;
+}
+
 /** The `inference.GRPCInferenceService` handlers, all backed by the dataplane. */
 export function grpcHandlers(dataplane: DataPlane): grpc.UntypedServiceImplementation {
   const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -51,6 +63,7 @@ export function grpcHandlers(dataplane: DataPlane): grpc.UntypedServiceImplement
     }),
     RepositoryModelLoad: unary(async (call) => {
       const name = String(call.request.model_name);
+      checkLoadParameters(name, grpcParameterValues(call.request.parameters));
       await dataplane.repository.load(name);
       return { model_name: name, isLoaded: true };
     }),

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DataPlane } from '../dataplane.js';
 import { InvalidInput } from '../errors.js';
+import { checkLoadParameters } from '../model/load-parameters.js';
 import type { InferRequest } from '../tensor/infer-types.js';
 import { rawBody, restContext } from './rest-plugin.js';
 import {
@@ -55,6 +56,16 @@ async function infer(dataplane: DataPlane, request: FastifyRequest<{ Params: Mod
     .send(Buffer.concat([head, ...encoded.binary]));
 }
 
+/** The `parameters` of a repository load body (`{"parameters": {...}}`; an empty body has none). */
+function loadRequestParameters(body: Buffer): unknown {
+  if (body.byteLength === 0) return undefined;
+  const json = parseJson(body.toString('utf8'));
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new InvalidInput('Load request body must be a JSON object, e.g. {"parameters": {}}.');
+  }
+  return (json as { parameters?: unknown }).parameters;
+}
+
 /** V2 / Open Inference Protocol routes, including the model repository extension. */
 export function registerV2Routes(app: FastifyInstance, dataplane: DataPlane): void {
   app.get('/v2', async () => dataplane.serverMetadata());
@@ -84,6 +95,7 @@ export function registerV2Routes(app: FastifyInstance, dataplane: DataPlane): vo
 
   app.post('/v2/repository/index', async () => dataplane.repository.index());
   app.post<{ Params: { name: string } }>('/v2/repository/models/:name/load', async (request) => {
+    checkLoadParameters(request.params.name, loadRequestParameters(rawBody(request)));
     await dataplane.repository.load(request.params.name);
     return { name: request.params.name, load: true };
   });
