@@ -285,7 +285,8 @@ export class ModelRepository {
     }
     const errors = await this.loadEntries(entries);
     if (serving.length > 0 && errors.length > 0) {
-      await Promise.all(entries.map((e) => this.dispose(e.model)));
+      // The failed ones were disposed by loadEntries; drop the ones that did load.
+      await Promise.all(entries.filter((e) => e.state === 'READY').map((e) => this.dispose(e.model)));
       throw new ModelNotReady(name, `Reload failed: ${errors.join('; ')}; the loaded model keeps serving.`);
     }
     if (serving.length > 0) {
