@@ -46,20 +46,31 @@ export async function serve(args: string[], env: Record<string, string> = {}, bi
   let buffered = '';
   let stderr = '';
   proc.stderr!.on('data', (d) => (stderr += d));
-  for await (const chunk of proc.stdout!) {
-    buffered += String(chunk);
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const line of lines) {
-      log.push(line);
-      if (line.includes('"http"')) {
-        const { http, grpc, health } = JSON.parse(line) as { http: string; grpc: string; health?: string };
-        proc.stdout!.on('data', (d) => log.push(String(d)));
-        return { proc, base: `http://${http}`, grpc, log, ...(health ? { health: `http://${health}` } : {}) };
+  // Keep reading stdout for the whole life of the process: a child whose stdout pipe is closed or full blocks on its
+  // next log line (e.g. during shutdown).
+  return new Promise<Running>((resolve, reject) => {
+    let listening = false;
+    proc.stdout!.on('data', (chunk) => {
+      if (listening) {
+        log.push(String(chunk));
+        return;
       }
-    }
-  }
-  throw new Error(`servekit exited before listening: ${stderr}${buffered}`);
+      buffered += String(chunk);
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      for (const line of lines) {
+        log.push(line);
+        if (!listening && line.includes('"http"')) {
+          listening = true;
+          const { http, grpc, health } = JSON.parse(line) as { http: string; grpc: string; health?: string };
+          resolve({ proc, base: `http://${http}`, grpc, log, ...(health ? { health: `http://${health}` } : {}) });
+        }
+      }
+    });
+    proc.once('exit', () => {
+      if (!listening) reject(new Error(`servekit exited before listening: ${stderr}${buffered}`));
+    });
+  });
 }
 
 /** SIGTERM the server; resolves with its exit code. */

@@ -59,7 +59,12 @@ export class HttpDrain {
     while (this.connections.size > 0) {
       const now = Date.now();
       for (const [socket, conn] of this.connections) {
-        const idleFor = conn.active === 0 && socket.bytesRead === conn.readAtIdle ? now - conn.idleSince : 0;
+        if (socket.bytesRead !== conn.readAtIdle) {
+          // Bytes arrived (a request starting, or the rest of a body answered early): not idle from here.
+          conn.readAtIdle = socket.bytesRead;
+          conn.idleSince = now;
+        }
+        const idleFor = conn.active === 0 ? now - conn.idleSince : 0;
         // Idle: say goodbye (FIN); a peer that does not close its side in turn is cut a while later.
         if (now >= deadline || (socket.writableEnded && idleFor >= 2 * IDLE_CLOSE_MS)) socket.destroy();
         else if (idleFor >= IDLE_CLOSE_MS && !socket.writableEnded) socket.end();

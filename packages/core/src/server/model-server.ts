@@ -261,7 +261,6 @@ export class ModelServer {
       health.closeAllConnections();
       await closed;
     }
-    this.logger.info({ ms: Date.now() - started }, 'stopped');
   }
 
   private async registerDocs(app: FastifyInstance): Promise<void> {
