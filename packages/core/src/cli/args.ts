@@ -69,7 +69,7 @@ export const SERVER_FLAGS: FlagSpec[] = [
     name: 'request_timeout_seconds',
     type: 'number',
     default: 60,
-    doc: 'Longest time to receive one whole request (headers and body); then 408 and the connection closes.',
+    doc: 'Longest time to receive one whole request (headers and body); then 408 and the connection closes (0: none).',
   },
   {
     name: 'health_port',

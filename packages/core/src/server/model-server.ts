@@ -50,7 +50,7 @@ export interface ModelServerOptions {
    * load balancers (Kubernetes endpoints) stop sending first. Capped at the grace period. Default 0.
    */
   drainDelayMs?: number;
-  /** Longest time to receive one whole request (headers and body); then 408 and the connection closes. Default 60 s. */
+  /** Longest time to receive one whole request (headers and body); then 408 and the connection closes. 0: none. Default 60 s. */
   requestTimeoutMs?: number;
   /** Also answer the health routes (`/`, `/v2/health/*`) on this port (0 picks a free one). Default: off. */
   healthPort?: number;
