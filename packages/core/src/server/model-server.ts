@@ -125,10 +125,13 @@ export class ModelServer {
       bodyLimit: this.options.maxBodySize ?? 64 * 1024 * 1024,
       requestTimeout,
       // Node checks request timeouts on this interval: keep it a fraction of the timeout.
-      http: {
-        headersTimeout: Math.min(60_000, requestTimeout),
-        connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(requestTimeout / 4))),
-      },
+      http:
+        requestTimeout > 0
+          ? {
+              headersTimeout: Math.min(60_000, requestTimeout),
+              connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(requestTimeout / 4))),
+            }
+          : {},
       clientErrorHandler: clientErrorHandler(requestTimeout),
     });
     this.app = app;
