@@ -96,8 +96,18 @@ async function grpcLoad(address: string, t: Tally, sent: { n: number }): Promise
 }
 
 describe('servekit serve: graceful shutdown under load', () => {
-  it('SIGTERM drops no REST or gRPC request; readiness turns 503 first; exit 0', async () => {
-    const r = await serve(['--model_module', MODULE, '--model_name', 'sleep', '--drain_delay_seconds', '1']);
+  it('SIGTERM drops no REST or gRPC request; readiness (on --health_port) turns 503 first; exit 0', async () => {
+    const r = await serve([
+      '--model_module',
+      MODULE,
+      '--model_name',
+      'sleep',
+      '--drain_delay_seconds',
+      '1',
+      '--health_port',
+      '0',
+    ]);
+    expect(r.health).toBeDefined();
     const rest = tally();
     const grpc = tally();
     const restSent = { n: 0 };
@@ -109,12 +119,12 @@ describe('servekit serve: graceful shutdown under load', () => {
     const exited = once(r.proc, 'exit');
     const atSigterm = { rest: rest.answers.get('200')!, grpc: grpc.answers.get('200')! };
     r.proc.kill('SIGTERM');
-    // Readiness turns 503 while the server still listens (the drain delay).
+    // Readiness turns 503 (asked on the health port, as a Kubernetes probe would) while requests are still served.
     const probe = new Agent({ keepAlive: false });
     let readyStatus: number | undefined;
     for (;;) {
       const got = await new Promise<number | string>((resolve) => {
-        const req = request(`${r.base}/v2/health/ready`, { agent: probe }, (res) => {
+        const req = request(`${r.health}/v2/health/ready`, { agent: probe }, (res) => {
           res.resume();
           resolve(res.statusCode!);
         });
