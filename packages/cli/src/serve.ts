@@ -16,17 +16,11 @@ import type { DetectContext } from './formats/index.js';
 import { sessionOptionsFromFlags } from './session-flags.js';
 
 /**
- * The repository factory of `servekit serve`: V2 `POST /v2/repository/models/NAME/load` of a name that is not
- * registered (e.g. after an unload) re-detects NAME from the folder it was first found in, or from a sub-folder
- * NAME of the model dir added since. Versions are registered directly (the factory's return has no version slot).
+ * The repository factory of `servekit serve`: V2 `POST /v2/repository/models/NAME/load` (a reload, a load after an
+ * unload, or a new name) re-detects NAME from the folder it was first found in, or from a sub-folder NAME of the
+ * model dir added since, with its versions.
  */
-function redetect(
-  server: ModelServer,
-  modelDir: string,
-  known: Map<string, string>,
-  flags: ParsedFlags,
-  ctx: DetectContext,
-): ModelFactory {
+function redetect(modelDir: string, known: Map<string, string>, flags: ParsedFlags, ctx: DetectContext): ModelFactory {
   return async (wanted) => {
     const sub = join(modelDir, wanted);
     const dir =
@@ -37,9 +31,7 @@ function redetect(
     // Only folders holding a model file are models: any other sub-folder is as unknown as a missing one.
     if (dir !== undefined && !known.has(wanted) && !holdsModel(dir, flags)) throw new ModelNotFound(wanted);
     if (dir === undefined) throw new ModelNotFound(wanted);
-    const found = await modelFromDir(wanted, dir, flags, ctx);
-    for (const m of found) if (m.version !== undefined) server.repository.register(m.model, m.version);
-    return found.filter((m) => m.version === undefined).map((m) => m.model);
+    return (await modelFromDir(wanted, dir, flags, ctx)).map((m) => ({ model: m.model, version: m.version }));
   };
 }
 
@@ -128,7 +120,7 @@ export async function serve(flags: ParsedFlags): Promise<ModelServer> {
     server.repository.register(m.model, m.version);
     if (m.dir !== undefined) known.set(m.model.name, m.dir);
   }
-  server.repository.factory = redetect(server, dir, known, flags, { logger });
+  server.repository.factory = redetect(dir, known, flags, { logger });
   await server.start();
   return server;
 }

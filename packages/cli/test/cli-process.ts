@@ -19,38 +19,58 @@ export interface Running {
   base: string;
   /** `127.0.0.1:PORT` of gRPC. */
   grpc: string;
+  /** `http://127.0.0.1:PORT` of the health port, when `--health_port` is given. */
+  health?: string;
   /** stdout lines so far. */
   log: string[];
 }
 
 const started: ChildProcess[] = [];
 
-/** Start `servekit serve` on free loopback ports; resolves once it logs where it listens. */
+/**
+ * Start `servekit serve` on free loopback ports; resolves once it logs where it listens. Tests stop servers with
+ * SIGTERM: the drain delay is 0 unless `env` (or an argument) sets one.
+ */
 export async function serve(args: string[], env: Record<string, string> = {}, bin = BIN): Promise<Running> {
   const proc = spawn(
     process.execPath,
     [bin, 'serve', '--http_port', '0', '--grpc_port', '0', '--host', '127.0.0.1', ...args],
-    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: ROOT,
+      env: { ...process.env, SERVEKIT_DRAIN_DELAY_SECONDS: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   started.push(proc);
   const log: string[] = [];
   let buffered = '';
   let stderr = '';
   proc.stderr!.on('data', (d) => (stderr += d));
-  for await (const chunk of proc.stdout!) {
-    buffered += String(chunk);
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const line of lines) {
-      log.push(line);
-      if (line.includes('"http"')) {
-        const { http, grpc } = JSON.parse(line) as { http: string; grpc: string };
-        proc.stdout!.on('data', (d) => log.push(String(d)));
-        return { proc, base: `http://${http}`, grpc, log };
+  // Keep reading stdout for the whole life of the process: a child whose stdout pipe is closed or full blocks on its
+  // next log line (e.g. during shutdown).
+  return new Promise<Running>((resolve, reject) => {
+    let listening = false;
+    proc.stdout!.on('data', (chunk) => {
+      if (listening) {
+        log.push(String(chunk));
+        return;
       }
-    }
-  }
-  throw new Error(`servekit exited before listening: ${stderr}${buffered}`);
+      buffered += String(chunk);
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      for (const line of lines) {
+        log.push(line);
+        if (!listening && line.includes('"http"')) {
+          listening = true;
+          const { http, grpc, health } = JSON.parse(line) as { http: string; grpc: string; health?: string };
+          resolve({ proc, base: `http://${http}`, grpc, log, ...(health ? { health: `http://${health}` } : {}) });
+        }
+      }
+    });
+    proc.once('exit', () => {
+      if (!listening) reject(new Error(`servekit exited before listening: ${stderr}${buffered}`));
+    });
+  });
 }
 
 /** SIGTERM the server; resolves with its exit code. */

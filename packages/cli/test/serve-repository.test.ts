@@ -36,7 +36,10 @@ describe('servekit serve: repository, modules and detection rules', () => {
       ]);
 
       expect((await post(`${r.base}/v2/repository/models/hpt/unload`, {})).status).toBe(200);
-      expect((await index(r.base)).map((e) => e.name)).toEqual(['iris']);
+      expect((await index(r.base)).filter((e) => e.name === 'hpt')).toEqual([
+        { name: 'hpt', version: '123', state: 'UNAVAILABLE', reason: 'unloaded' },
+        { name: 'hpt', version: '124', state: 'UNAVAILABLE', reason: 'unloaded' },
+      ]);
       expect((await post(`${r.base}/v2/repository/models/hpt/load`, {})).status).toBe(200);
       const after = (await index(r.base)).filter((e) => e.name === 'hpt');
       expect(after.map((e) => `${e.version}:${e.state}`)).toEqual(['123:READY', '124:READY']);

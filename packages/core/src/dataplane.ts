@@ -1,12 +1,20 @@
 import type { Logger } from 'pino';
 import { Batcher, type BatchingOptions, type BatchMetrics, batchMetrics } from './batching/batcher.js';
-import { clip, InvalidInput, NotImplemented, type ServekitError, ServerNotReady, toServekitError } from './errors.js';
+import {
+  clip,
+  InvalidInput,
+  ModelNotFound,
+  NotImplemented,
+  type ServekitError,
+  ServerNotReady,
+  toServekitError,
+} from './errors.js';
 import { applyClassification } from './extensions/classification.js';
 import { ModelStatisticsRegistry, type ModelStats } from './extensions/statistics.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './limits.js';
 import type { ServerMetrics } from './metrics.js';
 import type { InferContext, Model, ModelMetadata, Protocol } from './model/model.js';
-import type { ModelRepository } from './model/repository.js';
+import type { ModelLease, ModelRepository } from './model/repository.js';
 import {
   type InferRequest,
   type InferResponse,
@@ -56,7 +64,9 @@ export const SERVER_VERSION = '0.1.0';
  */
 export class DataPlane {
   private draining = false;
-  private readonly batchers = new Map<string, Batcher>();
+  private admitting = true;
+  /** One batcher per model instance: a reloaded model gets a new one, the old one finishes its queue first. */
+  private readonly batchers = new Map<Model, Batcher>();
   private readonly batchMetrics: BatchMetrics;
   /** Budgets every transport's decoder checks before allocating. */
   readonly limits: RequestLimits;
@@ -69,13 +79,11 @@ export class DataPlane {
   ) {
     this.batchMetrics = batchMetrics(options.metrics.registry);
     this.limits = options.limits ?? { ...DEFAULT_REQUEST_LIMITS };
-    repository.onChange((name) => {
-      for (const [key, b] of this.batchers) {
-        if (key.startsWith(`${name}\u0000`)) {
-          this.batchers.delete(key);
-          void b.close();
-        }
-      }
+    // A model is retired once no request holds it, so its batcher's queue is empty by then.
+    repository.onRetire(async (model) => {
+      const b = this.batchers.get(model);
+      this.batchers.delete(model);
+      await b?.close();
     });
   }
 
@@ -94,9 +102,18 @@ export class DataPlane {
     return !this.draining && this.repository.readyToServe();
   }
 
-  /** Stop admitting inference requests (graceful shutdown); readiness turns false. */
+  /**
+   * Graceful shutdown, first step: readiness turns false (load balancers stop sending) while inference requests
+   * are still answered, for the drain delay and for requests still arriving on open connections.
+   */
   startDraining(): void {
     this.draining = true;
+  }
+
+  /** Graceful shutdown, last step: new inference requests get 503 with Retry-After (ServerNotReady). */
+  stopAdmitting(): void {
+    this.draining = true;
+    this.admitting = false;
   }
 
   /** Close all batchers (queued requests fail with ServerNotReady). */
@@ -124,9 +141,9 @@ export class DataPlane {
     return { ...md, name, versions: versions.length > 0 ? versions : md.versions };
   }
 
-  /** True when the model (version) is loaded and ready. */
+  /** True when the model (version) is loaded and ready; false for an unknown version (Triton's answer). */
   modelReady(name: string, version?: string): boolean {
-    this.repository.get(name, version); // 404 for unknown names
+    if (!this.repository.names().includes(name)) throw new ModelNotFound(name);
     return this.repository.isReady(name, version);
   }
 
@@ -138,9 +155,15 @@ export class DataPlane {
     ctx: InferContext,
   ): Promise<InferResponse> {
     return this.track(name, ctx.protocol, async () => {
-      const model = this.admit(name, version);
-      checkInputNames(model, name, request);
-      const result = await this.pipeline(model, name, version, request, ctx);
+      const lease = this.admit(name, version);
+      const model = lease.model;
+      let result: Result;
+      try {
+        checkInputNames(model, name, request);
+        result = await this.pipeline(model, name, request, ctx);
+      } finally {
+        lease.release();
+      }
       const res = isInferResponse(result) ? result : v1ToResponse(name, result);
       res.model_name = name;
       if (version !== undefined) res.model_version = version;
@@ -156,9 +179,14 @@ export class DataPlane {
   /** Run a V1 `:predict` body (or its columnar tensors, decoded); the result is always a V1 body. */
   async inferV1(name: string, body: V1Request | InferRequest, ctx: InferContext): Promise<V1Response> {
     return this.track(name, ctx.protocol, async () => {
-      const model = this.admit(name, undefined);
-      if (isInferRequest(body)) checkInputNames(model, name, body);
-      const result = await this.pipeline(model, name, undefined, body, ctx);
+      const lease = this.admit(name, undefined);
+      let result: Result;
+      try {
+        if (isInferRequest(body)) checkInputNames(lease.model, name, body);
+        result = await this.pipeline(lease.model, name, body, ctx);
+      } finally {
+        lease.release();
+      }
       return isInferResponse(result) ? responseToV1(result) : result;
     });
   }
@@ -166,28 +194,28 @@ export class DataPlane {
   /** Run a V1 `:explain` body. */
   async explain(name: string, body: V1Request | InferRequest, ctx: InferContext): Promise<V1Response> {
     return this.track(name, ctx.protocol, async () => {
-      const model = this.admit(name, undefined);
-      if (!model.canExplain) throw new NotImplemented(`Model ${name} does not support explain.`);
-      const labels = { model_name: name };
-      const t0 = process.hrtime.bigint();
-      const result = await model.explain(body, ctx);
-      this.options.metrics.explain.observe(labels, seconds(t0));
-      return isInferResponse(result) ? responseToV1(result) : result;
+      const lease = this.admit(name, undefined);
+      try {
+        const model = lease.model;
+        if (!model.canExplain) throw new NotImplemented(`Model ${name} does not support explain.`);
+        const labels = { model_name: name };
+        const t0 = process.hrtime.bigint();
+        const result = await model.explain(body, ctx);
+        this.options.metrics.explain.observe(labels, seconds(t0));
+        return isInferResponse(result) ? responseToV1(result) : result;
+      } finally {
+        lease.release();
+      }
     });
   }
 
-  private admit(name: string, version: string | undefined): Model {
-    if (this.draining) throw new ServerNotReady('Server is shutting down.');
-    return this.repository.getReady(name, version);
+  /** The model, held for this request (it is not disposed by a reload or unload until released). */
+  private admit(name: string, version: string | undefined): ModelLease {
+    if (!this.admitting) throw new ServerNotReady('Server is shutting down.');
+    return this.repository.acquire(name, version);
   }
 
-  private async pipeline(
-    model: Model,
-    name: string,
-    version: string | undefined,
-    payload: Payload,
-    ctx: InferContext,
-  ): Promise<Result> {
+  private async pipeline(model: Model, name: string, payload: Payload, ctx: InferContext): Promise<Result> {
     const { metrics } = this.options;
     const labels = { model_name: name };
     const stats = this.statistics.of(model);
@@ -198,7 +226,7 @@ export class DataPlane {
       let t1 = process.hrtime.bigint();
       const inputNs = Number(t1 - t0);
       metrics.preprocess.observe(labels, inputNs / 1e9);
-      const batcher = this.batcherFor(model, name, version, stats);
+      const batcher = this.batcherFor(model, name, stats);
       const result = batcher ? await batcher.submit(pre, ctx) : await this.predict(model, pre, ctx, stats, false);
       t0 = process.hrtime.bigint();
       const inferNs = Number(t0 - t1);
@@ -232,11 +260,10 @@ export class DataPlane {
     }
   }
 
-  private batcherFor(model: Model, name: string, version: string | undefined, stats: ModelStats): Batcher | undefined {
+  private batcherFor(model: Model, name: string, stats: ModelStats): Batcher | undefined {
     const opts = this.options.batching?.(name);
     if (!opts || opts.maxBatchSize <= 1) return undefined;
-    const key = `${name}\u0000${version ?? ''}`;
-    let b = this.batchers.get(key);
+    let b = this.batchers.get(model);
     if (!b) {
       b = new Batcher(
         name,
@@ -245,7 +272,7 @@ export class DataPlane {
         this.batchMetrics,
         (waitedMs) => stats.recordQueue(waitedMs * 1e6),
       );
-      this.batchers.set(key, b);
+      this.batchers.set(model, b);
     }
     return b;
   }

@@ -50,17 +50,19 @@ export class ModelNotFound extends ServekitError {
   }
 }
 
-/** The model exists but is not ready to serve (HTTP 503, UNAVAILABLE). */
+/** The model exists but is not ready to serve (HTTP 503 + Retry-After, UNAVAILABLE). */
 export class ModelNotReady extends ServekitError {
   constructor(name: string, reason?: string) {
-    super(`Model with name ${clip(name)} is not ready.${reason ? ` ${reason}` : ''}`, 503, GrpcCode.UNAVAILABLE);
+    super(`Model with name ${clip(name)} is not ready.${reason ? ` ${reason}` : ''}`, 503, GrpcCode.UNAVAILABLE, {
+      'retry-after': '1',
+    });
   }
 }
 
-/** The server is starting or shutting down (HTTP 503, UNAVAILABLE). */
+/** The server is starting or shutting down (HTTP 503 + Retry-After, UNAVAILABLE). */
 export class ServerNotReady extends ServekitError {
   constructor(message = 'Server is not ready.') {
-    super(message, 503, GrpcCode.UNAVAILABLE);
+    super(message, 503, GrpcCode.UNAVAILABLE, { 'retry-after': '1' });
   }
 }
 

@@ -17,8 +17,8 @@ beforeAll(async () => {
     (s) => {
       s.repository.register(new LinearModel('versioned', 10, 0), '1');
       s.repository.register(new LinearModel('versioned', 100, 0), '2');
-      // Stands in for a model directory: `load` of a name not registered yet builds it.
-      s.repository.factory = (name) => new LinearModel(name, 3, 0);
+      // Stands in for a model directory: `load` builds the model from its "files".
+      s.repository.factory = (name) => (name === 'broken' ? new BrokenLoadModel(name) : new LinearModel(name, 3, 0));
     },
   );
   base = `http://127.0.0.1:${server.httpPort}`;
@@ -258,14 +258,14 @@ describe('V2 repository extension', () => {
     expect(broken?.reason).toContain('disk on fire');
   });
 
-  it('unload removes a model; load brings it back through the factory', async () => {
+  it('unload makes a model unavailable (listed, reason unloaded); load brings it back through the factory', async () => {
     await rest.load('fresh');
     expect(await rest.modelReady('fresh')).toBe(true);
     const y = await rest.infer('fresh', { inputs: [x([2])] });
     expect(Array.from(y.outputs[0]!.data as Float32Array)).toEqual([6]);
     await rest.unload('fresh');
-    const e = (await rest.modelReady('fresh').catch((err: unknown) => err)) as ClientError;
-    expect(e.status).toBe(404);
+    expect(await rest.modelReady('fresh')).toBe(false);
+    expect(await rest.repositoryIndex()).toContainEqual({ name: 'fresh', state: 'UNAVAILABLE', reason: 'unloaded' });
     await rest.load('fresh');
     expect(await rest.modelReady('fresh')).toBe(true);
   });

@@ -167,9 +167,11 @@ export class OnnxModel extends Model implements ClassLabelProvider {
     };
   }
 
+  /** Release the session and its worker; idempotent (a second call finds no session). */
   override async unload(): Promise<void> {
-    await this.session?.release();
+    const session = this.session;
     this.session = undefined;
+    await session?.release();
   }
 
   override async predict(payload: Payload, _ctx: InferContext): Promise<Result> {

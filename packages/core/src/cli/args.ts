@@ -63,7 +63,24 @@ export const SERVER_FLAGS: FlagSpec[] = [
     name: 'grace_period_seconds',
     type: 'number',
     default: 30,
-    doc: 'On SIGTERM, time allowed for in-flight requests.',
+    doc: 'On SIGTERM, time allowed for draining and in-flight requests before connections are cut.',
+  },
+  {
+    name: 'drain_delay_seconds',
+    type: 'number',
+    default: 5,
+    doc: 'On SIGTERM, time not-ready but still serving before the listeners close (at most the grace period).',
+  },
+  {
+    name: 'request_timeout_seconds',
+    type: 'number',
+    default: 60,
+    doc: 'Longest time to receive one whole request (headers and body); then 408 and the connection closes (0: none).',
+  },
+  {
+    name: 'health_port',
+    type: 'number',
+    doc: 'Also serve /, /v2/health/live and /v2/health/ready on this port (off when unset).',
   },
   { name: 'max_batch_size', type: 'number', default: 1, doc: 'Dynamic batching: rows per batch (off when 1).' },
   {

@@ -2,8 +2,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DataPlane } from '../dataplane.js';
 import { clip, InvalidInput, redactPaths } from '../errors.js';
 import { registerTritonExtensionRoutes } from '../extensions/rest-routes.js';
+import { checkLoadParameters } from '../model/load-parameters.js';
 import type { InferRequest } from '../tensor/infer-types.js';
 import { parseV2JsonBody } from '../tensor/json-numeric.js';
+import { parseJsonChecked } from '../tensor/json-text.js';
 import { checkJsonSize, rawBody, restContext } from './rest-plugin.js';
 import { BINARY_HEADER, decodeInferRequest, decodeRawBinaryRequest, encodeInferResponse } from './v2-codec.js';
 
@@ -66,6 +68,16 @@ async function infer(dataplane: DataPlane, request: FastifyRequest<{ Params: Mod
     .send(Buffer.concat([head, ...encoded.binary]));
 }
 
+/** The `parameters` of a repository load body (`{"parameters": {...}}`; an empty body has none). */
+function loadRequestParameters(body: Buffer, maxJsonDepth: number): unknown {
+  if (body.byteLength === 0) return undefined;
+  const json = parseJsonChecked(body, maxJsonDepth);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new InvalidInput('Load request body must be a JSON object, e.g. {"parameters": {}}.');
+  }
+  return (json as { parameters?: unknown }).parameters;
+}
+
 /** V2 / Open Inference Protocol routes, including the model repository extension. */
 export function registerV2Routes(app: FastifyInstance, dataplane: DataPlane): void {
   app.get('/v2', async () => dataplane.serverMetadata());
@@ -98,6 +110,7 @@ export function registerV2Routes(app: FastifyInstance, dataplane: DataPlane): vo
     dataplane.repository.index().map((e) => (e.reason === undefined ? e : { ...e, reason: redactPaths(e.reason) })),
   );
   app.post<{ Params: { name: string } }>('/v2/repository/models/:name/load', async (request) => {
+    checkLoadParameters(request.params.name, loadRequestParameters(rawBody(request), dataplane.limits.maxJsonDepth));
     await dataplane.repository.load(request.params.name);
     return { name: request.params.name, load: true };
   });

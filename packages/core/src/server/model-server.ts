@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import type { Server as NodeHttpServer } from 'node:http';
 import type * as grpc from '@grpc/grpc-js';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
@@ -10,7 +11,10 @@ import type { Model } from '../model/model.js';
 import { ModelRepository } from '../model/repository.js';
 import { servekitRestPlugin } from '../protocols/rest-plugin.js';
 import { bindGrpc, createGrpcServer } from '../protocols/v2-grpc.js';
+import { clientErrorHandler } from './client-errors.js';
 import { serveClusterMetrics, workerMetrics } from './cluster-metrics.js';
+import { createHealthServer } from './health-server.js';
+import { HttpDrain } from './http-drain.js';
 import { openApiDocument } from './openapi.js';
 
 /** Options of a ModelServer. */
@@ -39,8 +43,17 @@ export interface ModelServerOptions {
   accessLog?: boolean;
   /** Serve OpenAPI + Swagger UI at /docs. */
   enableDocsUrl?: boolean;
-  /** On stop, time allowed for in-flight requests before connections are cut. Default 30 s. */
+  /** On stop, time allowed (from the stop, drain delay included) before open connections are cut. Default 30 s. */
   gracePeriodMs?: number;
+  /**
+   * On stop, how long the server stays not-ready but keeps accepting and answering before it stops listening, so
+   * load balancers (Kubernetes endpoints) stop sending first. Capped at the grace period. Default 0.
+   */
+  drainDelayMs?: number;
+  /** Longest time to receive one whole request (headers and body); then 408 and the connection closes. 0: none. Default 60 s. */
+  requestTimeoutMs?: number;
+  /** Also answer the health routes (`/`, `/v2/health/*`) on this port (0 picks a free one). Default: off. */
+  healthPort?: number;
   /** Dynamic batching: one setting for every model, or a function choosing per model name. */
   batching?: BatchingOptions | ((modelName: string) => BatchingOptions | undefined);
   /** Collect Node's default process metrics. Default true. */
@@ -53,7 +66,12 @@ export interface ServerAddresses {
   httpPort: number;
   /** Bound gRPC port, when gRPC is enabled. */
   grpcPort?: number;
+  /** Bound health port, when one is asked for. */
+  healthPort?: number;
 }
+
+/** Default of {@link ModelServerOptions.requestTimeoutMs}. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
 /**
  * Serves models over KServe V1 + V2 REST (fastify) and V2 gRPC (grpc-js), all through one DataPlane.
@@ -70,6 +88,8 @@ export class ModelServer {
   readonly dataplane: DataPlane;
   private app?: FastifyInstance;
   private grpc?: grpc.Server;
+  private httpDrain?: HttpDrain;
+  private health?: NodeHttpServer;
   private addresses?: ServerAddresses;
   private stopping?: Promise<void>;
 
@@ -99,8 +119,23 @@ export class ModelServer {
     const failures = await this.repository.loadAll();
     for (const [name, reason] of failures) this.logger.error({ model: name }, reason);
 
-    const app = Fastify({ logger: false, bodyLimit: this.options.maxBodySize ?? 64 * 1024 * 1024 });
+    const requestTimeout = this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const app = Fastify({
+      logger: false,
+      bodyLimit: this.options.maxBodySize ?? 64 * 1024 * 1024,
+      requestTimeout,
+      // Node checks request timeouts on this interval: keep it a fraction of the timeout.
+      http:
+        requestTimeout > 0
+          ? {
+              headersTimeout: Math.min(60_000, requestTimeout),
+              connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(requestTimeout / 4))),
+            }
+          : {},
+      clientErrorHandler: clientErrorHandler(requestTimeout),
+    });
     this.app = app;
+    this.httpDrain = new HttpDrain(app.server);
     if (this.options.enableDocsUrl) await this.registerDocs(app);
     await app.register(servekitRestPlugin, {
       dataplane: this.dataplane,
@@ -118,12 +153,23 @@ export class ModelServer {
       });
       addresses.grpcPort = await bindGrpc(this.grpc, host, grpcPort);
     }
+    if (this.options.healthPort !== undefined) {
+      const health = createHealthServer(this.dataplane);
+      this.health = health;
+      await new Promise<void>((resolve, reject) => {
+        health.once('error', reject);
+        health.listen(this.options.healthPort, host, () => resolve());
+      });
+      const bound = health.address();
+      addresses.healthPort = typeof bound === 'object' && bound ? bound.port : this.options.healthPort;
+    }
     this.addresses = addresses;
     const served = this.repository.index().map((e) => `${e.name}${e.version ? `@${e.version}` : ''}:${e.state}`);
     this.logger.info(
       {
         http: `${host}:${addresses.httpPort}`,
         grpc: addresses.grpcPort && `${host}:${addresses.grpcPort}`,
+        health: addresses.healthPort === undefined ? undefined : `${host}:${addresses.healthPort}`,
         models: served,
       },
       `servekit ${SERVER_VERSION} serving ${served.join(', ') || 'no models'} on http ${host}:${addresses.httpPort}${
@@ -144,14 +190,21 @@ export class ModelServer {
     return this.addresses?.grpcPort;
   }
 
+  /** Bound health port (after start, when asked for). */
+  get healthPort(): number | undefined {
+    return this.addresses?.healthPort;
+  }
+
   /** The fastify instance (after start), e.g. to add routes. */
   get http(): FastifyInstance | undefined {
     return this.app;
   }
 
   /**
-   * Graceful stop: readiness turns false, new inference requests get 503, in-flight requests finish
-   * (up to the grace period), then both listeners close and models unload.
+   * Graceful stop, Kubernetes-style: readiness turns false at once while requests are still accepted and answered
+   * for the drain delay (endpoints update meanwhile); then the listeners close, requests still arriving on open
+   * connections are answered with `Connection: close`, in-flight requests finish, idle keep-alive connections close
+   * and gRPC shuts down gracefully; connections still open at the end of the grace period are cut. Then models unload.
    */
   stop(): Promise<void> {
     this.stopping ??= this.doStop();
@@ -175,25 +228,42 @@ export class ModelServer {
   }
 
   private async doStop(): Promise<void> {
-    this.dataplane.startDraining();
+    const started = Date.now();
     const grace = this.options.gracePeriodMs ?? 30_000;
-    const app = this.app;
-    const timer = setTimeout(() => {
-      this.logger.warn({ graceMs: grace }, 'grace period over; closing open connections');
-      app?.server.closeAllConnections();
-      this.grpc?.forceShutdown();
-    }, grace);
-    timer.unref();
+    const deadline = started + grace;
+    const drainDelay = Math.max(0, Math.min(this.options.drainDelayMs ?? 0, grace));
+    this.dataplane.startDraining();
+    if (drainDelay > 0) {
+      this.logger.info({ drainDelayMs: drainDelay }, 'not ready; still serving during the drain delay');
+      await new Promise((resolve) => setTimeout(resolve, drainDelay));
+    }
+    const grpcServer = this.grpc;
+    const forced = setTimeout(
+      () => {
+        this.logger.warn({ graceMs: grace }, 'grace period over; closing open connections');
+        grpcServer?.forceShutdown();
+      },
+      Math.max(0, deadline - Date.now()),
+    );
+    forced.unref();
     try {
       await Promise.all([
-        app?.close(),
-        new Promise<void>((resolve) => (this.grpc ? this.grpc.tryShutdown(() => resolve()) : resolve())),
+        this.httpDrain?.drain(deadline),
+        new Promise<void>((resolve) => (grpcServer ? grpcServer.tryShutdown(() => resolve()) : resolve())),
       ]);
     } finally {
-      clearTimeout(timer);
+      clearTimeout(forced);
     }
+    this.dataplane.stopAdmitting();
+    await this.app?.close();
     await this.dataplane.close();
-    await Promise.all(this.repository.names().map((n) => this.repository.unload(n).catch(() => undefined)));
+    await this.repository.unloadAll(Math.max(0, deadline - Date.now()));
+    const health = this.health;
+    if (health) {
+      const closed = new Promise<void>((resolve) => health.close(() => resolve()));
+      health.closeAllConnections();
+      await closed;
+    }
   }
 
   private async registerDocs(app: FastifyInstance): Promise<void> {

@@ -39,6 +39,9 @@ export function serverOptionsFromFlags(flags: ParsedFlags): ModelServerOptions {
     accessLog: flags.enable_access_log as boolean,
     enableDocsUrl: flags.enable_docs_url as boolean,
     gracePeriodMs: (flags.grace_period_seconds as number) * 1000,
+    drainDelayMs: (flags.drain_delay_seconds as number) * 1000,
+    requestTimeoutMs: (flags.request_timeout_seconds as number) * 1000,
+    healthPort: flags.health_port as number | undefined,
     batching: batchingFromFlags(flags),
   };
 }

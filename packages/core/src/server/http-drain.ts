@@ -1,0 +1,75 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { Server as NetServer, type Socket } from 'node:net';
+
+/** How long a keep-alive connection must have been idle (nothing read) before a drain closes it. */
+export const IDLE_CLOSE_MS = 1000;
+
+interface Connection {
+  /** Requests on this connection not answered yet. */
+  active: number;
+  /** When the last response finished (or the connection opened). */
+  idleSince: number;
+  /** `socket.bytesRead` then: more bytes read since means a request is arriving. */
+  readAtIdle: number;
+}
+
+/**
+ * Tracks an HTTP server's connections so a graceful shutdown drops no request: `drain()` stops accepting new
+ * connections without touching open ones, answers every further request with `Connection: close` (the client
+ * reconnects elsewhere), lets requests in flight finish, and closes keep-alive connections only once they have been
+ * idle (nothing received) for {@link IDLE_CLOSE_MS}. Node's own `server.close()` closes idle connections at once,
+ * resetting those whose next request is already on the wire.
+ */
+export class HttpDrain {
+  private readonly connections = new Map<Socket, Connection>();
+  private closing = false;
+
+  constructor(private readonly server: Server) {
+    server.on('connection', (socket: Socket) => {
+      this.connections.set(socket, { active: 0, idleSince: Date.now(), readAtIdle: 0 });
+      socket.once('close', () => this.connections.delete(socket));
+    });
+    // Before the framework's listener, so the header is set before any response can start.
+    server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+      const conn = this.connections.get(req.socket);
+      if (this.closing) res.setHeader('connection', 'close');
+      if (!conn) return;
+      conn.active++;
+      res.once('close', () => {
+        conn.active--;
+        conn.idleSince = Date.now();
+        conn.readAtIdle = req.socket.bytesRead;
+      });
+    });
+  }
+
+  /** Open connections now. */
+  get openConnections(): number {
+    return this.connections.size;
+  }
+
+  /**
+   * Stop accepting connections, then resolve once every open connection has closed: each after the response to
+   * its next request (`Connection: close`), or once idle. Connections still open at `deadline` (epoch ms) are cut.
+   */
+  async drain(deadline: number): Promise<void> {
+    this.closing = true;
+    // net.Server's close: stop listening only (http.Server's would also cut idle keep-alive connections).
+    if (this.server.listening) NetServer.prototype.close.call(this.server);
+    while (this.connections.size > 0) {
+      const now = Date.now();
+      for (const [socket, conn] of this.connections) {
+        if (socket.bytesRead !== conn.readAtIdle) {
+          // Bytes arrived (a request starting, or the rest of a body answered early): not idle from here.
+          conn.readAtIdle = socket.bytesRead;
+          conn.idleSince = now;
+        }
+        const idleFor = conn.active === 0 ? now - conn.idleSince : 0;
+        // Idle: say goodbye (FIN); a peer that does not close its side in turn is cut a while later.
+        if (now >= deadline || (socket.writableEnded && idleFor >= 2 * IDLE_CLOSE_MS)) socket.destroy();
+        else if (idleFor >= IDLE_CLOSE_MS && !socket.writableEnded) socket.end();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
