@@ -58,7 +58,7 @@ export function pickleLimits(partial: Partial<PickleLimits> = {}): PickleLimits 
 }
 
 /** Inflated bytes always allowed, whatever the compression ratio. */
-export const INFLATE_FREE_BYTES = 64 * MiB;
+const INFLATE_FREE_BYTES = 64 * MiB;
 
 /** Most dimensions of a numpy array (numpy itself allows 64). */
 export const MAX_ARRAY_DIMS = 64;
@@ -76,11 +76,6 @@ export class PickleBudget {
   private used = 0;
 
   constructor(readonly limits: PickleLimits) {}
-
-  /** Bytes charged so far. */
-  get charged(): number {
-    return this.used;
-  }
 
   /** Charge `bytes` for `what`, before allocating it; throws PickleLimitError past the budget. */
   charge(bytes: number, what: string): void {

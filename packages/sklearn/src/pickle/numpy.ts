@@ -224,7 +224,7 @@ export function arrayFromBytes(dt: DType, shape: number[], bytes: Uint8Array, fo
 }
 
 /** Build an object-dtype NdArray from its element list. */
-export function arrayFromList(dt: DType, shape: number[], items: PyValue[], fortran: boolean): NdArray {
+function arrayFromList(dt: DType, shape: number[], items: PyValue[], fortran: boolean): NdArray {
   if (items.length !== sizeOf(shape)) {
     throw new PickleFormatError(`numpy object array has ${items.length} items for shape [${shape.join(',')}]`);
   }

@@ -113,8 +113,3 @@ export function isDType(v: unknown): v is DType {
 export function isPyDict(v: unknown): v is PyDict {
   return v instanceof Map;
 }
-
-/** `module.name` of a class instance or global. */
-export function qualName(v: PyObject | PyGlobal): string {
-  return `${v.module}.${v.name}`;
-}
