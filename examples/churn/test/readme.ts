@@ -240,6 +240,20 @@ export class ReadmeRunner {
     if (entry?.group && proc.pid) process.kill(-proc.pid, 'SIGTERM');
     else proc.kill('SIGTERM');
     const [code] = await exited;
+    // `npm start` exits at once on SIGTERM while the server it started drains (--drain_delay_seconds): wait for
+    // the whole process group to be gone.
+    if (entry?.group && proc.pid) {
+      const pgid = proc.pid;
+      const alive = (): boolean => {
+        try {
+          process.kill(-pgid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      while (alive()) await new Promise((r) => setTimeout(r, 50));
+    }
     return code as number | null;
   }
 

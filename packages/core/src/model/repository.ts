@@ -227,8 +227,10 @@ export class ModelRepository {
    * take), then unloads regardless.
    */
   async unloadAll(waitMs?: number): Promise<void> {
+    // A model still loading is abandoned, not waited for: the process is stopping and its load may take minutes.
+    const settled = this.names().filter((name) => this.ops.get(name)?.kind !== 'load');
     await Promise.all(
-      this.names().map((name) =>
+      settled.map((name) =>
         this.enqueue(name, 'unload', () => this.doUnload(name, waitMs)).catch(() => undefined),
       ),
     );

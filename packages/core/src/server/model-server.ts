@@ -231,7 +231,8 @@ export class ModelServer {
     const started = Date.now();
     const grace = this.options.gracePeriodMs ?? 30_000;
     const deadline = started + grace;
-    const drainDelay = Math.max(0, Math.min(this.options.drainDelayMs ?? 0, grace));
+    // A server that is not ready (still loading at startup) is in no Service's endpoints: nothing to drain.
+    const drainDelay = this.dataplane.ready() ? Math.max(0, Math.min(this.options.drainDelayMs ?? 0, grace)) : 0;
     this.dataplane.startDraining();
     if (drainDelay > 0) {
       this.logger.info({ drainDelayMs: drainDelay }, 'not ready; still serving during the drain delay');
