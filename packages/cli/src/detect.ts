@@ -80,7 +80,9 @@ export function detectFormat(dir: string): ModelFormatHandler | undefined {
   return matches[0]?.handler;
 }
 
-async function build(name: string, dir: string, flags: ParsedFlags, ctx: DetectContext): Promise<ServedModel[]> {
+async function build(name: string, dir: string, flags: ParsedFlags, given: DetectContext): Promise<ServedModel[]> {
+  // Formats get detection itself in their context (the custom format detects its --predictor_model_dir with it).
+  const ctx: DetectContext = { ...given, modelFromDir };
   if (flags.model_module) return handlerByName('custom').create(name, dir, flags, ctx);
   const forced = flags.model_format as string | undefined;
   if (forced) {

@@ -55,7 +55,7 @@ async function serveModule(server: ModelServer, flags: ParsedFlags, ctx: DetectC
   const name = (flags.model_name as string | undefined) ?? moduleModelName(flags.model_module as string);
   const build = async (wanted: string) => {
     if (wanted !== name) throw new ModelNotFound(wanted);
-    return (await modelFromModule(name, undefined, flags, ctx)).map((m) => m.model);
+    return (await modelFromModule(name, undefined, flags, { ...ctx, modelFromDir })).map((m) => m.model);
   };
   for (const m of await build(name)) server.repository.register(m);
   server.repository.factory = build;

@@ -87,13 +87,6 @@ export class RequestCancelled extends ServekitError {
   }
 }
 
-/** The request lacks valid credentials (HTTP 401, UNAUTHENTICATED). */
-export class Unauthorized extends ServekitError {
-  constructor(message = 'Missing or invalid credentials.') {
-    super(message, 401, GrpcCode.UNAUTHENTICATED, { 'www-authenticate': 'Bearer' });
-  }
-}
-
 /** The model does not implement that operation, e.g. explain (HTTP 501, UNIMPLEMENTED). */
 export class NotImplemented extends ServekitError {
   constructor(message: string) {

@@ -1,81 +1,24 @@
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { builtWorkerUrl } from '@servekit/core';
 import type * as ort from 'onnxruntime-node';
+import {
+  fp16Tensor,
+  type SessionInfo,
+  type ThreadReply,
+  type ThreadRequest,
+  toWire,
+  type WireTensor,
+} from './session-wire.js';
 
-/** A tensor crossing the thread boundary: plain data, the typed array's buffer transferred. */
-export interface WireTensor {
-  /** ORT type. */
-  type: ort.Tensor.Type;
-  /** Dims. */
-  dims: number[];
-  /** Elements (strings for `string`). */
-  data: ort.Tensor.DataType;
+export type { SessionInfo, WireTensor } from './session-wire.js';
+
+/** The session thread's script, `session-thread.js` built beside this module. */
+function sessionThreadUrl(): URL {
+  return builtWorkerUrl(import.meta.url, 'session-thread.js', '@servekit/onnx');
 }
 
-/** Input/output metadata reported by the worker's session. */
-export interface SessionInfo {
-  /** `session.inputMetadata`. */
-  inputMetadata: ort.InferenceSession.ValueMetadata[];
-  /** `session.outputMetadata`. */
-  outputMetadata: ort.InferenceSession.ValueMetadata[];
-}
-
-// FP16 tensors are Uint16Array bit patterns in servekit. Where the runtime has a global Float16Array (Node >= 24),
-// onnxruntime-common turns Uint16Array float16 data into a Float16Array view, which onnxruntime-node's native
-// binding cannot read ("not enough space"), and answers float16 outputs as Float16Array: keep the bit patterns.
-// Both run in the worker too (their source is part of its body), so they use no imports.
-
-/** The tensor holding `bits` as its float16 data (onnxruntime-node reads Uint16Array only). */
-function fp16Tensor(tensor: ort.Tensor, bits: unknown): ort.Tensor {
-  if (tensor.type === 'float16' && bits instanceof Uint16Array && !(tensor.data instanceof Uint16Array)) {
-    (tensor as unknown as { cpuData: Uint16Array }).cpuData = bits;
-  }
-  return tensor;
-}
-
-/** A tensor's data, float16 as Uint16Array bit patterns (a view, no copy). */
-function fp16Bits(t: { type: string; data: ort.Tensor.DataType }): ort.Tensor.DataType {
-  if (t.type !== 'float16' || t.data instanceof Uint16Array) return t.data;
-  const view = t.data as unknown as ArrayBufferView & { length: number };
-  return new Uint16Array(view.buffer, view.byteOffset, view.length);
-}
-
-/** onnxruntime-node as resolved from this package, so the worker loads the same copy. */
-const ORT_PATH = createRequire(import.meta.url).resolve('onnxruntime-node');
-
-// The worker body is plain JS evaluated in the worker, so it runs the same from src (tests) and dist.
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const ort = require(${JSON.stringify(ORT_PATH)});
-let session;
-${fp16Tensor.toString()}
-${fp16Bits.toString()}
-const wire = (t) => ({ type: t.type, dims: t.dims, data: fp16Bits(t) });
-parentPort.on('message', async (msg) => {
-  try {
-    if (msg.type === 'load') {
-      session = await ort.InferenceSession.create(msg.bytes, msg.options);
-      parentPort.postMessage({ id: msg.id, info: { inputMetadata: session.inputMetadata, outputMetadata: session.outputMetadata } });
-    } else if (msg.type === 'run') {
-      const feeds = {};
-      for (const [name, t] of Object.entries(msg.feeds)) feeds[name] = fp16Tensor(new ort.Tensor(t.type, t.data, t.dims), t.data);
-      const out = await session.run(feeds);
-      const outputs = {};
-      const transfer = [];
-      for (const [name, t] of Object.entries(out)) {
-        outputs[name] = wire(t);
-        if (t.type !== 'string') transfer.push(t.data.buffer);
-      }
-      parentPort.postMessage({ id: msg.id, outputs }, transfer);
-    } else if (msg.type === 'release') {
-      await session?.release();
-      parentPort.postMessage({ id: msg.id });
-    }
-  } catch (err) {
-    parentPort.postMessage({ id: msg.id, error: err && err.message ? err.message : String(err) });
-  }
-});
-`;
+/** `Omit` applied to each member of a union. */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 interface Pending {
   resolve: (value: never) => void;
@@ -88,15 +31,15 @@ interface Pending {
  * request for the whole inference. Here the event loop only posts inputs and receives outputs; input
  * bytes are copied once into the message and output buffers come back transferred (no copy).
  */
-export class WorkerSession {
+export class WorkerSession implements SessionRunner {
   private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
 
   private constructor() {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true });
+    this.worker = new Worker(sessionThreadUrl());
     this.worker.unref();
-    this.worker.on('message', (msg: { id: number; error?: string }) => {
+    this.worker.on('message', (msg: ThreadReply) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
@@ -147,11 +90,11 @@ export class WorkerSession {
     }
   }
 
-  private call<T>(msg: Record<string, unknown>, transfer: ArrayBuffer[]): Promise<T> {
+  private call<T>(msg: DistributiveOmit<ThreadRequest, 'id'>, transfer: ArrayBuffer[]): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: never) => void, reject });
-      this.worker.postMessage({ ...msg, id }, transfer);
+      this.worker.postMessage({ ...msg, id } as ThreadRequest, transfer);
     });
   }
 
@@ -193,7 +136,7 @@ export class MainThreadSession implements SessionRunner {
       inputs[name] = fp16Tensor(new Tensor(t.type as 'float32', t.data as Float32Array, t.dims), t.data);
     const out = await this.session.run(inputs);
     const result: Record<string, WireTensor> = {};
-    for (const [name, t] of Object.entries(out)) result[name] = { type: t.type, dims: [...t.dims], data: fp16Bits(t) };
+    for (const [name, t] of Object.entries(out)) result[name] = toWire(t);
     return result;
   }
 

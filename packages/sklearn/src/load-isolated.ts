@@ -3,10 +3,9 @@
  * merely huge pickle never blocks the server's event loop: on timeout or out-of-memory the worker is terminated
  * and the load fails with the reason, while the server keeps answering.
  */
-import { existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { builtWorkerUrl } from '@servekit/core';
 import type { ConvertedGraph } from './convert/model.js';
 import { type ConvertedSklearnModel, withEncoder } from './load.js';
 import { PickleFormatError, UnsafePickleError, UnsupportedEstimatorError } from './pickle/errors.js';
@@ -47,12 +46,7 @@ export class ModelLoadAbortedError extends Error {
 
 /** The worker script: `load-worker.js` beside this module once built (tests run src against the built dist). */
 function workerUrl(): URL {
-  const here = import.meta.url;
-  const url = here.endsWith('.ts') ? new URL('../dist/load-worker.js', here) : new URL('./load-worker.js', here);
-  if (!existsSync(fileURLToPath(url))) {
-    throw new Error(`the model load worker ${fileURLToPath(url)} is missing: build @servekit/sklearn (npx tsc -b)`);
-  }
-  return url;
+  return builtWorkerUrl(import.meta.url, 'load-worker.js', '@servekit/sklearn');
 }
 
 /** The message with the model file's folder left out: load errors reach HTTP clients (repository index). */

@@ -12,8 +12,8 @@ type ModelClass = new (name: string, options: Record<string, unknown>) => Model;
  * format detection (never the `--model_module` class itself); for a versioned dir, its highest version.
  */
 async function localPredictorModel(dir: string, name: string, flags: ParsedFlags, ctx?: DetectContext): Promise<Model> {
-  const { modelFromDir } = await import('../detect.js');
-  const found = await modelFromDir(name, dir, { ...flags, model_module: undefined, model_format: undefined }, ctx);
+  if (!ctx?.modelFromDir) throw new Error('--predictor_model_dir needs model detection (DetectContext.modelFromDir)');
+  const found = await ctx.modelFromDir(name, dir, { ...flags, model_module: undefined, model_format: undefined }, ctx);
   const plain = found.find((m) => m.version === undefined);
   if (plain) return plain.model;
   const highest = [...found].sort((a, b) => Number(b.version) - Number(a.version))[0];

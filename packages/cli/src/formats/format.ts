@@ -20,10 +20,24 @@ export interface DetectLogger {
   debug?(message: string): void;
 }
 
-/** What detection passes to every format besides the flags: `servekit serve` gives its server's logger. */
+/** Detection itself (detect.ts's `modelFromDir`): the model(s) `dir` holds, named `name`. */
+export type ModelFromDir = (
+  name: string,
+  dir: string,
+  flags: ParsedFlags,
+  ctx?: DetectContext,
+) => Promise<ServedModel[]>;
+
+/**
+ * What detection passes to every format besides the flags: `servekit serve` gives its server's logger, and
+ * detection gives itself, so a format that serves another model folder (the custom format's
+ * `--predictor_model_dir`) detects it without importing detect.ts back.
+ */
 export interface DetectContext {
   /** The server's logger. */
   logger?: DetectLogger;
+  /** Model detection, set by detect.ts on every `create` it calls. */
+  modelFromDir?: ModelFromDir;
 }
 
 /** A model format `servekit serve` knows: how to recognise its files and build the models. */

@@ -5,7 +5,7 @@ import { sklearnFormat } from './sklearn.js';
 import { tensorflowFormat } from './tensorflow.js';
 import { catboostFormat, lightgbmFormat, xgboostFormat } from './trees.js';
 
-export type { DetectContext, DetectLogger, ModelFormatHandler, ServedModel } from './format.js';
+export type { DetectContext, DetectLogger, ModelFormatHandler, ModelFromDir, ServedModel } from './format.js';
 
 /** Every format `servekit serve` detects, in detection order. */
 export const FORMATS: ModelFormatHandler[] = [

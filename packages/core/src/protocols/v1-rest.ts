@@ -4,7 +4,7 @@ import { clip, InvalidInput } from '../errors.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../limits.js';
 import type { InferRequest, V1Request } from '../tensor/infer-types.js';
 import { parseJsonChecked, stringifyJson } from '../tensor/json-text.js';
-import { jsonBody, restContext } from './rest-plugin.js';
+import { jsonBody, restContext } from './rest-helpers.js';
 import { decodeInferRequest } from './v2-codec.js';
 
 /** True when a V1 `inputs` value is a list of V2-style tensors (`{"name", "datatype", "shape", "data"}`). */

@@ -6,7 +6,7 @@ import { checkLoadParameters } from '../model/load-parameters.js';
 import type { InferRequest } from '../tensor/infer-types.js';
 import { parseV2JsonBody } from '../tensor/json-numeric.js';
 import { parseJsonChecked } from '../tensor/json-text.js';
-import { checkJsonSize, rawBody, restContext } from './rest-plugin.js';
+import { checkJsonSize, rawBody, restContext } from './rest-helpers.js';
 import { BINARY_HEADER, decodeInferRequest, decodeRawBinaryRequest, encodeInferResponse } from './v2-codec.js';
 
 interface ModelParams {

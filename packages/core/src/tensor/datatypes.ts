@@ -75,11 +75,6 @@ export function isDatatype(value: unknown): value is Datatype {
   return typeof value === 'string' && (DATATYPES as readonly string[]).includes(value);
 }
 
-/** True for datatypes stored as typed arrays (all but BYTES). */
-export function isFixedDatatype(dt: Datatype): dt is FixedDatatype {
-  return dt !== 'BYTES';
-}
-
 /** Datatypes whose elements are bigint (64-bit integers). */
 export function isBigIntDatatype(dt: Datatype): dt is 'INT64' | 'UINT64' {
   return dt === 'INT64' || dt === 'UINT64';
@@ -114,20 +109,6 @@ export function viewBytes<D extends FixedDatatype>(dt: D, bytes: Uint8Array): Ty
 /** The bytes of a typed array, as a view (no copy). */
 export function bytesOf(data: NumericArray): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-}
-
-/** The datatype a typed array naturally stores (FP16/BF16/BOOL cannot be told apart and map to UINT16/UINT8). */
-export function datatypeOfArray(data: NumericArray): FixedDatatype {
-  if (data instanceof Float32Array) return 'FP32';
-  if (data instanceof Float64Array) return 'FP64';
-  if (data instanceof Int32Array) return 'INT32';
-  if (data instanceof BigInt64Array) return 'INT64';
-  if (data instanceof Uint8Array) return 'UINT8';
-  if (data instanceof Int8Array) return 'INT8';
-  if (data instanceof Int16Array) return 'INT16';
-  if (data instanceof Uint16Array) return 'UINT16';
-  if (data instanceof Uint32Array) return 'UINT32';
-  return 'UINT64';
 }
 
 /** Inclusive integer range of each integer datatype, used to validate JSON numbers. */

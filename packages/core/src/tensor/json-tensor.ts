@@ -1,6 +1,6 @@
 import { clip, InferenceError, InvalidInput } from '../errors.js';
 import type { Datatype } from './datatypes.js';
-import { elementCount, type InferResponse, type InferTensor, type V1Response } from './infer-types.js';
+import type { InferResponse, InferTensor, V1Response } from './infer-types.js';
 import { decodeJsonData, encodeJsonData, nest } from './json-codec.js';
 
 /** Shape of a rectangular nested JSON array; throws InvalidInput naming `name` when ragged. No recursion. */
@@ -121,9 +121,4 @@ export function v1ToResponse(modelName: string, body: V1Response, id?: string): 
   const res: InferResponse = { model_name: modelName, outputs };
   if (id !== undefined) res.id = id;
   return res;
-}
-
-/** Element count implied by a tensor's shape. */
-export function tensorSize(t: InferTensor): number {
-  return elementCount(t.shape);
 }

@@ -3,7 +3,8 @@ import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject, PyValue } from '../pickle/py-types.js';
 import { isNdArray, isPyObject } from '../pickle/py-types.js';
 import type { ConvertContext, Var } from './context.js';
-import { applyTransformer, wantsStrings } from './registry.js';
+import { fittedOnStrings } from './preprocessing.js';
+import { applyTransformer } from './registry.js';
 import { get, list } from './state.js';
 
 /** The estimators of a Pipeline, flattened (nested pipelines inlined, 'passthrough'/None steps dropped). */
@@ -17,6 +18,12 @@ export function pipelineSteps(est: PyObject): PyObject[] {
     out.push(...pipelineSteps(e));
   }
   return out;
+}
+
+/** Whether a (ColumnTransformer member) transformer takes string columns. */
+function wantsStrings(est: PyObject): boolean {
+  const first = pipelineSteps(est)[0];
+  return first ? fittedOnStrings(first) : false;
 }
 
 /** Where a ColumnTransformer takes its columns from. */

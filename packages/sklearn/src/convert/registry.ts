@@ -40,7 +40,6 @@ import { plsRegression, plsTransform } from './pls.js';
 import { polynomialFeatures } from './polynomial.js';
 import { powerTransformer } from './power.js';
 import {
-  fittedOnStrings,
   labelEncoder,
   maxAbsScaler,
   minMaxScaler,
@@ -280,10 +279,4 @@ export function applyRegressor(ctx: ConvertContext, est: PyObject, x: Var): Var 
   const r = REGRESSORS[est.name];
   if (!r) throw unsupported(est, '');
   return r(ctx, est, x);
-}
-
-/** Whether a (ColumnTransformer member) transformer takes string columns. */
-export function wantsStrings(est: PyObject): boolean {
-  const first = pipelineSteps(est)[0];
-  return first ? fittedOnStrings(first) : false;
 }

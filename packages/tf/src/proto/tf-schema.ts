@@ -396,8 +396,6 @@ export const decodeTrackableObjectGraph = decoder<TrackableObjectGraphMsg>('Trac
 export const decodeBundleHeader = decoder<BundleHeaderMsg>('BundleHeaderProto');
 /** Decode a checkpoint index entry. */
 export const decodeBundleEntry = decoder<BundleEntryMsg>('BundleEntryProto');
-/** Decode a serialized GraphDef. */
-export const decodeGraphDef = decoder<GraphDefMsg>('GraphDef');
 
 /** Encode a GraphDef message (decoded shape) back to bytes; used by tests to build models. */
 export function encodeMessage(typeName: string, value: object): Uint8Array {

@@ -1,0 +1,65 @@
+/**
+ * What crosses the thread boundary between `WorkerSession` and its session thread: the messages, tensors as plain
+ * data, and the float16 handling both sides of an onnxruntime session share.
+ */
+import type * as ort from 'onnxruntime-node';
+
+/** A tensor crossing the thread boundary: plain data, the typed array's buffer transferred. */
+export interface WireTensor {
+  /** ORT type. */
+  type: ort.Tensor.Type;
+  /** Dims. */
+  dims: number[];
+  /** Elements (strings for `string`). */
+  data: ort.Tensor.DataType;
+}
+
+/** Input/output metadata reported by the worker's session. */
+export interface SessionInfo {
+  /** `session.inputMetadata`. */
+  inputMetadata: ort.InferenceSession.ValueMetadata[];
+  /** `session.outputMetadata`. */
+  outputMetadata: ort.InferenceSession.ValueMetadata[];
+}
+
+/** A request to the session thread, answered by a `ThreadReply` with the same `id`. */
+export type ThreadRequest =
+  | { id: number; type: 'load'; bytes: Uint8Array; options: ort.InferenceSession.SessionOptions }
+  | { id: number; type: 'run'; feeds: Record<string, WireTensor> }
+  | { id: number; type: 'release' };
+
+/** The session thread's answer: `info` to a load, `outputs` to a run, `error` when the request failed. */
+export interface ThreadReply {
+  /** The request's id. */
+  id: number;
+  /** The session's metadata (load). */
+  info?: SessionInfo;
+  /** Every output (run). */
+  outputs?: Record<string, WireTensor>;
+  /** The failure's message. */
+  error?: string;
+}
+
+// FP16 tensors are Uint16Array bit patterns in servekit. Where the runtime has a global Float16Array (Node >= 24),
+// onnxruntime-common turns Uint16Array float16 data into a Float16Array view, which onnxruntime-node's native
+// binding cannot read ("not enough space"), and answers float16 outputs as Float16Array: keep the bit patterns.
+
+/** The tensor holding `bits` as its float16 data (onnxruntime-node reads Uint16Array only). */
+export function fp16Tensor(tensor: ort.Tensor, bits: unknown): ort.Tensor {
+  if (tensor.type === 'float16' && bits instanceof Uint16Array && !(tensor.data instanceof Uint16Array)) {
+    (tensor as unknown as { cpuData: Uint16Array }).cpuData = bits;
+  }
+  return tensor;
+}
+
+/** A tensor's data, float16 as Uint16Array bit patterns (a view, no copy). */
+function fp16Bits(t: { type: string; data: ort.Tensor.DataType }): ort.Tensor.DataType {
+  if (t.type !== 'float16' || t.data instanceof Uint16Array) return t.data;
+  const view = t.data as unknown as ArrayBufferView & { length: number };
+  return new Uint16Array(view.buffer, view.byteOffset, view.length);
+}
+
+/** A tensor as plain data for the wire, float16 as bit patterns. */
+export function toWire(t: ort.Tensor): WireTensor {
+  return { type: t.type, dims: [...t.dims], data: fp16Bits(t) };
+}
