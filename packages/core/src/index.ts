@@ -1,5 +1,5 @@
 export * from './batching/batcher.js';
-export * from './cli/args.js';
+export * from './server/flags.js';
 export * from './dataplane.js';
 export * from './errors.js';
 export * from './extensions/classification.js';
