@@ -162,11 +162,8 @@ function convert(spec: FlagSpec, raw: string, from: string): string | number | b
         throw new Error(`${from}: expected one of ${spec.choices.join(', ')}, got "${raw}".`);
       }
       return raw;
-    case 'number': {
-      const n = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(n)) throw new Error(`${from}: expected a number, got "${raw}".`);
-      return n;
-    }
+    case 'number':
+      return toNumber(raw, from);
     case 'boolean': {
       const v = boolWord(raw);
       if (v === undefined) throw new Error(`${from}: expected true or false, got "${raw}".`);
@@ -176,8 +173,14 @@ function convert(spec: FlagSpec, raw: string, from: string): string | number | b
       return raw
         .split(',')
         .filter((s) => s.trim() !== '')
-        .map((s) => convert({ ...spec, type: 'number' }, s, from) as number);
+        .map((s) => toNumber(s, from));
   }
+}
+
+function toNumber(raw: string, from: string): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n)) throw new Error(`${from}: expected a number, got "${raw}".`);
+  return n;
 }
 
 /**
@@ -185,11 +188,17 @@ function convert(spec: FlagSpec, raw: string, from: string): string | number | b
  * (`SERVEKIT_<NAME>` and each spec's KServe names) and defaults. Unknown flags throw with the known list.
  * Returns the flags and the positional arguments.
  */
-export function parseFlags<const Specs extends readonly FlagSpec[] = typeof SERVER_FLAGS>(
+export function parseFlags(argv: string[]): { flags: ServerFlags; positionals: string[] };
+export function parseFlags<const Specs extends readonly FlagSpec[]>(
   argv: string[],
-  specs: Specs = SERVER_FLAGS as unknown as Specs,
+  specs: Specs,
+  env?: NodeJS.ProcessEnv,
+): { flags: ParsedFlagsOf<Specs>; positionals: string[] };
+export function parseFlags(
+  argv: string[],
+  specs: readonly FlagSpec[] = SERVER_FLAGS,
   env: NodeJS.ProcessEnv = process.env,
-): { flags: ParsedFlagsOf<Specs>; positionals: string[] } {
+): { flags: ParsedFlags; positionals: string[] } {
   const byName = new Map<string, FlagSpec>();
   for (const s of specs) {
     byName.set(s.name, s);
@@ -224,8 +233,8 @@ export function parseFlags<const Specs extends readonly FlagSpec[] = typeof SERV
     const def = spec.default;
     flags[spec.name] = envKey ? convert(spec, env[envKey]!, `$${envKey}`) : typeof def === 'object' ? [...def] : def;
   }
-  // Each value was converted by its spec's type and choices, which is what ParsedFlagsOf<Specs> states.
-  return { flags: flags as ParsedFlagsOf<Specs>, positionals: parsed.positionals };
+  // Each value was converted by its spec's type and choices: what the overloads' ParsedFlagsOf<Specs> states.
+  return { flags, positionals: parsed.positionals };
 }
 
 /** Usage text listing every flag with its default and env var. */
