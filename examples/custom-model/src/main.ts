@@ -10,5 +10,5 @@ if (process.argv.includes('--help')) {
 const { flags } = parseFlags(process.argv.slice(2));
 const server = new ModelServer(serverOptionsFromFlags(flags));
 server.installSignalHandlers();
-const name = (flags.model_name as string | undefined) ?? 'iris';
-await server.start([new IrisCentroidModel(name, (flags.model_dir as string | undefined) ?? 'model')]);
+const name = flags.model_name ?? 'iris';
+await server.start([new IrisCentroidModel(name, flags.model_dir ?? 'model')]);

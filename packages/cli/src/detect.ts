@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { Model, type ParsedFlags } from '@servekit/core';
-import { MODEL_FORMATS } from './flags.js';
+import { Model } from '@servekit/core';
+import { MODEL_FORMATS, type ServeFlags } from './flags.js';
 import { type DetectContext, FORMATS, type ModelFormatHandler, type ServedModel } from './formats/index.js';
 
 /** A placeholder for a model that could not even be built: it fails to load with the reason, visibly. */
@@ -53,10 +53,10 @@ export class NoModelFound extends Error {
  * in numeric version folders. Unreadable folders hold none. Two formats in one folder count: that is a model
  * folder with an error to report.
  */
-export function holdsModel(dir: string, flags: ParsedFlags = {}): boolean {
+export function holdsModel(dir: string, flags: Partial<ServeFlags> = {}): boolean {
   try {
     const files = readdirSync(dir);
-    const forced = flags.model_format as string | undefined;
+    const forced = flags.model_format;
     const handlers = forced ? FORMATS.filter((f) => f.name === forced) : FORMATS;
     if (handlers.some((h) => h.candidates(dir, files).length > 0)) return true;
     return subdirectories(dir).some((v) => isVersionName(v) && holdsModel(join(dir, v), flags));
@@ -80,11 +80,16 @@ export function detectFormat(dir: string): ModelFormatHandler | undefined {
   return matches[0]?.handler;
 }
 
-async function build(name: string, dir: string, flags: ParsedFlags, given: DetectContext): Promise<ServedModel[]> {
+async function build(
+  name: string,
+  dir: string,
+  flags: Partial<ServeFlags>,
+  given: DetectContext,
+): Promise<ServedModel[]> {
   // Formats get detection itself in their context (the custom format detects its --predictor_model_dir with it).
   const ctx: DetectContext = { ...given, modelFromDir };
   if (flags.model_module) return handlerByName('custom').create(name, dir, flags, ctx);
-  const forced = flags.model_format as string | undefined;
+  const forced = flags.model_format;
   if (forced) {
     const handler = handlerByName(forced);
     // A forced format with no file of its own here but model sub-folders: a multi-model dir of that format.
@@ -118,7 +123,7 @@ async function build(name: string, dir: string, flags: ParsedFlags, given: Detec
 export async function modelFromDir(
   name: string,
   dir: string,
-  flags: ParsedFlags,
+  flags: Partial<ServeFlags>,
   ctx: DetectContext = {},
 ): Promise<ServedModel[]> {
   try {
@@ -138,7 +143,7 @@ export async function modelFromDir(
 export async function modelsFromDir(
   name: string | undefined,
   dir: string,
-  flags: ParsedFlags,
+  flags: Partial<ServeFlags>,
   ctx: DetectContext = {},
 ): Promise<ServedModel[]> {
   const modelName = name ?? basename(dir);

@@ -1,5 +1,5 @@
-import { PREDICTOR_FLAGS, PREDICTOR_PROTOCOLS } from '@servekit/client';
-import { type FlagSpec, SERVER_FLAGS } from '@servekit/core';
+import { PREDICTOR_FLAGS } from '@servekit/client';
+import { type FlagSpec, type ParsedFlagsOf, SERVER_FLAGS } from '@servekit/core';
 import { SESSION_FLAGS } from './session-flags.js';
 
 /** The model formats `servekit serve` can detect or be told to use. */
@@ -18,11 +18,12 @@ export const TF_BACKENDS = ['wasm', 'cpu'] as const;
 export const TF_ENGINES = ['auto', 'tfjs', 'onnx'] as const;
 
 /** `servekit serve` flags: the shared server flags plus model selection and storage. */
-export const SERVE_FLAGS: FlagSpec[] = [
+export const SERVE_FLAGS = [
   ...SERVER_FLAGS,
   {
     name: 'model_format',
     type: 'string',
+    choices: MODEL_FORMATS,
     doc: `Force the format instead of detecting it: ${MODEL_FORMATS.join(', ')}.`,
   },
   {
@@ -35,6 +36,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
   {
     name: 'sklearn_method',
     type: 'string',
+    choices: SKLEARN_METHODS,
     doc: `scikit-learn models: the method requests answer unless they send "method": ${SKLEARN_METHODS.join(', ')}.`,
   },
   {
@@ -48,11 +50,18 @@ export const SERVE_FLAGS: FlagSpec[] = [
     type: 'string',
     doc: 'Where downloaded models are kept (default: <tmpdir>/servekit-models).',
   },
-  { name: 'tf_backend', type: 'string', default: 'wasm', doc: 'TensorFlow tfjs backend: wasm or cpu.' },
+  {
+    name: 'tf_backend',
+    type: 'string',
+    default: 'wasm',
+    choices: TF_BACKENDS,
+    doc: 'TensorFlow tfjs backend: wasm or cpu.',
+  },
   {
     name: 'tf_engine',
     type: 'string',
     default: 'auto',
+    choices: TF_ENGINES,
     doc: 'TensorFlow engine: auto (ONNX when every op lowers and it matches tfjs on a probe), onnx, or tfjs.',
   },
   {
@@ -98,21 +107,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
   },
   ...PREDICTOR_FLAGS,
   ...SESSION_FLAGS,
-];
+] as const satisfies readonly FlagSpec[];
 
-/** Check the values of the flags that take one of a fixed list; throws naming the flag and the choices. */
-export function checkChoices(flags: Record<string, unknown>): void {
-  const choices: Array<[string, readonly string[]]> = [
-    ['model_format', MODEL_FORMATS],
-    ['sklearn_method', SKLEARN_METHODS],
-    ['tf_backend', TF_BACKENDS],
-    ['tf_engine', TF_ENGINES],
-    ['predictor_protocol', PREDICTOR_PROTOCOLS],
-  ];
-  for (const [name, allowed] of choices) {
-    const v = flags[name];
-    if (v !== undefined && !allowed.includes(String(v))) {
-      throw new Error(`--${name} must be one of ${allowed.join(', ')}; got "${String(v)}"`);
-    }
-  }
-}
+/** Parsed values of SERVE_FLAGS (`parseFlags(argv, SERVE_FLAGS)`). */
+export type ServeFlags = ParsedFlagsOf<typeof SERVE_FLAGS>;

@@ -1,16 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkPredictorFlags } from '@servekit/client';
-import {
-  type ModelFactory,
-  ModelNotFound,
-  ModelServer,
-  type ParsedFlags,
-  serverOptionsFromFlags,
-} from '@servekit/core';
+import { type ModelFactory, ModelNotFound, ModelServer, serverOptionsFromFlags } from '@servekit/core';
 import { resolveModelDir } from '@servekit/storage';
 import { holdsModel, modelFromDir, modelsFromDir } from './detect.js';
-import { checkChoices } from './flags.js';
+import type { ServeFlags } from './flags.js';
 import { modelFromModule, moduleModelName } from './formats/custom.js';
 import type { DetectContext } from './formats/index.js';
 import { sessionOptionsFromFlags } from './session-flags.js';
@@ -20,7 +14,7 @@ import { sessionOptionsFromFlags } from './session-flags.js';
  * unload, or a new name) re-detects NAME from the folder it was first found in, or from a sub-folder NAME of the
  * model dir added since, with its versions.
  */
-function redetect(modelDir: string, known: Map<string, string>, flags: ParsedFlags, ctx: DetectContext): ModelFactory {
+function redetect(modelDir: string, known: Map<string, string>, flags: ServeFlags, ctx: DetectContext): ModelFactory {
   return async (wanted) => {
     const sub = join(modelDir, wanted);
     const dir =
@@ -36,10 +30,10 @@ function redetect(modelDir: string, known: Map<string, string>, flags: ParsedFla
 }
 
 /** The transformer flags make sense together and with `--model_module`; throws naming the flag otherwise. */
-function checkTransformerFlags(flags: ParsedFlags): void {
+function checkTransformerFlags(flags: ServeFlags): void {
   checkPredictorFlags(flags);
-  const host = flags.predictor_host as string | undefined;
-  const dir = flags.predictor_model_dir as string | undefined;
+  const host = flags.predictor_host;
+  const dir = flags.predictor_model_dir;
   if ((host || dir) && !flags.model_module) {
     throw new Error(
       `--${host ? 'predictor_host' : 'predictor_model_dir'} needs --model_module path/to/transformer.js (a Transformer subclass)`,
@@ -51,8 +45,13 @@ function checkTransformerFlags(flags: ParsedFlags): void {
 }
 
 /** `--model_module` without a model dir: the module's class alone, re-created on a repository load. */
-async function serveModule(server: ModelServer, flags: ParsedFlags, ctx: DetectContext): Promise<ModelServer> {
-  const name = (flags.model_name as string | undefined) ?? moduleModelName(flags.model_module as string);
+async function serveModule(
+  server: ModelServer,
+  flags: ServeFlags,
+  modulePath: string,
+  ctx: DetectContext,
+): Promise<ModelServer> {
+  const name = flags.model_name ?? moduleModelName(modulePath);
   const build = async (wanted: string) => {
     if (wanted !== name) throw new ModelNotFound(wanted);
     return (await modelFromModule(name, undefined, flags, { ...ctx, modelFromDir })).map((m) => m.model);
@@ -64,7 +63,7 @@ async function serveModule(server: ModelServer, flags: ParsedFlags, ctx: DetectC
 }
 
 /** The archive limits of `--storage_max_unpacked_bytes`, `--storage_max_unpack_ratio`, `--storage_max_entries`. */
-function storageLimitsFromFlags(flags: ParsedFlags): {
+function storageLimitsFromFlags(flags: ServeFlags): {
   maxUnpackedBytes?: number;
   maxUnpackRatio?: number;
   maxArchiveEntries?: number;
@@ -77,8 +76,7 @@ function storageLimitsFromFlags(flags: ParsedFlags): {
   ] as const;
   for (const [flag, key] of pairs) {
     const v = flags[flag];
-    if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+    if (!(v > 0)) {
       throw new Error(`--${flag} must be a positive number; got "${String(v)}"`);
     }
     out[key] = v;
@@ -87,9 +85,8 @@ function storageLimitsFromFlags(flags: ParsedFlags): {
 }
 
 /** `servekit serve`: resolve the model dir (or storage URI), detect the models, serve them until SIGTERM. */
-export async function serve(flags: ParsedFlags): Promise<ModelServer> {
+export async function serve(flags: ServeFlags): Promise<ModelServer> {
   sessionOptionsFromFlags(flags); // a bad onnxruntime flag stops the CLI before it serves anything
-  checkChoices(flags);
   checkTransformerFlags(flags);
   const server = new ModelServer(serverOptionsFromFlags(flags));
   if (server.isClusterPrimary) {
@@ -102,19 +99,19 @@ export async function serve(flags: ParsedFlags): Promise<ModelServer> {
     warn: (m: string) => server.logger.warn(m),
     debug: (m: string) => server.logger.debug(m),
   };
-  const storageUri = flags.storage_uri as string | undefined;
-  let dir = flags.model_dir as string | undefined;
+  const storageUri = flags.storage_uri;
+  let dir = flags.model_dir;
   if (storageUri) {
     dir = await resolveModelDir(storageUri, {
-      cacheDir: flags.storage_cache_dir as string | undefined,
+      cacheDir: flags.storage_cache_dir,
       logger,
       ...storageLimitsFromFlags(flags),
     });
   }
-  if (!dir && flags.model_module) return serveModule(server, flags, { logger });
+  if (!dir && flags.model_module) return serveModule(server, flags, flags.model_module, { logger });
   if (!dir) throw new Error('servekit serve needs --model_dir DIR or --storage_uri URI (or --model_module m.js)');
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`--model_dir ${dir} is not a directory`);
-  const models = await modelsFromDir(flags.model_name as string | undefined, dir, flags, { logger });
+  const models = await modelsFromDir(flags.model_name, dir, flags, { logger });
   const known = new Map<string, string>();
   for (const m of models) {
     server.repository.register(m.model, m.version);

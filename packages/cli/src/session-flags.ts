@@ -1,4 +1,4 @@
-import type { FlagSpec, ParsedFlags } from '@servekit/core';
+import type { FlagSpec, ParsedFlagsOf } from '@servekit/core';
 import type { OrtSessionOptions } from '@servekit/onnx';
 
 /** onnxruntime session options as OnnxModel takes them. */
@@ -8,7 +8,7 @@ export type { OrtSessionOptions };
 export const GRAPH_OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'layout', 'all'] as const;
 
 /** `servekit serve` flags that tune the onnxruntime sessions of ONNX, XGBoost and LightGBM models. */
-export const SESSION_FLAGS: FlagSpec[] = [
+export const SESSION_FLAGS = [
   {
     name: 'intra_op_threads',
     type: 'number',
@@ -22,6 +22,7 @@ export const SESSION_FLAGS: FlagSpec[] = [
   {
     name: 'graph_optimization_level',
     type: 'string',
+    choices: GRAPH_OPTIMIZATION_LEVELS,
     doc: `onnxruntime graph optimizations: ${GRAPH_OPTIMIZATION_LEVELS.join(', ')} (default: all).`,
   },
   {
@@ -29,12 +30,15 @@ export const SESSION_FLAGS: FlagSpec[] = [
     type: 'string',
     doc: 'onnxruntime execution providers in order of preference, comma separated, e.g. cuda,cpu (default: cpu).',
   },
-];
+] as const satisfies readonly FlagSpec[];
 
-function threads(flags: ParsedFlags, name: string): number | undefined {
+/** Parsed values of SESSION_FLAGS. */
+export type SessionFlags = ParsedFlagsOf<typeof SESSION_FLAGS>;
+
+function threads(flags: Partial<SessionFlags>, name: 'intra_op_threads' | 'inter_op_threads'): number | undefined {
   const v = flags[name];
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+  if (!Number.isInteger(v) || v < 0) {
     throw new Error(`--${name}: expected a whole number of threads (0 = onnxruntime's default), got ${String(v)}`);
   }
   return v;
@@ -44,23 +48,17 @@ function threads(flags: ParsedFlags, name: string): number | undefined {
  * The onnxruntime session options the session flags ask for; undefined when none is set (onnxruntime's and
  * OnnxModel's defaults apply). Throws on a value onnxruntime would refuse, so the CLI stops before serving.
  */
-export function sessionOptionsFromFlags(flags: ParsedFlags): OrtSessionOptions | undefined {
+export function sessionOptionsFromFlags(flags: Partial<SessionFlags>): OrtSessionOptions | undefined {
   const options: OrtSessionOptions = {};
   const intra = threads(flags, 'intra_op_threads');
   const inter = threads(flags, 'inter_op_threads');
   if (intra !== undefined) options.intraOpNumThreads = intra;
   if (inter !== undefined) options.interOpNumThreads = inter;
   const level = flags.graph_optimization_level;
-  if (level !== undefined) {
-    const known: readonly string[] = GRAPH_OPTIMIZATION_LEVELS;
-    if (typeof level !== 'string' || !known.includes(level)) {
-      throw new Error(`--graph_optimization_level: expected one of ${known.join(', ')}, got "${String(level)}"`);
-    }
-    options.graphOptimizationLevel = level as (typeof GRAPH_OPTIMIZATION_LEVELS)[number];
-  }
+  if (level !== undefined) options.graphOptimizationLevel = level;
   const providers = flags.execution_providers;
   if (providers !== undefined) {
-    const list = String(providers)
+    const list = providers
       .split(',')
       .map((p) => p.trim().toLowerCase())
       .filter((p) => p !== '');

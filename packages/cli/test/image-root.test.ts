@@ -40,7 +40,7 @@ function parseDockerfile(text: string): Dockerfile {
   return out;
 }
 
-const flagNames = new Set(SERVE_FLAGS.map((f) => f.name));
+const flagNames = new Set<string>(SERVE_FLAGS.map((f) => f.name));
 const envNames = new Map(SERVE_FLAGS.map((f) => [envName(f.name), f.name]));
 const IMAGES = ['Dockerfile.sklearn', 'Dockerfile.tf'];
 /** The image's base: the Active LTS line of Node.js, within every package's `engines` range. */

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GrpcClient } from '@servekit/client';
-import { SERVER_FLAGS } from '@servekit/core';
+import { type FlagSpec, SERVER_FLAGS } from '@servekit/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 
@@ -43,7 +43,8 @@ const yamlDocs = <T>(file: string): T[] =>
   parseAllDocuments(readFileSync(join(KSERVE, file), 'utf8')).map((d) => d.toJSON() as T);
 const runtimes = yamlDocs<Runtime>('servingruntime.yaml');
 const isvcs = ['inferenceservice-sklearn.yaml', 'inferenceservice-onnx.yaml'].flatMap((f) => yamlDocs<Isvc>(f));
-const defaultPort = (name: string) => SERVER_FLAGS.find((f) => f.name === name)!.default as number;
+const serverSpecs: readonly FlagSpec[] = SERVER_FLAGS;
+const defaultPort = (name: string) => serverSpecs.find((f) => f.name === name)!.default as number;
 const arg = (args: string[], flag: string) => args.find((a) => a.startsWith(`--${flag}=`))?.split('=')[1];
 
 /** Kubernetes CPU quantity in cores: "2", "1.5", "500m". */

@@ -141,9 +141,9 @@ describe('servekit serve: repository, modules and detection rules', () => {
   it('refuses bad flag values and stray arguments before serving', async () => {
     const engine = await run(['serve', '--model_dir', ROOT, '--tf_engine', 'xla']);
     expect(engine.code).toBe(2);
-    expect(engine.stderr).toMatch(/--tf_engine must be one of auto, tfjs, onnx; got "xla"/);
+    expect(engine.stderr).toContain('--tf_engine: expected one of auto, tfjs, onnx, got "xla".');
     const format = await run(['serve', '--model_dir', ROOT, '--model_format', 'pytorch']);
-    expect(format.stderr).toMatch(/--model_format must be one of onnx, sklearn/);
+    expect(format.stderr).toMatch(/--model_format: expected one of onnx, sklearn, .*, got "pytorch"/);
     const stray = await run(['serve', 'models/']);
     expect(stray.code).toBe(2);
     expect(stray.stderr).toMatch(/unexpected argument "models\/"/);

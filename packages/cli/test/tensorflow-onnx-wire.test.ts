@@ -237,7 +237,7 @@ describe('TensorFlow SavedModels on the ONNX path over the wire', () => {
 
   it('dynamic batching (max_batch_size 8) on the ONNX path gives concurrent requests their unbatched answers', async () => {
     const dir = join(tmp, 'dense');
-    const flags = { tf_backend: 'wasm', tf_engine: 'onnx' };
+    const flags = { tf_backend: 'wasm', tf_engine: 'onnx' } as const;
     const plain = new ModelServer(quiet);
     const batched = new ModelServer({
       ...quiet,

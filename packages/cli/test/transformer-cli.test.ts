@@ -202,7 +202,7 @@ describe('flag errors (exit 2, naming the flag)', () => {
   it('a bad --predictor_protocol, and both predictor flags at once', async () => {
     const bad = await run(['serve', '--model_module', mod, '--predictor_host', 'h:1', '--predictor_protocol', 'v3']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('--predictor_protocol must be one of v1, v2, grpc-v2');
+    expect(bad.stderr).toContain('--predictor_protocol: expected one of v1, v2, grpc-v2, got "v3".');
     const both = await run(['serve', '--model_module', mod, '--predictor_host', 'h:1', '--predictor_model_dir', CHURN]);
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('not both');

@@ -2,7 +2,7 @@ import {
   type FlagSpec,
   LocalPredictor,
   type Model,
-  type ParsedFlags,
+  type ParsedFlagsOf,
   type Predictor,
   type PredictorProtocol,
   type TransformerOptions,
@@ -10,15 +10,16 @@ import {
 import { RemotePredictor } from './remote-predictor.js';
 
 /** The values of `--predictor_protocol`. */
-export const PREDICTOR_PROTOCOLS: readonly PredictorProtocol[] = ['v1', 'v2', 'grpc-v2'];
+export const PREDICTOR_PROTOCOLS = ['v1', 'v2', 'grpc-v2'] as const satisfies readonly PredictorProtocol[];
 
 /** The transformer flags (KServe's names and defaults, plus servekit's in-process `--predictor_model_dir`). */
-export const PREDICTOR_FLAGS: FlagSpec[] = [
+export const PREDICTOR_FLAGS = [
   { name: 'predictor_host', type: 'string', doc: 'Transformer: the predictor requests are forwarded to, host:port.' },
   {
     name: 'predictor_protocol',
     type: 'string',
     default: 'v1',
+    choices: PREDICTOR_PROTOCOLS,
     doc: 'Transformer: protocol spoken to the predictor: v1, v2 (REST) or grpc-v2.',
   },
   { name: 'predictor_use_ssl', type: 'boolean', default: false, doc: 'Transformer: reach the predictor over TLS.' },
@@ -50,7 +51,10 @@ export const PREDICTOR_FLAGS: FlagSpec[] = [
     type: 'string',
     doc: "Transformer: the predictor's model name (default: the transformer's name).",
   },
-];
+] as const satisfies readonly FlagSpec[];
+
+/** Parsed values of PREDICTOR_FLAGS (`parseFlags` with them among its specs). */
+export type PredictorFlags = ParsedFlagsOf<typeof PREDICTOR_FLAGS>;
 
 /** Builds the in-process predictor model of `--predictor_model_dir` (a server supplies its format detection). */
 export type LocalModelLoader = (dir: string, name: string) => Promise<Model>;
@@ -66,28 +70,18 @@ export interface PredictorFlagsOptions {
 /** The transformer options the flags give; `predictor` is absent when neither predictor flag is given. */
 export type TransformerFlagOptions = Omit<TransformerOptions, 'predictor'> & { predictor?: Predictor };
 
-/** `--predictor_protocol` checked against the known protocols. */
-export function predictorProtocolFromFlags(flags: ParsedFlags): PredictorProtocol {
-  const p = String(flags.predictor_protocol ?? 'v1') as PredictorProtocol;
-  if (!PREDICTOR_PROTOCOLS.includes(p)) {
-    throw new Error(`--predictor_protocol must be one of ${PREDICTOR_PROTOCOLS.join(', ')}; got "${p}"`);
-  }
-  return p;
-}
-
 /** Check the predictor flags' values and combination; throws naming the flag. Returns the protocol. */
-export function checkPredictorFlags(flags: ParsedFlags): PredictorProtocol {
-  const protocol = predictorProtocolFromFlags(flags);
+export function checkPredictorFlags(flags: Partial<PredictorFlags>): PredictorProtocol {
   if (flags.predictor_host && flags.predictor_model_dir) {
     throw new Error('give either --predictor_host or --predictor_model_dir, not both');
   }
-  const seconds = Number(flags.predictor_request_timeout_seconds ?? 600);
+  const seconds = flags.predictor_request_timeout_seconds ?? 600;
   if (!(seconds > 0)) throw new Error(`--predictor_request_timeout_seconds must be > 0; got ${seconds}`);
-  const retries = Number(flags.predictor_request_retries ?? 0);
+  const retries = flags.predictor_request_retries ?? 0;
   if (!(Number.isInteger(retries) && retries >= 0)) {
     throw new Error(`--predictor_request_retries must be a whole number ≥ 0; got ${retries}`);
   }
-  return protocol;
+  return flags.predictor_protocol ?? 'v1';
 }
 
 /**
@@ -95,23 +89,26 @@ export function checkPredictorFlags(flags: ParsedFlags): PredictorProtocol {
  * `--predictor_model_dir` (its model built by `options.loadLocalModel` when the transformer loads), or
  * undefined when neither is given. Bad values throw naming the flag.
  */
-export function predictorFromFlags(flags: ParsedFlags, options: PredictorFlagsOptions = {}): Predictor | undefined {
-  const host = flags.predictor_host as string | undefined;
-  const dir = flags.predictor_model_dir as string | undefined;
+export function predictorFromFlags(
+  flags: Partial<PredictorFlags>,
+  options: PredictorFlagsOptions = {},
+): Predictor | undefined {
+  const host = flags.predictor_host;
+  const dir = flags.predictor_model_dir;
   const protocol = checkPredictorFlags(flags);
   if (host) {
     return new RemotePredictor({
       host,
       protocol,
       useSsl: flags.predictor_use_ssl === true,
-      timeoutMs: Number(flags.predictor_request_timeout_seconds ?? 600) * 1000,
-      retries: Number(flags.predictor_request_retries ?? 0),
+      timeoutMs: (flags.predictor_request_timeout_seconds ?? 600) * 1000,
+      retries: flags.predictor_request_retries ?? 0,
     });
   }
   if (dir) {
     const load = options.loadLocalModel;
     if (!load) throw new Error('--predictor_model_dir needs a server that can load models (servekit serve)');
-    const name = (flags.predictor_model_name as string | undefined) ?? options.defaultLocalName ?? 'predictor';
+    const name = flags.predictor_model_name ?? options.defaultLocalName ?? 'predictor';
     return new LocalPredictor(() => load(dir, name), protocol === 'v1' ? 'v1' : 'v2', `in-process model ${dir}`);
   }
   return undefined;
@@ -122,13 +119,13 @@ export function predictorFromFlags(flags: ParsedFlags, options: PredictorFlagsOp
  * (`--predictor_model_name`) and the health check (`--enable_predictor_health_check`).
  */
 export function transformerOptionsFromFlags(
-  flags: ParsedFlags,
+  flags: Partial<PredictorFlags>,
   options: PredictorFlagsOptions = {},
 ): TransformerFlagOptions {
   const out: TransformerFlagOptions = { healthCheck: flags.enable_predictor_health_check === true };
   const predictor = predictorFromFlags(flags, options);
   if (predictor) out.predictor = predictor;
-  const model = flags.predictor_model_name as string | undefined;
+  const model = flags.predictor_model_name;
   if (model) out.predictorModel = model;
   return out;
 }

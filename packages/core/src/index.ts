@@ -1,5 +1,4 @@
 export * from './batching/batcher.js';
-export * from './cli/args.js';
 export * from './dataplane.js';
 export * from './errors.js';
 export * from './extensions/classification.js';
@@ -20,6 +19,7 @@ export * from './protocols/v1-rest.js';
 export * from './protocols/v2-codec.js';
 export * from './protocols/v2-grpc.js';
 export * from './protocols/v2-grpc-codec.js';
+export * from './server/flags.js';
 export * from './server/model-server.js';
 export * from './server/options-from-flags.js';
 export * from './tensor/binary-codec.js';

@@ -11,6 +11,7 @@ import {
   type InferTensor,
   InvalidInput,
   isInferRequest,
+  isTruthy,
   Model,
   ModelLoadError,
   type ModelMetadata,
@@ -60,11 +61,6 @@ const utf8 = new TextDecoder();
 export const DEFAULT_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
   extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
 };
-
-/** True for parameter values that mean yes (`true`, `"true"`, 1). */
-export function isTruthy(v: unknown): boolean {
-  return v === true || v === 1 || (typeof v === 'string' && ['true', '1', 'yes'].includes(v.toLowerCase()));
-}
 
 /** Find the ONNX file of a model directory: `model.onnx`, else the only `*.onnx`. */
 export async function findOnnxFile(dir: string): Promise<string> {

@@ -6,6 +6,7 @@ import {
   InferenceError,
   InvalidInput,
   isInferRequest,
+  isTruthy,
   type ModelMetadata,
   type TensorMetadata,
 } from '@servekit/core';
@@ -40,11 +41,6 @@ export interface SklearnModelOptions {
 }
 
 const decoder = new TextDecoder();
-
-/** Whether a request/tensor parameter asks for predict_proba (true, "true", 1). */
-function truthy(v: unknown): boolean {
-  return v === true || v === 1 || (typeof v === 'string' && ['true', '1', 'yes'].includes(v.toLowerCase()));
-}
 
 function tensorValues(t: InferTensor): unknown[] {
   if (t.datatype === 'BYTES') {
@@ -118,7 +114,7 @@ export class SklearnModel extends OnnxModel {
       if (typeof asked !== 'string') throw new InvalidInput('parameter "method" must be a string');
       method = asked;
     } else if (proba !== undefined && proba !== null)
-      method = truthy(proba) ? 'predict_proba' : defaultMethod(this.model);
+      method = isTruthy(proba) ? 'predict_proba' : defaultMethod(this.model);
     else if (this.sklearnOptions.method) method = this.sklearnOptions.method;
     else method = this.sklearnOptions.predictProba === true ? 'predict_proba' : defaultMethod(this.model);
     const served = Object.keys(this.model.methods);

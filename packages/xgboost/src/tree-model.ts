@@ -4,12 +4,13 @@ import {
   type InferTensor,
   InvalidInput,
   isInferRequest,
+  isTruthy,
   type Payload,
   type Result,
   tensorToJson,
   type V1Request,
 } from '@servekit/core';
-import { isTruthy, OnnxModel, type OnnxModelOptions } from '@servekit/onnx';
+import { OnnxModel, type OnnxModelOptions } from '@servekit/onnx';
 import { encodeCategoryNames } from './category-input.js';
 import { type ConvertedModel, loadTreeModel } from './load.js';
 

@@ -1,7 +1,8 @@
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { transformerOptionsFromFlags } from '@servekit/client';
-import { Model, type ParsedFlags } from '@servekit/core';
+import { Model } from '@servekit/core';
+import type { ServeFlags } from '../flags.js';
 import type { DetectContext, ModelFormatHandler, ServedModel } from './format.js';
 
 /** Constructor shape a `--model_module` class must have (a Transformer subclass fits it). */
@@ -11,7 +12,12 @@ type ModelClass = new (name: string, options: Record<string, unknown>) => Model;
  * The in-process predictor of `--predictor_model_dir`: the model detected in `dir` by `servekit serve`'s own
  * format detection (never the `--model_module` class itself); for a versioned dir, its highest version.
  */
-async function localPredictorModel(dir: string, name: string, flags: ParsedFlags, ctx?: DetectContext): Promise<Model> {
+async function localPredictorModel(
+  dir: string,
+  name: string,
+  flags: Partial<ServeFlags>,
+  ctx?: DetectContext,
+): Promise<Model> {
   if (!ctx?.modelFromDir) throw new Error('--predictor_model_dir needs model detection (DetectContext.modelFromDir)');
   const found = await ctx.modelFromDir(name, dir, { ...flags, model_module: undefined, model_format: undefined }, ctx);
   const plain = found.find((m) => m.version === undefined);
@@ -34,10 +40,10 @@ export function moduleModelName(path: string): string {
 export async function modelFromModule(
   name: string,
   dir: string | undefined,
-  flags: ParsedFlags,
+  flags: Partial<ServeFlags>,
   ctx?: DetectContext,
 ): Promise<ServedModel[]> {
-  const path = flags.model_module as string | undefined;
+  const path = flags.model_module;
   if (!path) throw new Error('--model_format custom needs --model_module path/to/model.js');
   const mod = (await import(pathToFileURL(resolve(path)).href)) as { default?: unknown; model?: unknown };
   const Cls = (mod.default ?? mod.model) as ModelClass | undefined;

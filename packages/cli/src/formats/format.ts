@@ -1,4 +1,5 @@
-import type { Model, ParsedFlags } from '@servekit/core';
+import type { Model } from '@servekit/core';
+import type { ServeFlags } from '../flags.js';
 
 /** One model (version) built from a directory. */
 export interface ServedModel {
@@ -24,7 +25,7 @@ export interface DetectLogger {
 export type ModelFromDir = (
   name: string,
   dir: string,
-  flags: ParsedFlags,
+  flags: Partial<ServeFlags>,
   ctx?: DetectContext,
 ) => Promise<ServedModel[]>;
 
@@ -47,5 +48,10 @@ export interface ModelFormatHandler {
   /** The files of `dir` that identify this format (empty when it does not apply). */
   candidates(dir: string, files: string[]): string[];
   /** Build the model(s) named `name` from `dir`. */
-  create(name: string, dir: string, flags: ParsedFlags, ctx?: DetectContext): ServedModel[] | Promise<ServedModel[]>;
+  create(
+    name: string,
+    dir: string,
+    flags: Partial<ServeFlags>,
+    ctx?: DetectContext,
+  ): ServedModel[] | Promise<ServedModel[]>;
 }

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ParsedFlags } from '@servekit/core';
+import type { ServeFlags } from '../flags.js';
 import { sessionOptionsFromFlags } from '../session-flags.js';
 import type { ModelFormatHandler } from './format.js';
 
@@ -18,11 +18,13 @@ function withDefined<K extends string, V, R = V>(
 }
 
 /** A numeric flag that must be > 0 when given; throws naming the flag otherwise. */
-function positive(flags: ParsedFlags, name: string): number | undefined {
-  if (flags[name] === undefined) return undefined;
-  const v = Number(flags[name]);
-  if (!Number.isFinite(v) || v <= 0)
-    throw new Error(`--${name} must be a positive number; got "${String(flags[name])}"`);
+function positive(
+  flags: Partial<ServeFlags>,
+  name: 'model_load_timeout_seconds' | 'model_load_max_memory_mb' | 'model_max_bytes',
+): number | undefined {
+  const v = flags[name];
+  if (v === undefined) return undefined;
+  if (!(v > 0)) throw new Error(`--${name} must be a positive number; got "${v}"`);
   return v;
 }
 
@@ -41,7 +43,7 @@ export const sklearnFormat: ModelFormatHandler = {
     const options = {
       path: join(dir, file),
       predictProba: flags.predict_proba === true,
-      ...(typeof flags.sklearn_method === 'string' ? { method: flags.sklearn_method } : {}),
+      ...(flags.sklearn_method === undefined ? {} : { method: flags.sklearn_method }),
       sessionOptions: sessionOptionsFromFlags(flags),
       // Unpickling and conversion run in a worker with these budgets; the server keeps serving meanwhile.
       ...withDefined('loadTimeoutMs', secondsToMs(positive(flags, 'model_load_timeout_seconds'))),

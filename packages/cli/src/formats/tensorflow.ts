@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TfEngineChoice, TfjsBackendName } from '@servekit/tf';
 import { sessionOptionsFromFlags } from '../session-flags.js';
 import type { ModelFormatHandler } from './format.js';
 
@@ -15,8 +14,8 @@ export const tensorflowFormat: ModelFormatHandler = {
     const tf = await import('@servekit/tf');
     const sessionOptions = sessionOptionsFromFlags(flags);
     const options = {
-      backend: ((flags.tf_backend as string | undefined) ?? 'wasm') as TfjsBackendName,
-      engine: ((flags.tf_engine as string | undefined) ?? 'auto') as TfEngineChoice,
+      backend: flags.tf_backend ?? 'wasm',
+      engine: flags.tf_engine ?? 'auto',
       ...(sessionOptions === undefined ? {} : { sessionOptions }),
       ...(ctx?.logger === undefined ? {} : { logger: ctx.logger }),
     };

@@ -230,9 +230,7 @@ export class ModelRepository {
     // A model still loading is abandoned, not waited for: the process is stopping and its load may take minutes.
     const settled = this.names().filter((name) => this.ops.get(name)?.kind !== 'load');
     await Promise.all(
-      settled.map((name) =>
-        this.enqueue(name, 'unload', () => this.doUnload(name, waitMs)).catch(() => undefined),
-      ),
+      settled.map((name) => this.enqueue(name, 'unload', () => this.doUnload(name, waitMs)).catch(() => undefined)),
     );
   }
 

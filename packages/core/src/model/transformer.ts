@@ -1,5 +1,5 @@
-import type { ParsedFlags } from '../cli/args.js';
 import { InvalidInput, PredictorError, RequestCancelled, type ServekitError } from '../errors.js';
+import type { ParsedFlags } from '../server/flags.js';
 import type { InferRequest, InferResponse, Payload, Result, V1Request, V1Response } from '../tensor/infer-types.js';
 import { isInferRequest, isInferResponse } from '../tensor/infer-types.js';
 import { responseToV1, v1ToResponse } from '../tensor/json-tensor.js';

@@ -6,19 +6,45 @@ export type FlagType = 'string' | 'number' | 'boolean' | 'numbers';
 /** One command-line flag: KServe-style snake_case name, kebab-case alias and env var are derived. */
 export interface FlagSpec {
   /** snake_case name, e.g. `http_port`. */
-  name: string;
+  readonly name: string;
   /** Value kind. */
-  type: FlagType;
+  readonly type: FlagType;
   /** Default value. */
-  default?: string | number | boolean | number[];
+  readonly default?: string | number | boolean | readonly number[];
+  /** The values a `string` flag may take (argparse's `choices=`); any other value is refused, naming them. */
+  readonly choices?: readonly string[];
   /** One-line description (printed by --help, documented in the README). */
-  doc: string;
+  readonly doc: string;
   /** Extra env vars read for this flag (KServe's names), after `SERVEKIT_<NAME>`. */
-  env?: string[];
+  readonly env?: readonly string[];
 }
 
+/** The value type one spec parses to: its choices' union, else by `type`. */
+export type FlagValueOf<S extends FlagSpec> = S extends { readonly choices: readonly (infer C)[] }
+  ? C
+  : S['type'] extends 'number'
+    ? number
+    : S['type'] extends 'boolean'
+      ? boolean
+      : S['type'] extends 'numbers'
+        ? number[]
+        : string;
+
+/**
+ * Parsed flag values of a spec list declared `as const`, by snake_case name: a flag with a default always has a
+ * value, one without may be undefined.
+ */
+export type ParsedFlagsOf<Specs extends readonly FlagSpec[]> = {
+  [S in Specs[number] as S['name']]: S extends { readonly default: unknown }
+    ? FlagValueOf<S>
+    : FlagValueOf<S> | undefined;
+};
+
+/** Log levels of `--log_level` (pino's). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 /** The flags every servekit server takes (KServe's names and defaults). */
-export const SERVER_FLAGS: FlagSpec[] = [
+export const SERVER_FLAGS = [
   { name: 'http_port', type: 'number', default: 8080, doc: 'HTTP port (REST V1, V2, /metrics).' },
   { name: 'grpc_port', type: 'number', default: 8081, doc: 'gRPC port (V2 GRPCInferenceService).' },
   { name: 'host', type: 'string', default: '0.0.0.0', doc: 'Address to listen on.' },
@@ -50,7 +76,8 @@ export const SERVER_FLAGS: FlagSpec[] = [
     name: 'log_level',
     type: 'string',
     default: 'info',
-    doc: 'Log level: fatal, error, warn, info, debug, trace, silent.',
+    choices: LOG_LEVELS,
+    doc: `Log level: ${LOG_LEVELS.join(', ')}.`,
   },
   { name: 'enable_access_log', type: 'boolean', default: false, doc: 'Log one line per inference request.' },
   {
@@ -98,10 +125,30 @@ export const SERVER_FLAGS: FlagSpec[] = [
     default: 30_000,
     doc: 'Dynamic batching: longest queue wait of a request before 503.',
   },
-];
+] as const satisfies readonly FlagSpec[];
 
-/** Parsed flag values by snake_case name. */
+/** Parsed values of SERVER_FLAGS. */
+export type ServerFlags = ParsedFlagsOf<typeof SERVER_FLAGS>;
+
+/** Parsed flag values by snake_case name, untyped (any spec list). */
 export type ParsedFlags = Record<string, string | number | boolean | number[] | undefined>;
+
+/** Words that mean yes, and no, in boolean flags and in request parameters (case-insensitive). */
+const TRUE_WORDS = ['true', '1', 'yes', 'on'];
+const FALSE_WORDS = ['false', '0', 'no', 'off'];
+
+/** `true`/`false` for a yes/no word (`true`, `1`, `yes`, `on` / `false`, `0`, `no`, `off`); undefined otherwise. */
+export function boolWord(raw: string): boolean | undefined {
+  const v = raw.toLowerCase();
+  if (TRUE_WORDS.includes(v)) return true;
+  if (FALSE_WORDS.includes(v)) return false;
+  return undefined;
+}
+
+/** True for parameter values that mean yes (`true`, 1, or a yes word such as `"true"`). */
+export function isTruthy(v: unknown): boolean {
+  return v === true || v === 1 || (typeof v === 'string' && boolWord(v) === true);
+}
 
 /** The env var name of a flag: `SERVEKIT_` + upper-case name. */
 export function envName(flag: string): string {
@@ -111,36 +158,45 @@ export function envName(flag: string): string {
 function convert(spec: FlagSpec, raw: string, from: string): string | number | boolean | number[] {
   switch (spec.type) {
     case 'string':
+      if (spec.choices && !spec.choices.includes(raw)) {
+        throw new Error(`${from}: expected one of ${spec.choices.join(', ')}, got "${raw}".`);
+      }
       return raw;
-    case 'number': {
-      const n = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(n)) throw new Error(`${from}: expected a number, got "${raw}".`);
-      return n;
-    }
+    case 'number':
+      return toNumber(raw, from);
     case 'boolean': {
-      const v = raw.toLowerCase();
-      if (['true', '1', 'yes', 'on'].includes(v)) return true;
-      if (['false', '0', 'no', 'off'].includes(v)) return false;
-      throw new Error(`${from}: expected true or false, got "${raw}".`);
+      const v = boolWord(raw);
+      if (v === undefined) throw new Error(`${from}: expected true or false, got "${raw}".`);
+      return v;
     }
     case 'numbers':
       return raw
         .split(',')
         .filter((s) => s.trim() !== '')
-        .map((s) => convert({ ...spec, type: 'number' }, s, from) as number);
+        .map((s) => toNumber(s, from));
   }
 }
 
-const BOOL_WORDS = /^(true|false|1|0|yes|no|on|off)$/i;
+function toNumber(raw: string, from: string): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n)) throw new Error(`${from}: expected a number, got "${raw}".`);
+  return n;
+}
 
 /**
  * Parse `argv` against `specs` (snake_case and kebab-case accepted), falling back to env vars
  * (`SERVEKIT_<NAME>` and each spec's KServe names) and defaults. Unknown flags throw with the known list.
  * Returns the flags and the positional arguments.
  */
+export function parseFlags(argv: string[]): { flags: ServerFlags; positionals: string[] };
+export function parseFlags<const Specs extends readonly FlagSpec[]>(
+  argv: string[],
+  specs: Specs,
+  env?: NodeJS.ProcessEnv,
+): { flags: ParsedFlagsOf<Specs>; positionals: string[] };
 export function parseFlags(
   argv: string[],
-  specs: FlagSpec[] = SERVER_FLAGS,
+  specs: readonly FlagSpec[] = SERVER_FLAGS,
   env: NodeJS.ProcessEnv = process.env,
 ): { flags: ParsedFlags; positionals: string[] } {
   const byName = new Map<string, FlagSpec>();
@@ -154,7 +210,7 @@ export function parseFlags(
     const a = argv[i]!;
     args.push(a);
     const spec = a.startsWith('--') && !a.includes('=') ? byName.get(a.slice(2)) : undefined;
-    if (spec?.type === 'boolean' && !BOOL_WORDS.test(argv[i + 1] ?? '')) args.push('true');
+    if (spec?.type === 'boolean' && boolWord(argv[i + 1] ?? '') === undefined) args.push('true');
   }
   const options: Record<string, { type: 'string' }> = {};
   for (const key of byName.keys()) options[key] = { type: 'string' };
@@ -174,13 +230,15 @@ export function parseFlags(
       continue;
     }
     const envKey = [envName(spec.name), ...(spec.env ?? [])].find((k) => env[k] !== undefined && env[k] !== '');
-    flags[spec.name] = envKey ? convert(spec, env[envKey]!, `$${envKey}`) : spec.default;
+    const def = spec.default;
+    flags[spec.name] = envKey ? convert(spec, env[envKey]!, `$${envKey}`) : typeof def === 'object' ? [...def] : def;
   }
+  // Each value was converted by its spec's type and choices: what the overloads' ParsedFlagsOf<Specs> states.
   return { flags, positionals: parsed.positionals };
 }
 
 /** Usage text listing every flag with its default and env var. */
-export function usage(command: string, specs: FlagSpec[] = SERVER_FLAGS): string {
+export function usage(command: string, specs: readonly FlagSpec[] = SERVER_FLAGS): string {
   const lines = specs.map((s) => {
     const def = s.default === undefined ? '' : ` (default ${JSON.stringify(s.default)})`;
     return `  --${s.name.padEnd(24)} ${s.doc}${def} [env ${[envName(s.name), ...(s.env ?? [])].join(', ')}]`;
