@@ -1,12 +1,9 @@
 // The client's wire encoders/decoders against core's server-side codecs (both directions, no sockets).
-import {
-  decodeGrpcRequest,
-  decodeInferRequest,
-  encodeGrpcResponse,
-  encodeInferResponse,
-  type InferTensor,
-} from '@servekit/core';
+
+import type { InferTensor } from '@servekit/core';
+import { decodeGrpcRequest, encodeGrpcResponse } from '@servekit/core/wire';
 import { describe, expect, it } from 'vitest';
+import { decodeInferRequest, encodeInferResponse } from '../../core/src/protocols/v2-codec.js';
 import {
   ClientError,
   decodeGrpcResponse,

@@ -1,6 +1,8 @@
 // CLI flag parsing shared by every server: KServe names and defaults, kebab aliases, env vars, errors.
-import { envName, parseFlags, SERVER_FLAGS, serverOptionsFromFlags, usage } from '@servekit/core';
+
 import { describe, expect, it } from 'vitest';
+import { envName, parseFlags, SERVER_FLAGS, usage } from '../src/cli/args.js';
+import { serverOptionsFromFlags } from '../src/server/options-from-flags.js';
 
 const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => parseFlags(argv, SERVER_FLAGS, env);
 

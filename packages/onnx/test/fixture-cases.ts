@@ -5,7 +5,8 @@ import { execSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Datatype, encodeJsonData, type InferTensor, tensorFromJson } from '@servekit/core';
+import { type Datatype, type InferTensor, tensorFromJson } from '@servekit/core';
+import { encodeJsonData } from '@servekit/core/wire';
 import { tensorFromProto } from '@servekit/onnx';
 import { expect } from 'vitest';
 
