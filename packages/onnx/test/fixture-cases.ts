@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Datatype, type InferTensor, tensorFromJson } from '@servekit/core';
 import { encodeJsonData } from '@servekit/core/wire';
-import { tensorFromProto } from '@servekit/onnx';
 import { expect } from 'vitest';
+import { tensorFromProto } from '../src/proto/tensor-proto.js';
 
 export const FIX = fileURLToPath(new URL('../../../../shared/fixtures/onnx/', import.meta.url));
 export const GROUPS = ['node', 'pytorch-converted', 'sklearn-onnx-2018', 'sklearn-onnx-docs', 'onnxmltools', 'real'];
