@@ -1,19 +1,24 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const pkg = (name: string): string => fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url));
+/** `@servekit/<name>[/<subpath>]` (exactly that specifier) → the package's `src/<subpath or index>.ts`. */
+const pkg = (name: string, subpath?: string): { find: RegExp; replacement: string } => ({
+  find: new RegExp(`^@servekit/${name}${subpath ? `/${subpath}` : ''}$`),
+  replacement: fileURLToPath(new URL(`./packages/${name}/src/${subpath ?? 'index'}.ts`, import.meta.url)),
+});
 
 export default defineConfig({
   resolve: {
-    alias: {
-      '@servekit/core': pkg('core'),
-      '@servekit/client': pkg('client'),
-      '@servekit/onnx': pkg('onnx'),
-      '@servekit/storage': pkg('storage'),
-      '@servekit/sklearn': pkg('sklearn'),
-      '@servekit/xgboost': pkg('xgboost'),
-      '@servekit/tf': pkg('tf'),
-    },
+    alias: [
+      pkg('core'),
+      pkg('core', 'wire'),
+      pkg('client'),
+      pkg('onnx'),
+      pkg('storage'),
+      pkg('sklearn'),
+      pkg('xgboost'),
+      pkg('tf'),
+    ],
   },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'test/**/*.test.ts'],

@@ -5,7 +5,8 @@
 //   servekit:     decodeModelInferRequest / encodeModelInferResponse (packages/core/src/protocols/model-infer-codec.ts)
 // Usage (after `npx tsc -b`): node bench/grpc-codec.mjs [--seconds 2]
 import { parseArgs } from 'node:util';
-import { DEFAULT_REQUEST_LIMITS, decodeGrpcRequest, encodeGrpcResponse, inferenceService } from '@servekit/core';
+import { DEFAULT_REQUEST_LIMITS } from '@servekit/core';
+import { decodeGrpcRequest, encodeGrpcResponse, inferenceService } from '@servekit/core/wire';
 import {
   decodeModelInferRequest,
   encodeModelInferResponse,

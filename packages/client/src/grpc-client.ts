@@ -1,12 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import {
-  type InferRequest,
-  type InferResponse,
-  inferenceService,
-  type ModelMetadata,
-  type ServerMetadata,
-  type TensorMetadata,
-} from '@servekit/core';
+import type { InferRequest, InferResponse, ModelMetadata, TensorMetadata } from '@servekit/core';
+import { inferenceService, type ServerMetadata } from '@servekit/core/wire';
 import { ClientError } from './errors.js';
 import { decodeGrpcResponse, encodeGrpcRequest, type GrpcInferResponseMessage } from './grpc-codec.js';
 import { type RetryOptions, type RetryPolicy, retryPolicy, withRetries } from './retry.js';

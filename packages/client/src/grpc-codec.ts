@@ -1,3 +1,4 @@
+import type { InferRequest, InferResponse } from '@servekit/core';
 import {
   decodeGrpcRequest,
   encodeGrpcResponse,
@@ -5,10 +6,8 @@ import {
   type GrpcInferRequest,
   type GrpcParameter,
   type GrpcTensor,
-  type InferRequest,
-  type InferResponse,
   toGrpcParameters,
-} from '@servekit/core';
+} from '@servekit/core/wire';
 import { ClientError } from './errors.js';
 
 /** ModelInferResponse as decoded by proto-loader (core's PROTO_OPTIONS). */

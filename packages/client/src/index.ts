@@ -3,13 +3,31 @@
 //   GrpcClient  — V2 gRPC from protos/grpc_predict_v2.proto, raw or typed contents, deadlines, metadata.
 //   forwardHeaders — the x-request-id / authorization / trace headers a transformer passes on.
 //   RemotePredictor, predictorFromFlags — a Transformer's predictor on another server, from KServe's flags.
-export * from './errors.js';
-export * from './grpc-client.js';
-export * from './grpc-codec.js';
-export * from './headers.js';
-export * from './http-transport.js';
-export * from './predictor-flags.js';
-export * from './remote-predictor.js';
-export * from './rest-client.js';
-export * from './rest-codec.js';
-export * from './retry.js';
+
+/**** Clients ****/
+
+export { ClientError, type ClientErrorDetails } from './errors.js';
+export {
+  type GrpcCallOptions,
+  GrpcClient,
+  type GrpcClientOptions,
+  type GrpcInferOptions,
+} from './grpc-client.js';
+export { type CallOptions, type InferOptions, RestClient, type RestClientOptions } from './rest-client.js';
+export type { RetryOptions } from './retry.js';
+
+/**** A transformer's predictor on another server ****/
+
+export { FORWARDED_HEADERS, forwardHeaders } from './headers.js';
+export {
+  checkPredictorFlags,
+  type LocalModelLoader,
+  PREDICTOR_FLAGS,
+  PREDICTOR_PROTOCOLS,
+  type PredictorFlags,
+  type PredictorFlagsOptions,
+  predictorFromFlags,
+  type TransformerFlagOptions,
+  transformerOptionsFromFlags,
+} from './predictor-flags.js';
+export { RemotePredictor, type RemotePredictorOptions } from './remote-predictor.js';

@@ -1,12 +1,5 @@
-import type {
-  InferRequest,
-  InferResponse,
-  ModelMetadata,
-  RepositoryIndexEntry,
-  ServerMetadata,
-  V1Request,
-  V1Response,
-} from '@servekit/core';
+import type { InferRequest, InferResponse, ModelMetadata, V1Request, V1Response } from '@servekit/core';
+import type { RepositoryIndexEntry, ServerMetadata } from '@servekit/core/wire';
 import { ClientError, isConnectionError } from './errors.js';
 import { type HttpResponse, HttpTransport, type HttpTransportOptions } from './http-transport.js';
 import { decodeRestResponse, encodeRestRequest, INFERENCE_HEADER, type RestEncodeOptions } from './rest-codec.js';

@@ -1,14 +1,5 @@
-import {
-  decodeJsonData,
-  decodeRawData,
-  encodeJsonData,
-  encodeRawData,
-  type InferRequest,
-  type InferResponse,
-  type InferTensor,
-  isDatatype,
-  type Parameters,
-} from '@servekit/core';
+import type { InferRequest, InferResponse, InferTensor, Parameters } from '@servekit/core';
+import { decodeJsonData, decodeRawData, encodeJsonData, encodeRawData, isDatatype } from '@servekit/core/wire';
 import { ClientError } from './errors.js';
 
 /** Header naming the length of the JSON part of a binary-extension body (either direction). */

@@ -1,19 +1,12 @@
 // The client's wire encoders/decoders against core's server-side codecs (both directions, no sockets).
-import {
-  decodeGrpcRequest,
-  decodeInferRequest,
-  encodeGrpcResponse,
-  encodeInferResponse,
-  type InferTensor,
-} from '@servekit/core';
+
+import type { InferTensor } from '@servekit/core';
+import { decodeGrpcRequest, encodeGrpcResponse } from '@servekit/core/wire';
 import { describe, expect, it } from 'vitest';
-import {
-  ClientError,
-  decodeGrpcResponse,
-  decodeRestResponse,
-  encodeGrpcRequest,
-  encodeRestRequest,
-} from '../src/index.js';
+import { decodeInferRequest, encodeInferResponse } from '../../core/src/protocols/v2-codec.js';
+import { decodeGrpcResponse, encodeGrpcRequest } from '../src/grpc-codec.js';
+import { ClientError } from '../src/index.js';
+import { decodeRestResponse, encodeRestRequest } from '../src/rest-codec.js';
 
 const tensors: InferTensor[] = [
   { name: 'f', datatype: 'FP32', shape: [2, 2], data: Float32Array.of(1.5, -2, 3, 4) },

@@ -24,8 +24,8 @@ import {
   type Result,
   type V1Request,
   type V1Response,
-} from './tensor/infer-types.js';
-import { responseToV1, v1ToResponse } from './tensor/json-tensor.js';
+} from './protocols/infer-types.js';
+import { responseToV1, v1ToResponse } from './protocols/v1-v2.js';
 
 /** Server metadata (`GET /v2`). */
 export interface ServerMetadata {

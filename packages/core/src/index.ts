@@ -1,33 +1,84 @@
-export * from './batching/batcher.js';
-export * from './dataplane.js';
-export * from './errors.js';
-export * from './extensions/classification.js';
-export * from './extensions/model-config.js';
-export * from './extensions/statistics.js';
-export * from './limits.js';
-export * from './metrics.js';
-export * from './model/model.js';
-export * from './model/repository.js';
-export * from './model/transformer.js';
-export * from './protocols/body-encoding.js';
-export * from './protocols/context.js';
-export * from './protocols/grpc-proto.js';
-export * from './protocols/repository-request.js';
-export * from './protocols/rest-helpers.js';
-export * from './protocols/rest-plugin.js';
-export * from './protocols/v1-rest.js';
-export * from './protocols/v2-codec.js';
-export * from './protocols/v2-grpc.js';
-export * from './protocols/v2-grpc-codec.js';
-export * from './server/flags.js';
-export * from './server/model-server.js';
-export * from './server/options-from-flags.js';
-export * from './tensor/binary-codec.js';
-export * from './tensor/datatypes.js';
-export * from './tensor/half-float.js';
-export * from './tensor/infer-types.js';
-export * from './tensor/json-codec.js';
-export * from './tensor/json-numeric.js';
-export * from './tensor/json-tensor.js';
-export * from './tensor/json-text.js';
-export * from './worker-url.js';
+// @servekit/core: what a model author, a transformer author and an embedder import.
+// The wire codecs that @servekit/client shares with the server are the second entry point, @servekit/core/wire.
+
+/**** Model / Transformer / Predictor ****/
+
+export type { ClassLabelProvider } from './extensions/classification.js';
+export { FORWARDED_HEADERS, forwardHeaders } from './model/forward-headers.js';
+export { type InferContext, Model, type ModelMetadata, type Protocol, type TensorMetadata } from './model/model.js';
+export type { ModelFactory } from './model/repository.js';
+export {
+  LocalPredictor,
+  type Predictor,
+  type PredictorProtocol,
+  predictorFailure,
+  Transformer,
+  type TransformerOptions,
+} from './model/transformer.js';
+
+/**** ModelServer and flags ****/
+
+export type { BatchingOptions } from './batching/batcher.js';
+export {
+  boolWord,
+  envName,
+  type FlagSpec,
+  type FlagType,
+  type FlagValueOf,
+  isTruthy,
+  LOG_LEVELS,
+  type ParsedFlags,
+  type ParsedFlagsOf,
+  parseFlags,
+  SERVER_FLAGS,
+  type ServerFlags,
+  usage,
+} from './server/flags.js';
+export { ModelServer, type ModelServerOptions, type ServerAddresses } from './server/model-server.js';
+export { serverOptionsFromFlags } from './server/options-from-flags.js';
+
+/**** Errors and limits ****/
+
+export {
+  DeadlineExceeded,
+  GrpcCode,
+  InferenceError,
+  InvalidInput,
+  ModelLoadError,
+  ModelNotFound,
+  ModelNotReady,
+  NotImplemented,
+  Overloaded,
+  PredictorError,
+  RequestCancelled,
+  ServekitError,
+  ServerNotReady,
+} from './errors.js';
+export { checkDecodedBytes, DEFAULT_REQUEST_LIMITS, type RequestLimits, RequestTooLarge } from './limits.js';
+
+/**** Tensors: request and response types, helpers a model author needs ****/
+
+export {
+  elementCount,
+  type InferRequest,
+  type InferResponse,
+  type InferTensor,
+  isInferRequest,
+  isInferResponse,
+  type Parameters,
+  type Payload,
+  type RequestedOutput,
+  type Result,
+  type V1Request,
+  type V1Response,
+} from './protocols/infer-types.js';
+export type { Datatype, TensorData } from './tensor/datatypes.js';
+export { fromBFloat16Bits, fromFloat16Bits, toBFloat16Bits, toFloat16Bits } from './tensor/half-float.js';
+export { tensorFromJson, tensorToJson } from './tensor/json-tensor.js';
+
+/**** REST plugin for embedding in a fastify app ****/
+
+export { DataPlane, type DataPlaneOptions } from './dataplane.js';
+export { createServerMetrics, type ServerMetrics } from './metrics.js';
+export { ModelRepository } from './model/repository.js';
+export { type RestPluginOptions, servekitRestPlugin } from './protocols/rest-plugin.js';

@@ -1,6 +1,9 @@
 // Every bad input gets the right status and a message naming the problem; the process keeps serving.
 import { ClientError, GrpcClient, RestClient } from '@servekit/client';
-import { Model, type ModelServer, Overloaded, type Result } from '@servekit/core';
+import { Overloaded } from '../src/errors.js';
+import { Model } from '../src/model/model.js';
+import type { Result } from '../src/protocols/infer-types.js';
+import type { ModelServer } from '../src/server/model-server.js';
 
 /** Always too busy. */
 class BusyModel extends Model {

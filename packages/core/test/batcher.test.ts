@@ -1,24 +1,18 @@
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { Batcher, type BatchingOptions, batchMetrics } from '../src/batching/batcher.js';
+import { DeadlineExceeded, InferenceError, Overloaded, RequestCancelled, ServerNotReady } from '../src/errors.js';
+import type { InferContext } from '../src/model/model.js';
 import {
-  Batcher,
-  type BatchingOptions,
-  batchMetrics,
-  DeadlineExceeded,
-  type InferContext,
-  InferenceError,
   type InferRequest,
   type InferResponse,
   type InferTensor,
   isInferRequest,
-  Overloaded,
   type Payload,
-  RequestCancelled,
   type Result,
-  ServerNotReady,
   type V1Request,
   type V1Response,
-} from '@servekit/core';
-import { Registry } from 'prom-client';
-import { describe, expect, it } from 'vitest';
+} from '../src/protocols/infer-types.js';
 import { plain, sampleTensors } from './helpers.js';
 
 function ctx(signal: AbortSignal = new AbortController().signal): InferContext {

@@ -1,17 +1,17 @@
 // 200 concurrent mixed requests over REST (JSON, binary, V1) and gRPC against a batching server; every
 // answer must equal the unbatched server's answer for the same request.
 import { GrpcClient, RestClient } from '@servekit/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Model } from '../src/model/model.js';
 import {
   type InferRequest,
   type InferResponse,
   isInferRequest,
-  Model,
-  type ModelServer,
   type Payload,
   type Result,
   type V1Request,
-} from '@servekit/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+} from '../src/protocols/infer-types.js';
+import type { ModelServer } from '../src/server/model-server.js';
 import { plainOutputs, startServer } from './helpers.js';
 
 /** Row-wise real compute: y[r] = W·x[r] + r-independent bias, so any mis-split shows up. Works for any width. */

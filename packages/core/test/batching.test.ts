@@ -1,29 +1,30 @@
 // Batcher semantics against a real row-wise compute function: every batched answer must equal the answer
 // of running the same request alone. No timing thresholds: tests compare counts, contents and order.
+
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { Batcher, type BatchingOptions, batchMetrics } from '../src/batching/batcher.js';
 import {
-  allocate,
-  Batcher,
-  type BatchingOptions,
-  batchMetrics,
   DeadlineExceeded,
-  type InferContext,
   InferenceError,
+  InvalidInput,
+  Overloaded,
+  RequestCancelled,
+  ServerNotReady,
+} from '../src/errors.js';
+import type { InferContext } from '../src/model/model.js';
+import {
   type InferRequest,
   type InferResponse,
   type InferTensor,
-  InvalidInput,
   isInferRequest,
   isInferResponse,
-  Overloaded,
   type Payload,
-  RequestCancelled,
   type Result,
-  ServerNotReady,
   type V1Request,
   type V1Response,
-} from '@servekit/core';
-import { Registry } from 'prom-client';
-import { describe, expect, it } from 'vitest';
+} from '../src/protocols/infer-types.js';
+import { allocate } from '../src/tensor/datatypes.js';
 import { plain, plainOutputs, sampleTensors } from './helpers.js';
 
 function ctx(signal: AbortSignal = new AbortController().signal): InferContext {

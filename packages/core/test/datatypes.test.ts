@@ -1,8 +1,9 @@
 // Every datatype round-trips through an echo model over real sockets: REST JSON, REST binary extension
 // (each direction), gRPC raw and gRPC typed contents.
 import { GrpcClient, RestClient } from '@servekit/client';
-import type { InferTensor, ModelServer } from '@servekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { InferTensor } from '../src/protocols/infer-types.js';
+import type { ModelServer } from '../src/server/model-server.js';
 import { EchoModel, plainTensor, sampleTensors, startServer } from './helpers.js';
 
 let server: ModelServer;

@@ -1,8 +1,8 @@
 // Hostile ModelInfer messages built byte by byte and sent through a grpc-js client with identity serializers
 // against a real ModelServer on 127.0.0.1: budgets, malformed protobuf, range checks, bounded error trailers.
 import * as grpcJs from '@grpc/grpc-js';
-import type { ModelServer } from '@servekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelServer } from '../src/server/model-server.js';
 import { EchoModel, LinearModel, startServer } from './helpers.js';
 
 const SERVICE = '/inference.GRPCInferenceService/';

@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import * as grpcJs from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { type ClientError, GrpcClient } from '@servekit/client';
-import type { ModelServer } from '@servekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelServer } from '../src/server/model-server.js';
 import { BrokenLoadModel, EchoModel, LinearModel, startServer } from './helpers.js';
 
 const PROTO = fileURLToPath(new URL('../proto/grpc_predict_v2.proto', import.meta.url));

@@ -1,23 +1,20 @@
 // Small real models and server helpers shared by the core wire tests.
+
+import { InvalidInput } from '../src/errors.js';
+import type { ClassLabelProvider } from '../src/extensions/classification.js';
+import { type InferContext, Model, type ModelMetadata } from '../src/model/model.js';
 import {
-  allocate,
-  type ClassLabelProvider,
-  type InferContext,
   type InferRequest,
   type InferResponse,
   type InferTensor,
-  InvalidInput,
   isInferRequest,
-  Model,
-  type ModelMetadata,
-  ModelServer,
-  type ModelServerOptions,
   type Payload,
   type Result,
-  type TensorData,
-  tensorFromJson,
   type V1Request,
-} from '@servekit/core';
+} from '../src/protocols/infer-types.js';
+import { ModelServer, type ModelServerOptions } from '../src/server/model-server.js';
+import { allocate, type TensorData } from '../src/tensor/datatypes.js';
+import { tensorFromJson } from '../src/tensor/json-tensor.js';
 
 /** Returns its inputs as outputs, always as a V2 response (V1 instances become one tensor); remembers the last context. */
 export class EchoModel extends Model {

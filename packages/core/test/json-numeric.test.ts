@@ -1,6 +1,8 @@
 // The byte-level reader of numeric `data` lists gives exactly what JSON.parse gives, and hands anything else back.
-import { decodeNumericBlock, parseV2JsonBody, readNumericList } from '@servekit/core';
+
 import { describe, expect, it } from 'vitest';
+import { decodeNumericBlock } from '../src/tensor/json-codec.js';
+import { parseV2JsonBody, readNumericList } from '../src/tensor/json-numeric.js';
 
 const bytes = (s: string) => Buffer.from(s, 'utf8');
 

@@ -1,7 +1,8 @@
 // Graceful stop with in-flight requests (REST and gRPC), and gRPC message size limits.
 import { ClientError, GrpcClient, RestClient } from '@servekit/client';
-import { type InferContext, Model, type Payload, type Result } from '@servekit/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type InferContext, Model } from '../src/model/model.js';
+import type { Payload, Result } from '../src/protocols/infer-types.js';
 import { EchoModel, SlowModel, startServer } from './helpers.js';
 
 /** Waits in predict until the request's signal aborts; `aborted` resolves with the protocol it saw. */

@@ -1,10 +1,14 @@
 // /metrics (KServe histogram names, request counters, in-flight gauge, process metrics), --enable_docs_url,
 // and the REST plugin embedded in a user's own fastify app.
 import { RestClient } from '@servekit/client';
-import { createServerMetrics, DataPlane, ModelRepository, type ModelServer, servekitRestPlugin } from '@servekit/core';
 import Fastify from 'fastify';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DataPlane } from '../src/dataplane.js';
+import { createServerMetrics } from '../src/metrics.js';
+import { ModelRepository } from '../src/model/repository.js';
+import { servekitRestPlugin } from '../src/protocols/rest-plugin.js';
+import type { ModelServer } from '../src/server/model-server.js';
 import { EchoModel, LinearModel, startServer } from './helpers.js';
 
 const cleanups: Array<() => unknown> = [];

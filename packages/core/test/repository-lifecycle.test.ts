@@ -2,8 +2,11 @@
 // from its "files" (the new instance swapped in only once loaded, the old one serving meanwhile and disposed after its
 // in-flight requests), unloaded models stay listed UNAVAILABLE, concurrent loads/unloads coalesce, Triton's
 // `parameters.config` is refused with a 400, and ModelReady of an unknown version is false.
-import { type InferRequest, Model, type ModelServer, type Payload, type Result } from '@servekit/core';
+
 import { afterEach, describe, expect, it } from 'vitest';
+import { Model } from '../src/model/model.js';
+import type { InferRequest, Payload, Result } from '../src/protocols/infer-types.js';
+import type { ModelServer } from '../src/server/model-server.js';
 import { startServer } from './helpers.js';
 
 /** Answers [generation]; its load waits for `gate` when given; counts loads/unloads; predict waits for `hold`. */

@@ -2,23 +2,12 @@
 // bodies are bounded (depth, size, inflation, decoded bytes), errors never leak internals, KServe clients interoperate.
 import { Writable } from 'node:stream';
 import { deflateSync, gzipSync } from 'node:zlib';
-import {
-  clip,
-  InferenceError,
-  type InferRequest,
-  InvalidInput,
-  isInferRequest,
-  Model,
-  type ModelMetadata,
-  ModelNotFound,
-  ModelNotReady,
-  type ModelServer,
-  type Payload,
-  type Result,
-  redactPaths,
-} from '@servekit/core';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clip, InferenceError, InvalidInput, ModelNotFound, ModelNotReady, redactPaths } from '../src/errors.js';
+import { Model, type ModelMetadata } from '../src/model/model.js';
+import { type InferRequest, isInferRequest, type Payload, type Result } from '../src/protocols/infer-types.js';
+import type { ModelServer } from '../src/server/model-server.js';
 import { EchoModel, startServer, ThrowingModel } from './helpers.js';
 
 /**

@@ -1,8 +1,8 @@
 // Every REST route (KServe V1, V2 / OIP, repository extension) over a real socket, with the client package
 // and with raw fetch where the wire format itself is under test.
 import { ClientError, RestClient } from '@servekit/client';
-import type { ModelServer } from '@servekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelServer } from '../src/server/model-server.js';
 import { BrokenLoadModel, EchoModel, LinearModel, SlowLoadModel, startServer, V1OnlyModel } from './helpers.js';
 
 let server: ModelServer;

@@ -1,22 +1,19 @@
 // Transformer + LocalPredictor (the in-process predictor) served by a real ModelServer over loopback sockets:
 // forwarding per protocol, pre/post-processing, header forwarding, error mapping, health check.
 import { GrpcClient, RestClient } from '@servekit/client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { InvalidInput } from '../src/errors.js';
+import { FORWARDED_HEADERS, forwardHeaders } from '../src/model/forward-headers.js';
+import { type InferContext, Model } from '../src/model/model.js';
+import { LocalPredictor, Transformer } from '../src/model/transformer.js';
 import {
-  FORWARDED_HEADERS,
-  forwardHeaders,
-  type InferContext,
-  InvalidInput,
   isInferRequest,
-  LocalPredictor,
-  Model,
-  type ModelServer,
   type Payload,
   type Result,
-  Transformer,
   type V1Request,
   type V1Response,
-} from '@servekit/core';
-import { afterEach, describe, expect, it } from 'vitest';
+} from '../src/protocols/infer-types.js';
+import type { ModelServer } from '../src/server/model-server.js';
 import { EchoModel, LinearModel, startServer, ThrowingModel } from './helpers.js';
 
 const cleanups: Array<() => unknown> = [];

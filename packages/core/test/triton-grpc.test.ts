@@ -4,8 +4,11 @@
 import { fileURLToPath } from 'node:url';
 import * as grpcJs from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { decodeRepositoryModelRequest, deserializeBytes, ModelNotFound, type ModelServer } from '@servekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelNotFound } from '../src/errors.js';
+import { decodeRepositoryModelRequest } from '../src/protocols/repository-request.js';
+import type { ModelServer } from '../src/server/model-server.js';
+import { deserializeBytes } from '../src/tensor/binary-codec.js';
 import { ClassifierModel, LinearModel, startServer } from './helpers.js';
 
 const PROTO = fileURLToPath(new URL('./fixtures/triton_grpc_service.proto', import.meta.url));

@@ -1,8 +1,9 @@
 // Triton's REST extensions with fetch: statistics (`/v2/models[/{name}[/versions/{v}]]/stats`), model configuration
 // (`/v2/models/{name}/config`), classification (`"parameters": {"classification": k}` on a requested output) and
 // the extension list of `GET /v2`.
-import type { ModelServer } from '@servekit/core';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelServer } from '../src/server/model-server.js';
 import { ClassifierModel, EchoModel, LinearModel, startServer } from './helpers.js';
 
 let server: ModelServer;

@@ -1,4 +1,5 @@
-import { type InferTensor, InvalidInput, isBigIntDatatype, type TensorMetadata } from '@servekit/core';
+import { type InferTensor, InvalidInput, type TensorMetadata } from '@servekit/core';
+import { isBigIntDatatype } from '@servekit/core/wire';
 
 const INT_TYPES = new Set(['INT8', 'INT16', 'INT32', 'INT64', 'UINT8', 'UINT16', 'UINT32', 'UINT64']);
 const INT32_MIN = -(2 ** 31);

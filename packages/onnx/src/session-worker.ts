@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { builtWorkerUrl } from '@servekit/core';
+import { builtWorkerUrl } from '@servekit/core/wire';
 import type * as ort from 'onnxruntime-node';
 import {
   fp16Tensor,

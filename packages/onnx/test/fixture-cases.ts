@@ -5,9 +5,10 @@ import { execSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Datatype, encodeJsonData, type InferTensor, tensorFromJson } from '@servekit/core';
-import { tensorFromProto } from '@servekit/onnx';
+import { type Datatype, type InferTensor, tensorFromJson } from '@servekit/core';
+import { encodeJsonData } from '@servekit/core/wire';
 import { expect } from 'vitest';
+import { tensorFromProto } from '../src/proto/tensor-proto.js';
 
 export const FIX = fileURLToPath(new URL('../../../../shared/fixtures/onnx/', import.meta.url));
 export const GROUPS = ['node', 'pytorch-converted', 'sklearn-onnx-2018', 'sklearn-onnx-docs', 'onnxmltools', 'real'];

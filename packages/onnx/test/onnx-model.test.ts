@@ -15,8 +15,10 @@ import {
   tensorFromJson,
   tensorToJson,
 } from '@servekit/core';
-import { findOnnxFile, GraphBuilder, type OnnxElemType, OnnxModel, tensorFromProto } from '@servekit/onnx';
+import { GraphBuilder, type OnnxElemType, OnnxModel } from '@servekit/onnx';
 import { afterAll, describe, expect, it } from 'vitest';
+import { findOnnxFile } from '../src/onnx-model.js';
+import { tensorFromProto } from '../src/proto/tensor-proto.js';
 
 const FIX = fileURLToPath(new URL('../../../../shared/fixtures/onnx/', import.meta.url));
 

@@ -5,7 +5,7 @@
  */
 import { basename, dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { builtWorkerUrl } from '@servekit/core';
+import { builtWorkerUrl } from '@servekit/core/wire';
 import type { ConvertedGraph } from './convert/model.js';
 import { type ConvertedSklearnModel, withEncoder } from './load.js';
 import { PickleFormatError, UnsafePickleError, UnsupportedEstimatorError } from './pickle/errors.js';

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { ConvertedSklearnModel, DType, NdArray, PyObject, PyValue } from '../src/index.js';
-import { convertEstimator, DictVectorizer, RequestEncoder } from '../src/index.js';
+import { convertEstimator } from '../src/convert/model.js';
+import { DictVectorizer } from '../src/dict-vectorizer.js';
+import type { ConvertedSklearnModel } from '../src/index.js';
+import type { DType, NdArray, PyObject, PyValue } from '../src/pickle/py-types.js';
+import { RequestEncoder } from '../src/request-encoding.js';
 import { runModel } from './helpers.js';
 
 const dt = (char: DType['char'], itemsize: number): DType => ({ kind: 'dtype', char, itemsize, byteOrder: '<' });

@@ -1,12 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  convertSklearnBytes,
-  decompressJoblib,
-  readJoblibBytes,
-  UnsafePickleError,
-  UnsupportedEstimatorError,
-} from '../src/index.js';
+import { convertSklearnBytes, UnsafePickleError, UnsupportedEstimatorError } from '../src/index.js';
+import { decompressJoblib, readJoblibBytes } from '../src/pickle/joblib.js';
 import { localFixture } from './helpers.js';
 
 const file = (name: string): Uint8Array => new Uint8Array(readFileSync(localFixture(`families/${name}.joblib`)));

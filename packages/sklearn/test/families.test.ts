@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { type ConvertedSklearnModel, type GraphFeed, loadSklearnModel } from '../src/index.js';
+import { type ConvertedSklearnModel, loadSklearnModel } from '../src/index.js';
+import type { GraphFeed } from '../src/request-encoding.js';
 import { expectClose, localFixture, readJson } from './helpers.js';
 
 interface Case {

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { expect } from 'vitest';
-import type { ConvertedSklearnModel, GraphFeed } from '../src/index.js';
+import type { ConvertedSklearnModel } from '../src/index.js';
+import type { GraphFeed } from '../src/request-encoding.js';
 
 /** Absolute path of a file under the shared fixtures folder. */
 export const fixture = (rel: string): string =>

@@ -9,14 +9,14 @@ import {
   DEFAULT_PICKLE_LIMITS,
   loadSklearnModel,
   loadSklearnModelIsolated,
-  longFromBytes,
   ModelLoadAbortedError,
   PickleFormatError,
   PickleLimitError,
-  readJoblibBytes,
   UnsafePickleError,
-  unpickleBytes,
 } from '../src/index.js';
+import { readJoblibBytes } from '../src/pickle/joblib.js';
+import { longFromBytes } from '../src/pickle/opcodes/numbers.js';
+import { unpickleBytes } from '../src/pickle/unpickler.js';
 import { fixture } from './helpers.js';
 import { long4Pickle, pickleOf, slowPickle } from './pickle-hostile.js';
 

@@ -7,11 +7,11 @@ import {
   convertSklearnBytes,
   loadSklearnModel,
   PickleFormatError,
-  readJoblibBytes,
   UnsafePickleError,
   UnsupportedEstimatorError,
-  unpickleBytes,
 } from '../src/index.js';
+import { readJoblibBytes } from '../src/pickle/joblib.js';
+import { unpickleBytes } from '../src/pickle/unpickler.js';
 import { fixture, localFixture, readJson, runModel } from './helpers.js';
 
 /** Assemble a pickle from opcode bytes and latin-1/utf-8 strings. */

@@ -3,7 +3,9 @@ import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { download, gcsEndpoint, markerPath, resolveModelDir, StorageError } from '../src/index.js';
+import { markerPath } from '../src/atomic-dir.js';
+import { download, resolveModelDir, StorageError } from '../src/index.js';
+import { gcsEndpoint } from '../src/sources/gcs.js';
 import { irisFiles, listDir, memoryLogger, readTree, tempDir } from './helpers/fixtures.js';
 import { type FakeGcs, startFakeGcs } from './helpers/gcs.js';
 

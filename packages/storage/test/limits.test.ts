@@ -9,12 +9,10 @@ import {
   DEFAULT_MAX_ARCHIVE_ENTRIES,
   DEFAULT_MAX_UNPACK_RATIO,
   DEFAULT_MAX_UNPACKED_BYTES,
-  download,
-  resolveModelDir,
-  StorageError,
   UNPACK_FREE_BYTES,
   unpackCap,
-} from '../src/index.js';
+} from '../src/download.js';
+import { download, resolveModelDir, StorageError } from '../src/index.js';
 import { makeTgz, makeZip } from './helpers/archives.js';
 import { listDir, memoryLogger, tempDir } from './helpers/fixtures.js';
 import { startServer, type TestServer } from './helpers/servers.js';

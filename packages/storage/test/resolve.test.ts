@@ -2,15 +2,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  cacheKey,
-  download,
-  markerPath,
-  parseStorageUri,
-  resolveModelDir,
-  StorageError,
-  safeRelativePath,
-} from '../src/index.js';
+import { markerPath } from '../src/atomic-dir.js';
+import { cacheKey, download, parseStorageUri, resolveModelDir, StorageError } from '../src/index.js';
+import { safeRelativePath } from '../src/safe-path.js';
 import { IRIS_DIR, irisFiles, memoryLogger, readTree, tempDir } from './helpers/fixtures.js';
 import { startServer } from './helpers/servers.js';
 

@@ -1,10 +1,22 @@
-export * from './catboost.js';
-export * from './lightgbm-text.js';
-export * from './load.js';
-export * from './onnx-export.js';
-export * from './tree-ensemble.js';
+/**** Serving: tree models for a servekit ModelServer ****/
+
 export { TreeModel, type TreeModelOptions } from './tree-model.js';
-export * from './ubjson.js';
-export * from './xgboost-binary.js';
-export * from './xgboost-json.js';
-export * from './xgboost-model.js';
+
+/**** Loading and converting XGBoost, LightGBM and CatBoost models to ONNX ****/
+
+export {
+  type ConvertedModel,
+  type ConvertedOutput,
+  convert,
+  convertCatBoostBytes,
+  convertLightGBMText,
+  convertTreeModelBytes,
+  convertXGBoostBytes,
+  detectTreeModelFormat,
+  loadCatBoostModel,
+  loadLightGBMModel,
+  loadTreeModel,
+  loadXGBoostModel,
+  TreeModelError,
+  type TreeModelFormat,
+} from './load.js';

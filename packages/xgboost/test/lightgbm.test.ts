@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   convertLightGBMText,
-  float32AtOrBelow,
   loadLightGBMModel,
   loadTreeModel,
   loadXGBoostModel,
   TreeModelError,
 } from '../src/index.js';
+import { float32AtOrBelow } from '../src/lightgbm-text.js';
 import { expectClose, fixture, runConverted } from './helpers.js';
 
 interface LgbExpected {

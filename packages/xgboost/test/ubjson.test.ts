@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeUbjson, UbjsonError } from '../src/index.js';
+import { decodeUbjson, UbjsonError } from '../src/ubjson.js';
 
 const bytes = (...parts: (string | number[])[]): Uint8Array =>
   Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? Array.from(p, (c) => c.charCodeAt(0)) : p)));

@@ -27,7 +27,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { DeadlineExceeded, Overloaded, RequestCancelled, ServerNotReady } from '../errors.js';
 import type { InferContext } from '../model/model.js';
-import { isInferRequest, isInferResponse, type Payload, type Result } from '../tensor/infer-types.js';
+import { isInferRequest, isInferResponse, type Payload, type Result } from '../protocols/infer-types.js';
 import { batchShape, mergePayloads, splitResult } from './merge-split.js';
 
 /** Per-model batching options. */

@@ -1,6 +1,5 @@
 // Merging compatible requests into one batch payload and splitting the batch result back per request.
 import { InferenceError } from '../errors.js';
-import { allocate, type BytesArray, type FixedDatatype, type NumericArray } from '../tensor/datatypes.js';
 import {
   elementCount,
   type InferRequest,
@@ -13,7 +12,8 @@ import {
   type Result,
   type V1Request,
   type V1Response,
-} from '../tensor/infer-types.js';
+} from '../protocols/infer-types.js';
+import { allocate, type BytesArray, type FixedDatatype, type NumericArray } from '../tensor/datatypes.js';
 
 /** How a payload batches: its row count and compatibility key. */
 export interface BatchShape {

@@ -7,7 +7,7 @@
  */
 import { InvalidInput } from '../errors.js';
 import type { Model } from '../model/model.js';
-import { elementCount, type InferRequest, type InferResponse, type InferTensor } from '../tensor/infer-types.js';
+import { elementCount, type InferRequest, type InferResponse, type InferTensor } from '../protocols/infer-types.js';
 
 /** A model that names the classes of some outputs (e.g. a classifier's probability tensor). */
 export interface ClassLabelProvider {

@@ -1,6 +1,6 @@
 import { NotImplemented } from '../errors.js';
+import type { Payload, Result } from '../protocols/infer-types.js';
 import type { Datatype } from '../tensor/datatypes.js';
-import type { Payload, Result } from '../tensor/infer-types.js';
 
 /** Which wire protocol a request arrived on. */
 export type Protocol = 'v1' | 'v2' | 'grpc-v2';

@@ -1,8 +1,8 @@
 import { InvalidInput, PredictorError, RequestCancelled, type ServekitError } from '../errors.js';
+import type { InferRequest, InferResponse, Payload, Result, V1Request, V1Response } from '../protocols/infer-types.js';
+import { isInferRequest, isInferResponse } from '../protocols/infer-types.js';
+import { responseToV1, v1ToResponse } from '../protocols/v1-v2.js';
 import type { ParsedFlags } from '../server/flags.js';
-import type { InferRequest, InferResponse, Payload, Result, V1Request, V1Response } from '../tensor/infer-types.js';
-import { isInferRequest, isInferResponse } from '../tensor/infer-types.js';
-import { responseToV1, v1ToResponse } from '../tensor/json-tensor.js';
 import { forwardHeaders } from './forward-headers.js';
 import { type InferContext, Model, type ModelMetadata } from './model.js';
 

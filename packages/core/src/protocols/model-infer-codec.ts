@@ -10,7 +10,7 @@ import {
   isDatatype,
   type TensorData,
 } from '../tensor/datatypes.js';
-import type { InferRequest, InferResponse, InferTensor, Parameters, RequestedOutput } from '../tensor/infer-types.js';
+import type { InferRequest, InferResponse, InferTensor, Parameters, RequestedOutput } from './infer-types.js';
 import { int64Size, ProtoReader, ProtoWriter, utf8Size, varintSize, WireType } from './protobuf-wire.js';
 
 /** Longest tensor/model name echoed in an error message; longer names are clipped with an ellipsis. */

@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { DataPlane } from '../dataplane.js';
 import { clip, InvalidInput } from '../errors.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../limits.js';
-import type { InferRequest, V1Request } from '../tensor/infer-types.js';
 import { parseJsonChecked, stringifyJson } from '../tensor/json-text.js';
+import type { InferRequest, V1Request } from './infer-types.js';
 import { jsonBody, restContext } from './rest-helpers.js';
 import { decodeInferRequest } from './v2-codec.js';
 

@@ -3,11 +3,11 @@ import { DEFAULT_REQUEST_LIMITS, DecodeBudget, type RequestLimits } from '../lim
 import type { TensorMetadata } from '../model/model.js';
 import { decodeRawData, encodeRawData } from '../tensor/binary-codec.js';
 import { byteSize, type Datatype, isDatatype } from '../tensor/datatypes.js';
-import type { InferRequest, InferResponse, InferTensor, Parameters, RequestedOutput } from '../tensor/infer-types.js';
 import { checkedElementCount, decodeJsonData, decodeNumericBlock, encodeJsonData } from '../tensor/json-codec.js';
 import type { NumericBlock } from '../tensor/json-numeric.js';
 import { checkedOutput } from '../tensor/json-tensor.js';
 import { stringifyJson } from '../tensor/json-text.js';
+import type { InferRequest, InferResponse, InferTensor, Parameters, RequestedOutput } from './infer-types.js';
 
 /** Header naming the length of the JSON part of a binary-extension body. */
 export const BINARY_HEADER = 'inference-header-content-length';

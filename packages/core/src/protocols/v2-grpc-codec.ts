@@ -14,7 +14,7 @@ import {
   type InferResponse,
   type InferTensor,
   type Parameters,
-} from '../tensor/infer-types.js';
+} from './infer-types.js';
 
 /** InferParameter as decoded by proto-loader (oneofs: true, longs: String). */
 export interface GrpcParameter {

@@ -3,9 +3,9 @@ import type { DataPlane } from '../dataplane.js';
 import { clip, InvalidInput, redactPaths } from '../errors.js';
 import { registerTritonExtensionRoutes } from '../extensions/rest-routes.js';
 import { checkLoadParameters } from '../model/load-parameters.js';
-import type { InferRequest } from '../tensor/infer-types.js';
 import { parseV2JsonBody } from '../tensor/json-numeric.js';
 import { parseJsonChecked } from '../tensor/json-text.js';
+import type { InferRequest } from './infer-types.js';
 import { checkJsonSize, rawBody, restContext } from './rest-helpers.js';
 import { BINARY_HEADER, decodeInferRequest, decodeRawBinaryRequest, encodeInferResponse } from './v2-codec.js';
 

@@ -1,6 +1,6 @@
 import { InvalidInput } from '../errors.js';
+import { elementCount } from '../protocols/infer-types.js';
 import { type BytesArray, byteSize, bytesOf, type Datatype, type TensorData, viewBytes } from './datatypes.js';
-import { elementCount } from './infer-types.js';
 
 const utf8 = new TextEncoder();
 

@@ -1,5 +1,6 @@
 import { clip, InvalidInput } from '../errors.js';
 import type { DecodeBudget } from '../limits.js';
+import { elementCount } from '../protocols/infer-types.js';
 import {
   allocate,
   type BytesArray,
@@ -12,7 +13,6 @@ import {
   type TensorData,
 } from './datatypes.js';
 import { fromBFloat16Bits, fromFloat16Bits, toBFloat16Bits, toFloat16Bits } from './half-float.js';
-import { elementCount } from './infer-types.js';
 import { type NumericBlock, readBigIntegers } from './json-numeric.js';
 
 type Writer = (value: unknown, index: number) => void;

@@ -1,5 +1,6 @@
 import type { Datatype, InferTensor, TensorData } from '@servekit/core';
-import { allocate, elementCount, type FixedDatatype, viewBytes } from '@servekit/core';
+import { elementCount } from '@servekit/core';
+import { allocate, type FixedDatatype, viewBytes } from '@servekit/core/wire';
 import { OnnxDataType, TensorProtoType } from './onnx-schema.js';
 
 const V2_OF_ONNX: Record<number, Datatype> = {

@@ -1,5 +1,6 @@
 import type { InferTensor, TensorMetadata, V1Request, V1Response } from '@servekit/core';
-import { decodeJsonData, encodeJsonData, InvalidInput, nest, shapeOf } from '@servekit/core';
+import { InvalidInput } from '@servekit/core';
+import { decodeJsonData, encodeJsonData, nest, shapeOf } from '@servekit/core/wire';
 
 /** Which TF Serving REST request format a V1 body used; the response uses the matching one. */
 export type V1Format = 'row' | 'columnar';

@@ -1,4 +1,4 @@
-import type { Datatype, TensorData } from './datatypes.js';
+import type { Datatype, TensorData } from '../tensor/datatypes.js';
 
 /** Free-form request/response parameters (OIP `parameters`). */
 export type Parameters = Record<string, string | number | boolean | null | undefined>;
