@@ -6,6 +6,8 @@ const pkg = (name: string): string => fileURLToPath(new URL(`./packages/${name}/
 export default defineConfig({
   resolve: {
     alias: {
+      // Subpath exports first: an alias also matches `<name>/…`.
+      '@servekit/core/retry': fileURLToPath(new URL('./packages/core/src/retry.ts', import.meta.url)),
       '@servekit/core': pkg('core'),
       '@servekit/client': pkg('client'),
       '@servekit/onnx': pkg('onnx'),

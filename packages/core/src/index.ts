@@ -1,4 +1,5 @@
 export * from './batching/batcher.js';
+export { concatTensors, sliceTensor } from './batching/merge-split.js';
 export * from './cli/args.js';
 export * from './dataplane.js';
 export * from './errors.js';
@@ -19,6 +20,7 @@ export * from './protocols/v1-rest.js';
 export * from './protocols/v2-codec.js';
 export * from './protocols/v2-grpc.js';
 export * from './protocols/v2-grpc-codec.js';
+export { backoffDelay, type RetryHooks, type RetryPolicy, sleep, withRetries } from './retry.js';
 export * from './server/model-server.js';
 export * from './server/options-from-flags.js';
 export * from './tensor/binary-codec.js';
