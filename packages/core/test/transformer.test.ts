@@ -17,7 +17,7 @@ import {
   type V1Response,
 } from '@servekit/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EchoModel, LinearModel, startServer, ThrowingModel } from './helpers.js';
+import { EchoModel, LinearModel, startServer, ThrowingModel, waitFor } from './helpers.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -218,13 +218,3 @@ describe('forwardHeaders', () => {
     ).toEqual({ 'x-request-id': 'a', baggage: 'k=v, k2=v2' });
   });
 });
-
-async function waitFor<T>(probe: () => Promise<T>, want: T): Promise<void> {
-  let last: T | undefined;
-  for (let i = 0; i < 500; i++) {
-    last = await probe();
-    if (last === want) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`expected ${String(want)}, still ${String(last)}`);
-}
