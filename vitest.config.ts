@@ -12,6 +12,7 @@ export default defineConfig({
     alias: [
       pkg('core'),
       pkg('core', 'wire'),
+      pkg('core', 'retry'),
       pkg('client'),
       pkg('onnx'),
       pkg('storage'),

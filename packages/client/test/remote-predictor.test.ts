@@ -21,6 +21,7 @@ import {
   SlowModel,
   startServer,
   ThrowingModel,
+  waitFor,
 } from '../../core/test/helpers.js';
 import {
   GrpcClient,
@@ -376,13 +377,3 @@ describe('flags', () => {
     );
   });
 });
-
-async function waitFor<T>(probe: () => Promise<T>, want: T): Promise<void> {
-  let last: T | undefined;
-  for (let i = 0; i < 500; i++) {
-    last = await probe();
-    if (last === want) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`expected ${String(want)}, still ${String(last)}`);
-}

@@ -15,6 +15,7 @@ import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './limits.js';
 import type { ServerMetrics } from './metrics.js';
 import type { InferContext, Model, ModelMetadata, Protocol } from './model/model.js';
 import type { ModelLease, ModelRepository } from './model/repository.js';
+import { v2Response } from './model/v2-response.js';
 import {
   type InferRequest,
   type InferResponse,
@@ -25,7 +26,7 @@ import {
   type V1Request,
   type V1Response,
 } from './protocols/infer-types.js';
-import { responseToV1, v1ToResponse } from './protocols/v1-v2.js';
+import { responseToV1 } from './protocols/v1-v2.js';
 
 /** Server metadata (`GET /v2`). */
 export interface ServerMetadata {
@@ -164,14 +165,8 @@ export class DataPlane {
       } finally {
         lease.release();
       }
-      const res = isInferResponse(result) ? result : v1ToResponse(name, result);
-      res.model_name = name;
-      if (version !== undefined) res.model_version = version;
-      if (request.id !== undefined) res.id = request.id;
-      if (request.outputs && request.outputs.length > 0) {
-        res.outputs = selectOutputs(res, request);
-        applyClassification(res, request, model);
-      }
+      const res = v2Response(name, result, request, version);
+      if (request.outputs && request.outputs.length > 0) applyClassification(res, request, model);
       return res;
     });
   }
@@ -291,7 +286,10 @@ export class DataPlane {
       const e: ServekitError = toServekitError(err, name);
       status = e.status;
       if (e !== err) logger.error({ model: name, err }, 'inference failed');
-      else if (status >= 500 && status !== 503) logger.error({ model: name, err: e.message }, 'inference failed');
+      // A failure wrapping another (an in-process predictor's exception) is logged with its cause.
+      else if (status >= 500 && status !== 503) {
+        logger.error({ model: name, err: e.cause === undefined ? e.message : e }, 'inference failed');
+      }
       throw e;
     } finally {
       metrics.inFlight.dec({ model_name: label });
@@ -346,17 +344,4 @@ function checkInputNames(model: Model, name: string, request: InferRequest): voi
 
 function seconds(t0: bigint): number {
   return Number(process.hrtime.bigint() - t0) / 1e9;
-}
-
-function selectOutputs(res: InferResponse, request: InferRequest): InferResponse['outputs'] {
-  const byName = new Map(res.outputs.map((t) => [t.name, t]));
-  return (request.outputs ?? []).map((o) => {
-    const t = byName.get(o.name);
-    if (!t) {
-      throw new InvalidInput(
-        `Requested output "${o.name}" is not produced by model ${res.model_name} (outputs: ${[...byName.keys()].join(', ')}).`,
-      );
-    }
-    return o.parameters ? { ...t, parameters: { ...t.parameters, ...o.parameters } } : t;
-  });
 }

@@ -1,16 +1,7 @@
-/** gRPC status codes used by servekit (subset of @grpc/grpc-js `status`). */
-export const GrpcCode = {
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  UNAUTHENTICATED: 16,
-  CANCELLED: 1,
-} as const;
+import { status } from '@grpc/grpc-js';
+
+/** gRPC status codes: @grpc/grpc-js's `status` enum, under the name servekit's errors use. */
+export const GrpcCode = status;
 
 /** Base class of every error servekit reports to a client; carries its HTTP status and gRPC code. */
 export class ServekitError extends Error {
@@ -110,8 +101,10 @@ export class InferenceError extends ServekitError {
 
 /** A transformer's predictor failed or answered with a server error (HTTP 502, UNAVAILABLE). */
 export class PredictorError extends ServekitError {
-  constructor(message: string, status = 502) {
+  /** `cause`: the predictor's own exception, for the server log only (never sent to the client). */
+  constructor(message: string, status = 502, cause?: unknown) {
     super(message, status, GrpcCode.UNAVAILABLE, status === 503 ? { 'retry-after': '1' } : {});
+    if (cause !== undefined) this.cause = cause;
   }
 }
 

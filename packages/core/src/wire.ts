@@ -37,3 +37,7 @@ export type { RepositoryIndexEntry } from './model/repository.js';
 /**** Worker threads of the adapter packages ****/
 
 export { builtWorkerUrl } from './worker-url.js';
+
+/**** Rows of a batch (split and merged along dim 0) ****/
+
+export { concatTensors, sliceTensor } from './batching/merge-split.js';

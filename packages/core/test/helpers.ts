@@ -260,3 +260,14 @@ export function sampleTensors(exact: boolean): InferTensor[] {
       : t('bytes', 'BYTES', ['hello', 'wörld', '', '{"a":1}']),
   ];
 }
+
+/** Poll `probe` every 10 ms until it answers `want` (5 s at most); throws with the last answer otherwise. */
+export async function waitFor<T>(probe: () => Promise<T>, want: T): Promise<void> {
+  let last: T | undefined;
+  for (let i = 0; i < 500; i++) {
+    last = await probe();
+    if (last === want) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`expected ${String(want)}, still ${String(last)}`);
+}

@@ -23,6 +23,7 @@ import {
   tensorToJson,
   type V1Request,
 } from '@servekit/core';
+import { concatTensors, sliceTensor } from '@servekit/core/wire';
 import type * as ort from 'onnxruntime-node';
 import { V2_TO_ORT, v2Datatype } from './dtype-map.js';
 import { castInput, checkOnnxStrings } from './input-cast.js';
@@ -241,14 +242,12 @@ export class OnnxModel extends Model implements ClassLabelProvider {
       parts.push(
         await this.run(
           session,
-          inputs.map((t) => sliceRow(t, r)),
+          inputs.map((t) => sliceTensor(t, r, r + 1)),
         ),
       );
-    return parts[0]!.map((first, i) =>
-      concatRows(
-        parts.map((p) => p[i]!),
-        first,
-      ),
+    // A scalar output of one row counts as one row of shape [1].
+    return parts[0]!.map((_, i) =>
+      concatTensors(parts.map((p) => (p[i]!.shape.length === 0 ? { ...p[i]!, shape: [1] } : p[i]!))),
     );
   }
 
@@ -333,28 +332,6 @@ function fromWire(name: string, t: WireTensor): InferTensor {
   const datatype: Datatype = v2Datatype(t.type);
   const data = datatype === 'BYTES' ? (t.data as string[]) : (t.data as InferTensor['data']);
   return { name, datatype, shape: [...t.dims], data };
-}
-
-function sliceRow(t: InferTensor, r: number): InferTensor {
-  const stride = elementCount(t.shape.slice(1));
-  const data = Array.isArray(t.data)
-    ? t.data.slice(r * stride, (r + 1) * stride)
-    : (t.data as Float32Array).subarray(r * stride, (r + 1) * stride);
-  return { ...t, shape: [1, ...t.shape.slice(1)], data };
-}
-
-function concatRows(parts: InferTensor[], first: InferTensor): InferTensor {
-  const rows = parts.reduce((n, p) => n + (p.shape[0] ?? 1), 0);
-  const shape = first.shape.length === 0 ? [parts.length] : [rows, ...first.shape.slice(1)];
-  if (Array.isArray(first.data)) return { ...first, shape, data: parts.flatMap((p) => p.data as string[]) };
-  const ctor = (first.data as Float32Array).constructor as new (n: number) => Float32Array;
-  const out = new ctor(parts.reduce((n, p) => n + (p.data as Float32Array).length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p.data as Float32Array, offset);
-    offset += (p.data as Float32Array).length;
-  }
-  return { ...first, shape, data: out };
 }
 
 /** Request parameters of a V2 request, for subclasses. */

@@ -86,9 +86,9 @@ export async function download(uri: string, destDir: string, options: DownloadOp
   const signal = options.signal ?? new AbortController().signal;
   const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
   const retry: RetryPolicy = {
-    maxAttempts: attemptsFor(uri, options, env),
-    baseDelayMs: options.retryBaseDelayMs ?? 200,
-    maxDelayMs: 10_000,
+    retries: attemptsFor(uri, options, env) - 1,
+    backoffMs: options.retryBaseDelayMs ?? 200,
+    maxBackoffMs: 10_000,
   };
   const dest = resolve(destDir);
   const parsed = parseStorageUri(uri);
@@ -148,7 +148,7 @@ async function runDownload(job: Job): Promise<DownloadResult> {
       () => source.list(signal),
       (err, attempt, delay) =>
         logger.warn(
-          `listing ${uri} failed (attempt ${attempt}/${retry.maxAttempts}), retrying in ${Math.round(delay)} ms: ${err.message}`,
+          `listing ${uri} failed (attempt ${attempt}/${retry.retries + 1}), retrying in ${Math.round(delay)} ms: ${err.message}`,
         ),
       signal,
     );

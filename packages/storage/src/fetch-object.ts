@@ -78,7 +78,7 @@ export async function fetchObject(ctx: FetchContext, object: RemoteObject, fileP
       },
       (err, attempt, delay) =>
         ctx.logger.warn(
-          `retrying ${object.key} (attempt ${attempt + 1}/${ctx.retry.maxAttempts}, in ${Math.round(delay)} ms${
+          `retrying ${object.key} (attempt ${attempt + 1}/${ctx.retry.retries + 1}, in ${Math.round(delay)} ms${
             written > 0 ? `, resuming at byte ${written}` : ''
           }): ${err.message}`,
         ),

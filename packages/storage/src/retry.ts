@@ -1,59 +1,25 @@
+import { type RetryPolicy, withRetries } from '@servekit/core/retry';
 import { StorageError } from './errors.js';
 
-/** How often and how patiently a request is retried. */
-export interface RetryPolicy {
-  /** Total attempts, the first included. */
-  maxAttempts: number;
-  /** First backoff in ms; doubles per attempt, with jitter. */
-  baseDelayMs: number;
-  /** Largest backoff in ms. */
-  maxDelayMs: number;
-}
-
-/** Resolve after `ms`, or reject with the signal's reason when it aborts first. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** Backoff before retry number `attempt` (1-based): exponential with full jitter over its upper half. */
-export function backoffMs(policy: RetryPolicy, attempt: number): number {
-  const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-  return exp / 2 + (Math.random() * exp) / 2;
-}
+// Backoff, sleep and the retry loop are core's (shared with @servekit/client); storage retries retryable
+// StorageErrors only and, when its signal aborts a backoff, throws the signal's reason.
+export { type RetryPolicy, sleep } from '@servekit/core/retry';
 
 /**
- * Run `fn` until it succeeds or fails with a non-retryable error or the attempts are spent.
- * Only StorageErrors with `retryable` set are retried; `onRetry` hears about each retry.
+ * Run `fn` until it succeeds or fails with a non-retryable error or the policy's retries are spent.
+ * Only StorageErrors with `retryable` set are retried; `onRetry` hears about each retry with the number of the
+ * attempt that failed (from 1).
  */
-export async function withRetry<T>(
+export function withRetry<T>(
   policy: RetryPolicy,
-  fn: (attempt: number) => Promise<T>,
+  fn: () => Promise<T>,
   onRetry: (err: StorageError, attempt: number, delayMs: number) => void,
   signal?: AbortSignal,
 ): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn(attempt);
-    } catch (err) {
-      if (!(err instanceof StorageError) || !err.retryable || attempt >= policy.maxAttempts || signal?.aborted) {
-        throw err;
-      }
-      const delay = backoffMs(policy, attempt);
-      onRetry(err, attempt, delay);
-      await sleep(delay, signal);
-    }
-  }
+  return withRetries(policy, fn, (err) => (err instanceof StorageError && err.retryable ? null : undefined), signal, {
+    onRetry: (err, retry, delayMs) => onRetry(err as StorageError, retry + 1, delayMs),
+    abortThrows: 'reason',
+  });
 }
 
 /** Run `fn` over `items` with at most `limit` in flight; the first failure aborts the rest and is thrown. */

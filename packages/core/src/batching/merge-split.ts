@@ -88,7 +88,7 @@ export function batchShape(payload: Payload): BatchShape | undefined {
 }
 
 /** Concatenate same-named tensors along dim 0: one allocation, one `set` per part (BYTES: one array). */
-function concatTensors(parts: InferTensor[]): InferTensor {
+export function concatTensors(parts: InferTensor[]): InferTensor {
   const first = parts[0]!;
   let rows = 0;
   for (const t of parts) rows += t.shape[0]!;
@@ -153,8 +153,8 @@ export function mergePayloads(payloads: Payload[]): Payload {
   return { ...bodies[0], instances: bodies.flatMap((b) => b.instances ?? []) };
 }
 
-/** Rows `start..end` of a batch output tensor: a view for typed arrays, a slice for BYTES. */
-function sliceTensor(t: InferTensor, start: number, end: number): InferTensor {
+/** Rows `start..end` of a tensor: a view for typed arrays, a slice for BYTES. */
+export function sliceTensor(t: InferTensor, start: number, end: number): InferTensor {
   const stride = elementCount(t.shape.slice(1));
   const data = Array.isArray(t.data)
     ? t.data.slice(start * stride, end * stride)

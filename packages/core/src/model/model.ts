@@ -54,7 +54,7 @@ export interface ModelMetadata {
 export abstract class Model {
   /** The name clients address the model by. */
   readonly name: string;
-  /** True once `load()` has succeeded; the server answers 503 for a model that is not ready. */
+  /** True once `load()` has succeeded (the repository sets it); whether the model serves is `isReady()`. */
   ready = false;
 
   constructor(name: string) {
@@ -88,7 +88,16 @@ export abstract class Model {
   }
 
   /**
-   * When true, the server's readiness (`/v2/health/ready`, gRPC ServerReady) also waits for this model's `ready`,
+   * True when the model can serve now (KServe's `Model.healthy()`): loaded, by default. A subclass with more
+   * conditions (a transformer whose predictor must be up) overrides it. Synchronous: the server asks it on every
+   * request and readiness probe, so an override answers from state it keeps, never from a network call.
+   */
+  isReady(): boolean {
+    return this.ready;
+  }
+
+  /**
+   * When true, the server's readiness (`/v2/health/ready`, gRPC ServerReady) also waits for this model's `isReady()`,
    * not only for its load: a transformer whose readiness follows its predictor. Default false.
    */
   get gatesServerReadiness(): boolean {

@@ -123,7 +123,7 @@ export class ModelRepository {
   /** The model for name/version if it is ready; throws ModelNotFound or ModelNotReady (with the load error). */
   getReady(name: string, version?: string): Model {
     const e = this.entry(name, version);
-    if (e.state !== 'READY' || !e.model.ready) throw new ModelNotReady(name, e.reason ?? e.model.notReadyReason);
+    if (e.state !== 'READY' || !e.model.isReady()) throw new ModelNotReady(name, e.reason ?? e.model.notReadyReason);
     return e.model;
   }
 
@@ -166,7 +166,7 @@ export class ModelRepository {
   isReady(name: string, version?: string): boolean {
     try {
       const e = this.entry(name, version);
-      return e.state === 'READY' && e.model.ready;
+      return e.state === 'READY' && e.model.isReady();
     } catch {
       return false;
     }
@@ -181,7 +181,7 @@ export class ModelRepository {
     for (const entries of this.models.values()) {
       for (const e of entries) {
         if (e.state === 'LOADING' || e.state === 'UNLOADING') return false;
-        if (e.state === 'READY' && e.model.gatesServerReadiness && !e.model.ready) return false;
+        if (e.state === 'READY' && e.model.gatesServerReadiness && !e.model.isReady()) return false;
       }
     }
     return true;

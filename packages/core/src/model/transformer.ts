@@ -1,15 +1,16 @@
-import { InvalidInput, PredictorError, RequestCancelled, type ServekitError } from '../errors.js';
+import { InvalidInput, PredictorError, RequestCancelled, ServekitError } from '../errors.js';
 import type { InferRequest, InferResponse, Payload, Result, V1Request, V1Response } from '../protocols/infer-types.js';
 import { isInferRequest, isInferResponse } from '../protocols/infer-types.js';
-import { responseToV1, v1ToResponse } from '../protocols/v1-v2.js';
+import { responseToV1 } from '../protocols/v1-v2.js';
 import type { ParsedFlags } from '../server/flags.js';
 import { forwardHeaders } from './forward-headers.js';
-import { type InferContext, Model, type ModelMetadata } from './model.js';
+import { type InferContext, Model, type ModelMetadata, type Protocol } from './model.js';
+import { v2Response } from './v2-response.js';
 
 export { FORWARDED_HEADERS, forwardHeaders } from './forward-headers.js';
 
-/** The protocol a transformer speaks to its predictor (KServe's `--predictor_protocol`). */
-export type PredictorProtocol = 'v1' | 'v2' | 'grpc-v2';
+/** The protocol a transformer speaks to its predictor (KServe's `--predictor_protocol`): a server's `Protocol`. */
+export type PredictorProtocol = Protocol;
 
 /** Where a transformer sends what its `preprocess` produced: a remote server or a model in this process. */
 export interface Predictor {
@@ -77,29 +78,33 @@ export class Transformer extends Model {
   private readonly healthCheck: boolean;
   private readonly checkTimeoutMs: number;
   private readonly checkIntervalMs: number;
-  private loaded = false;
   private predictorReady = false;
   private monitor?: NodeJS.Timeout;
   private checking = false;
   /** Why the predictor was last seen not ready (health check only). */
   predictorStatus = 'not checked yet';
 
+  /**
+   * `options.predictor` is required: a transformer built from flags without `--predictor_host` or
+   * `--predictor_model_dir` (a `--model_module` class gets the flags' options untyped) fails here, saying what to pass.
+   */
   constructor(name: string, options: TransformerOptions) {
     super(name);
-    this.predictor = options?.predictor;
-    this.predictorModel = options?.predictorModel ?? name;
-    this.healthCheck = options?.healthCheck ?? false;
-    this.checkTimeoutMs = options?.healthCheckTimeoutMs ?? 5000;
-    this.checkIntervalMs = options?.healthCheckIntervalMs ?? 1000;
-    // `ready` is the load state and, with the health check, the predictor's last seen readiness.
-    Object.defineProperty(this, 'ready', {
-      configurable: true,
-      enumerable: true,
-      get: () => this.loaded && (!this.healthCheck || this.predictorReady),
-      set: (v: boolean) => {
-        this.loaded = v;
-      },
-    });
+    if (!options?.predictor) {
+      throw new Error(
+        `Transformer ${name} has no predictor: start it with --predictor_host HOST:PORT or --predictor_model_dir DIR.`,
+      );
+    }
+    this.predictor = options.predictor;
+    this.predictorModel = options.predictorModel ?? name;
+    this.healthCheck = options.healthCheck ?? false;
+    this.checkTimeoutMs = options.healthCheckTimeoutMs ?? 5000;
+    this.checkIntervalMs = options.healthCheckIntervalMs ?? 1000;
+  }
+
+  /** Loaded and, with the health check, the predictor was ready when last checked (the monitor keeps it fresh). */
+  override isReady(): boolean {
+    return this.ready && (!this.healthCheck || this.predictorReady);
   }
 
   /** With the health check, the server is not ready while the predictor is not (KServe's semantics). */
@@ -115,15 +120,10 @@ export class Transformer extends Model {
 
   /**
    * Prepare the predictor (an in-process one loads its model). With the health check, check the predictor once
-   * and keep checking it every `healthCheckIntervalMs`: `ready` is false while the predictor is not ready.
+   * and keep checking it every `healthCheckIntervalMs`: `isReady()` is false while the predictor is not ready.
    * Does not wait for a remote predictor to come up, so the server listens (and reports not ready) meanwhile.
    */
   override async load(): Promise<void> {
-    if (!this.predictor) {
-      throw new Error(
-        `Transformer ${this.name} has no predictor: start it with --predictor_host HOST:PORT or --predictor_model_dir DIR.`,
-      );
-    }
     await this.predictor.load?.();
     if (!this.healthCheck) return;
     await this.checkPredictor();
@@ -180,7 +180,7 @@ export class Transformer extends Model {
   /** Stop the health check and release the predictor's connections (or unload the in-process model). */
   override async unload(): Promise<void> {
     this.stopMonitor();
-    await this.predictor?.close();
+    await this.predictor.close();
   }
 }
 
@@ -220,57 +220,47 @@ export class LocalPredictor implements Predictor {
     this.description = description ?? `in-process model ${this.model?.name ?? ''}`.trim();
   }
 
-  private async run(payload: Payload, ctx: InferContext): Promise<Result> {
+  /** Run `payload` through the model and `shape` its result; a failure is answered as a servekit predictor's. */
+  private async run<T>(payload: Payload, ctx: InferContext, shape: (result: Result) => T): Promise<T> {
     const model = this.model;
-    if (!model?.ready) throw new PredictorError(`Predictor ${this.description} is not loaded.`, 503);
+    if (!model?.isReady()) throw new PredictorError(`Predictor ${this.description} is not loaded.`, 503);
     const hop: InferContext = { ...ctx, protocol: this.protocol };
     try {
       const pre = await model.preprocess(payload, hop);
       const out = await model.predict(pre, hop);
-      return await model.postprocess(out, hop);
+      return shape(await model.postprocess(out, hop));
     } catch (err) {
       if (ctx.signal.aborted) throw new RequestCancelled();
-      const e = err as Partial<ServekitError>;
-      const status = typeof e.status === 'number' ? e.status : 500;
-      throw predictorFailure(this.description, status, (err as Error)?.message ?? String(err));
+      // The model's own exception (a JS message, maybe a path) goes to the log as the cause, not to the client.
+      if (!(err instanceof ServekitError)) {
+        throw new PredictorError(
+          `Predictor ${this.description} failed to process the request (details are in the server log).`,
+          502,
+          err,
+        );
+      }
+      throw predictorFailure(this.description, err.status, err.message);
     }
   }
 
   /** Run a V1 body through the model; a V2 result becomes a V1 body. */
   async predictV1(_model: string, body: V1Request, ctx: InferContext): Promise<V1Response> {
-    const r = await this.run(body, ctx);
-    return isInferResponse(r) ? responseToV1(r) : r;
+    return this.run(body, ctx, (r) => (isInferResponse(r) ? responseToV1(r) : r));
   }
 
-  /** Run an InferRequest through the model; a V1 result becomes tensors; requested outputs are selected. */
+  /** Run an InferRequest through the model; the response is shaped as a server shapes it (`v2Response`). */
   async inferV2(model: string, request: InferRequest, ctx: InferContext): Promise<InferResponse> {
-    const r = await this.run(request, ctx);
-    const res = isInferResponse(r) ? { ...r } : v1ToResponse(model, r);
-    res.model_name = model;
-    if (request.id !== undefined) res.id = request.id;
-    if (request.outputs && request.outputs.length > 0) {
-      const byName = new Map(res.outputs.map((t) => [t.name, t]));
-      res.outputs = request.outputs.map((o) => {
-        const t = byName.get(o.name);
-        if (!t) {
-          throw new InvalidInput(
-            `Predictor ${this.description} rejected the request: requested output "${o.name}" is not produced (outputs: ${[...byName.keys()].join(', ')}).`,
-          );
-        }
-        return t;
-      });
-    }
-    return res;
+    return this.run(request, ctx, (r) => v2Response(model, r, request));
   }
 
   /** True when the model is loaded. */
   async ready(): Promise<boolean> {
-    return this.model?.ready === true;
+    return this.model?.isReady() === true;
   }
 
   /** The model's own V2 metadata; 503 before it is loaded. */
   async metadata(): Promise<ModelMetadata> {
-    if (!this.model?.ready) throw new PredictorError(`Predictor ${this.description} is not loaded.`, 503);
+    if (!this.model?.isReady()) throw new PredictorError(`Predictor ${this.description} is not loaded.`, 503);
     return this.model.metadata();
   }
 
@@ -284,11 +274,6 @@ export class LocalPredictor implements Predictor {
       throw new Error(`Predictor ${this.description} failed to load: ${(err as Error).message}`);
     }
     this.model.ready = true;
-  }
-
-  /** Loads the wrapped model if it is not loaded yet (same as `load`). */
-  async loadModel(): Promise<void> {
-    await this.load();
   }
 
   /** Unload the model. */
