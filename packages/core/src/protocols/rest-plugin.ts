@@ -11,6 +11,8 @@ import { BINARY_HEADER } from './v2-codec.js';
 import { registerV2Routes } from './v2-rest.js';
 
 const JSON_TYPE = 'application/json';
+/** Most characters of a fastify error message sent to a client. */
+const MAX_FRAMEWORK_MESSAGE_CHARS = 500;
 
 /** Options of the servekit REST plugin. */
 export interface RestPluginOptions {
@@ -42,7 +44,8 @@ function clientError(err: unknown): { status: number; message: string; headers: 
   const e = err as { statusCode?: number; message?: string; code?: string };
   // fastify's own errors (body too large, bad content type…) carry a 4xx status and a message meant for clients.
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    let message = e.message ?? String(err);
+    // Clipped: fastify's messages may echo client input (a content type, a URL) whole.
+    let message = clip(e.message ?? String(err), MAX_FRAMEWORK_MESSAGE_CHARS);
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `Request body is larger than the limit (${message}).`;
     return { status: e.statusCode, message, headers: {} };
   }

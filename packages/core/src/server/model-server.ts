@@ -13,6 +13,7 @@ import { servekitRestPlugin } from '../protocols/rest-plugin.js';
 import { bindGrpc, createGrpcServer } from '../protocols/v2-grpc.js';
 import { clientErrorHandler } from './client-errors.js';
 import { serveClusterMetrics, workerMetrics } from './cluster-metrics.js';
+import { frameworkErrorHandler } from './framework-errors.js';
 import { createHealthServer } from './health-server.js';
 import { HttpDrain } from './http-drain.js';
 import { openApiDocument } from './openapi.js';
@@ -135,6 +136,7 @@ export class ModelServer {
             }
           : {},
       clientErrorHandler: clientErrorHandler(requestTimeout),
+      frameworkErrors: frameworkErrorHandler(this.logger),
     });
     this.app = app;
     this.httpDrain = new HttpDrain(app.server);
