@@ -213,7 +213,7 @@ export class SklearnModel extends OnnxModel {
 
   /**
    * The classifier's `classes_` as the labels of `output-0` (Triton's classification extension: `"score:index:label"`
-   * for its predict_proba or decision_function scores); undefined for models that are not classifiers.
+   * for its predict_proba scores); undefined for models that are not classifiers.
    */
   override classLabels(output: string): readonly string[] | undefined {
     if (output !== 'output-0') return undefined;

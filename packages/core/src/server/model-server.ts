@@ -76,7 +76,8 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
 /**
  * Serves models over KServe V1 + V2 REST (fastify) and V2 gRPC (grpc-js), all through one DataPlane.
- * `start(models)` registers and loads them (a model that fails to load is reported and the others are served).
+ * `start(models)` registers them, listens (live, not ready) and loads them (a model that fails to load is reported
+ * and the others are served).
  */
 export class ModelServer {
   /** The models. */
