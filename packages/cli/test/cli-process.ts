@@ -28,10 +28,17 @@ export interface Running {
 const started: ChildProcess[] = [];
 
 /**
- * Start `servekit serve` on free loopback ports; resolves once it logs where it listens. Tests stop servers with
- * SIGTERM: the drain delay is 0 unless `env` (or an argument) sets one.
+ * Start `servekit serve` on free loopback ports; resolves once it logs that its models are loaded and where it
+ * serves (the line with an `"http"` key), or with `until: 'listening'` as soon as it listens, before the models load
+ * (the line with `"http_address"`). Tests stop servers with SIGTERM: the drain delay is 0 unless `env` (or an
+ * argument) sets one.
  */
-export async function serve(args: string[], env: Record<string, string> = {}, bin = BIN): Promise<Running> {
+export async function serve(
+  args: string[],
+  env: Record<string, string> = {},
+  bin = BIN,
+  until: 'serving' | 'listening' = 'serving',
+): Promise<Running> {
   const proc = spawn(
     process.execPath,
     [bin, 'serve', '--http_port', '0', '--grpc_port', '0', '--host', '127.0.0.1', ...args],
@@ -60,10 +67,22 @@ export async function serve(args: string[], env: Record<string, string> = {}, bi
       buffered = lines.pop()!;
       for (const line of lines) {
         log.push(line);
-        if (!listening && line.includes('"http"')) {
+        if (!listening && until === 'serving' && line.includes('"http"')) {
           listening = true;
           const { http, grpc, health } = JSON.parse(line) as { http: string; grpc: string; health?: string };
           resolve({ proc, base: `http://${http}`, grpc, log, ...(health ? { health: `http://${health}` } : {}) });
+        }
+        if (!listening && until === 'listening' && line.includes('"http_address"')) {
+          listening = true;
+          const at = JSON.parse(line) as { http_address: string; grpc_address: string; health_address?: string };
+          const health = at.health_address;
+          resolve({
+            proc,
+            base: `http://${at.http_address}`,
+            grpc: at.grpc_address,
+            log,
+            ...(health ? { health: `http://${health}` } : {}),
+          });
         }
       }
     });

@@ -65,6 +65,7 @@ export const SERVER_VERSION = '0.1.0';
  */
 export class DataPlane {
   private draining = false;
+  private starting = false;
   private admitting = true;
   /** One batcher per model instance: a reloaded model gets a new one, the old one finishes its queue first. */
   private readonly batchers = new Map<Model, Batcher>();
@@ -98,9 +99,22 @@ export class DataPlane {
     return true;
   }
 
-  /** Readiness: not draining, no model still loading, and every readiness-gating model (a health-checked transformer) ready. */
+  /**
+   * Readiness: not starting up nor draining, no model still loading, and every readiness-gating model (a
+   * health-checked transformer) ready.
+   */
   ready(): boolean {
-    return !this.draining && this.repository.readyToServe();
+    return !this.starting && !this.draining && this.repository.readyToServe();
+  }
+
+  /** Server start: listening but the initial models are not loaded yet (not ready until {@link startupDone}). */
+  startingUp(): void {
+    this.starting = true;
+  }
+
+  /** Server start: the initial models were loaded (or failed to); readiness follows the repository again. */
+  startupDone(): void {
+    this.starting = false;
   }
 
   /**

@@ -62,6 +62,7 @@ function tensorValues(t: InferTensor): unknown[] {
  */
 export class SklearnModel extends OnnxModel {
   private converted?: ConvertedSklearnModel;
+  private labelStrings?: string[];
 
   constructor(
     name: string,
@@ -102,6 +103,7 @@ export class SklearnModel extends OnnxModel {
       );
     }
     this.converted = converted;
+    this.labelStrings = undefined;
     return converted.onnx;
   }
 
@@ -203,6 +205,18 @@ export class SklearnModel extends OnnxModel {
     const method = this.methodOf(payload.parameters as Parameters | undefined);
     const t = await this.runGraph(this.model.encoder.encodeInstances(instances), method);
     return { predictions: toRows(t) };
+  }
+
+  /**
+   * The classifier's `classes_` as the labels of `output-0` (Triton's classification extension: `"score:index:label"`
+   * for its predict_proba scores); undefined for models that are not classifiers.
+   */
+  override classLabels(output: string): readonly string[] | undefined {
+    if (output !== 'output-0') return undefined;
+    const classes = this.converted?.classes;
+    if (!classes) return undefined;
+    this.labelStrings ??= classes.map(String);
+    return this.labelStrings;
   }
 
   override metadata(): ModelMetadata {

@@ -92,7 +92,7 @@ export async function download(uri: string, destDir: string, options: DownloadOp
   };
   const dest = resolve(destDir);
   const parsed = parseStorageUri(uri);
-  const source = createSource(parsed, {
+  const source = await createSource(parsed, {
     env,
     idleTimeoutMs,
     checkContentType: options.checkContentType ?? true,

@@ -4,7 +4,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { InvalidInput, redactPaths, ServekitError, toServekitError } from '../errors.js';
+import { clip, InvalidInput, redactPaths, ServekitError, toServekitError } from '../errors.js';
 import { type RequestLimits, RequestTooLarge } from '../limits.js';
 import type { InferContext, Protocol } from '../model/model.js';
 import { makeContext } from './context.js';
@@ -26,13 +26,17 @@ export function restContext(
   return makeContext(request.headers, protocol, ac.signal, bodyId);
 }
 
+/** Most characters of a fastify error message sent to a client. */
+const MAX_FRAMEWORK_MESSAGE_CHARS = 500;
+
 /** The status and client-safe message of any error reaching the REST boundary. */
 function clientError(err: unknown): { status: number; message: string; headers: Record<string, string> } {
   if (err instanceof ServekitError) return { status: err.status, message: err.message, headers: err.headers };
   const e = err as { statusCode?: number; message?: string; code?: string };
   // fastify's own errors (body too large, bad content type…) carry a 4xx status and a message meant for clients.
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    let message = e.message ?? String(err);
+    // Clipped: fastify's messages may echo client input (a content type, a URL) whole.
+    let message = clip(e.message ?? String(err), MAX_FRAMEWORK_MESSAGE_CHARS);
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `Request body is larger than the limit (${message}).`;
     return { status: e.statusCode, message, headers: {} };
   }

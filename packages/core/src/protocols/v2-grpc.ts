@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
 import type { DataPlane } from '../dataplane.js';
-import { InvalidInput, toServekitError } from '../errors.js';
+import { InvalidInput, redactPaths, toServekitError } from '../errors.js';
 import { modelConfig } from '../extensions/model-config.js';
 import type { InferContext } from '../model/model.js';
 import { makeContext } from './context.js';
@@ -27,7 +28,11 @@ export function clipDetails(message: string): string {
   return message.length > MAX_ERROR_DETAILS ? `${message.slice(0, MAX_ERROR_DETAILS - 1)}…` : message;
 }
 
-function unary(handler: Handler): grpc.handleUnaryCall<Record<string, unknown>, unknown> {
+/**
+ * A unary handler whose errors become gRPC statuses: known errors keep their code and message, anything else is
+ * logged to `logger` and answered INTERNAL with a generic message; every message has its absolute paths redacted.
+ */
+function unaryWith(logger: Logger, handler: Handler): grpc.handleUnaryCall<Record<string, unknown>, unknown> {
   return (call, callback) => {
     const run = async (): Promise<unknown> => {
       const req: unknown = call.request;
@@ -38,7 +43,8 @@ function unary(handler: Handler): grpc.handleUnaryCall<Record<string, unknown>, 
       (res) => callback(null, res),
       (err: unknown) => {
         const e = toServekitError(err);
-        const details = clipDetails(e.message);
+        if (e !== err) logger.error({ err, rpc: call.getPath() }, 'internal error in a gRPC call');
+        const details = clipDetails(redactPaths(e.message));
         callback({ code: e.grpcCode, details, name: e.name, message: details });
       },
     );
@@ -48,6 +54,7 @@ function unary(handler: Handler): grpc.handleUnaryCall<Record<string, unknown>, 
 /** The `inference.GRPCInferenceService` handlers, all backed by the dataplane. */
 export function grpcHandlers(dataplane: DataPlane): grpc.UntypedServiceImplementation {
   const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+  const unary = (handler: Handler) => unaryWith(dataplane.logger, handler);
   return {
     ServerLive: unary(async () => ({ live: dataplane.live() })),
     ServerReady: unary(async () => ({ ready: dataplane.ready() })),
@@ -90,7 +97,7 @@ export function grpcHandlers(dataplane: DataPlane): grpc.UntypedServiceImplement
       const models = dataplane.repository
         .index()
         .filter((r) => !readyOnly || r.state === 'READY')
-        .map((r) => ({ name: r.name, version: r.version ?? '', state: r.state, reason: r.reason ?? '' }));
+        .map((r) => ({ name: r.name, version: r.version ?? '', state: r.state, reason: redactPaths(r.reason ?? '') }));
       return { models };
     }),
     ModelConfig: unary(async (call) => ({

@@ -13,6 +13,7 @@ import { servekitRestPlugin } from '../protocols/rest-plugin.js';
 import { bindGrpc, createGrpcServer } from '../protocols/v2-grpc.js';
 import { clientErrorHandler } from './client-errors.js';
 import { serveClusterMetrics, workerMetrics } from './cluster-metrics.js';
+import { frameworkErrorHandler } from './framework-errors.js';
 import { createHealthServer } from './health-server.js';
 import { HttpDrain } from './http-drain.js';
 import { openApiDocument } from './openapi.js';
@@ -75,7 +76,8 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
 /**
  * Serves models over KServe V1 + V2 REST (fastify) and V2 gRPC (grpc-js), all through one DataPlane.
- * `start(models)` registers and loads them (a model that fails to load is reported and the others are served).
+ * `start(models)` registers them, listens (live, not ready) and loads them (a model that fails to load is reported
+ * and the others are served).
  */
 export class ModelServer {
   /** The models. */
@@ -111,14 +113,16 @@ export class ModelServer {
     return (this.options.workers ?? 1) > 1 && cluster.isPrimary;
   }
 
-  /** Register models, load them and listen. In a multi-worker primary, forks the workers instead. */
+  /**
+   * Register models, listen (live at once, not ready), then load the models; resolves once they are loaded (or failed
+   * to). In a multi-worker primary, forks the workers instead.
+   */
   async start(models: Model[] = []): Promise<ServerAddresses> {
     const { httpPort = 8080, grpcPort = 8081, host = '0.0.0.0', enableGrpc = true } = this.options;
     if (this.isClusterPrimary) return this.superviseWorkers(httpPort, enableGrpc ? grpcPort : undefined);
     for (const m of models) this.repository.register(m);
-    const failures = await this.repository.loadAll();
-    for (const [name, reason] of failures) this.logger.error({ model: name }, reason);
-
+    // Listen first (live, not ready) so liveness probes are answered while slow models load.
+    this.dataplane.startingUp();
     const requestTimeout = this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const app = Fastify({
       logger: false,
@@ -133,6 +137,7 @@ export class ModelServer {
             }
           : {},
       clientErrorHandler: clientErrorHandler(requestTimeout),
+      frameworkErrors: frameworkErrorHandler(this.logger),
     });
     this.app = app;
     this.httpDrain = new HttpDrain(app.server);
@@ -164,6 +169,22 @@ export class ModelServer {
       addresses.healthPort = typeof bound === 'object' && bound ? bound.port : this.options.healthPort;
     }
     this.addresses = addresses;
+    // No "http" key here: the line with it (below) is the one that says the models are loaded and where.
+    this.logger.info(
+      {
+        http_address: `${host}:${addresses.httpPort}`,
+        grpc_address: addresses.grpcPort && `${host}:${addresses.grpcPort}`,
+        health_address: addresses.healthPort === undefined ? undefined : `${host}:${addresses.healthPort}`,
+        loading: this.repository.names(),
+      },
+      `servekit ${SERVER_VERSION} listening on ${host}:${addresses.httpPort}; live, not ready while models load`,
+    );
+    try {
+      const failures = await this.repository.loadAll();
+      for (const [name, reason] of failures) this.logger.error({ model: name }, reason);
+    } finally {
+      this.dataplane.startupDone();
+    }
     const served = this.repository.index().map((e) => `${e.name}${e.version ? `@${e.version}` : ''}:${e.state}`);
     this.logger.info(
       {

@@ -25,6 +25,9 @@ export function openApiDocument(version: string): Record<string, unknown> {
     openapi: '3.0.3',
     info: { title: 'servekit', version, description: 'KServe V1 and Open Inference Protocol (V2) REST API.' },
     paths: {
+      '/': {
+        get: { summary: 'Liveness (KServe V1): {"status": "alive"}.', responses: { 200: { description: 'OK' } } },
+      },
       '/v1/models': { get: { summary: 'List models (V1).', responses: { 200: { description: 'OK' } } } },
       '/v1/models/{name}': { get: { summary: 'Model readiness (V1).', parameters: [name], responses: errors } },
       '/v1/models/{name}:predict': {
@@ -49,6 +52,21 @@ export function openApiDocument(version: string): Record<string, unknown> {
       },
       '/v2/models/{name}/infer': { post: { ...infer, parameters: [name] } },
       '/v2/models/{name}/versions/{version}/infer': { post: { ...infer, parameters: [name, ver] } },
+      '/v2/models/{name}/config': {
+        get: { summary: 'Triton model configuration.', parameters: [name], responses: errors },
+      },
+      '/v2/models/{name}/versions/{version}/config': {
+        get: { summary: 'Triton model configuration of a version.', parameters: [name, ver], responses: errors },
+      },
+      '/v2/models/stats': {
+        get: { summary: 'Triton statistics of every ready model.', responses: { 200: { description: 'OK' } } },
+      },
+      '/v2/models/{name}/stats': {
+        get: { summary: 'Triton statistics of a model, per version.', parameters: [name], responses: errors },
+      },
+      '/v2/models/{name}/versions/{version}/stats': {
+        get: { summary: 'Triton statistics of a model version.', parameters: [name, ver], responses: errors },
+      },
       '/v2/repository/index': {
         post: { summary: 'Models and their states.', responses: { 200: { description: 'OK' } } },
       },

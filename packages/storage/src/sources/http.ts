@@ -3,7 +3,7 @@ import { StorageError } from '../errors.js';
 import { fetchOrThrow, responseBody, responseSize, responseStart, throwForStatus } from '../http-client.js';
 import { safeRelativePath } from '../safe-path.js';
 import type { StorageEnv } from '../types.js';
-import { md5FromEtag } from './s3.js';
+import { md5FromEtag } from './etag.js';
 import type { OpenedObject, RemoteObject, Source } from './source.js';
 
 const ZIP_TYPES = ['application/x-zip-compressed', 'application/zip', 'application/zip-compressed'];

@@ -7,15 +7,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { causeText, codeForHttpStatus, networkCodeOf, StorageError, type StorageErrorCode } from '../errors.js';
 import type { StorageEnv } from '../types.js';
+import { md5FromEtag } from './etag.js';
 import { type ListedObject, placeObjects } from './prefix.js';
 import { s3ClientConfig } from './s3-config.js';
 import type { OpenedObject, RemoteObject, Source } from './source.js';
-
-/** A plain (single-part, unencrypted-with-KMS) S3 ETag is the MD5 of the object. */
-export function md5FromEtag(etag: string | undefined): string | undefined {
-  const bare = etag?.replace(/^W\//, '').replace(/"/g, '');
-  return bare && /^[0-9a-f]{32}$/i.test(bare) ? bare.toLowerCase() : undefined;
-}
 
 /** Objects under `s3://bucket/prefix`, read with @aws-sdk/client-s3. */
 export class S3Source implements Source {
