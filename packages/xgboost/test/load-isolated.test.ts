@@ -1,45 +1,15 @@
 // Tree model loads run in a worker thread: the event loop stays free while a huge model parses and converts, a
 // load past its time budget is stopped with the reason, and the conversion crosses back intact.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelLoadAbortedError } from '@servekit/core/wire';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadLightGBMModel, loadTreeModel, loadTreeModelIsolated, TreeModelError } from '../src/index.js';
-import { fixture, localFixture } from './helpers.js';
+import { localFixture, manyTreesModel } from './helpers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'servekit-tree-load-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-/** The iris multiclass XGBoost JSON model with its trees repeated `times` times: a large, valid model. */
-function manyTreesModel(times: number): string {
-  const doc = JSON.parse(readFileSync(fixture('xgboost/iris_multiclass/model.json'), 'utf8')) as {
-    learner: {
-      gradient_booster: {
-        model: {
-          gbtree_model_param: Record<string, string>;
-          tree_info: number[];
-          trees: { id: number }[];
-          iteration_indptr?: number[];
-        };
-      };
-    };
-  };
-  const model = doc.learner.gradient_booster.model;
-  const trees = model.trees;
-  const info = model.tree_info;
-  model.trees = [];
-  model.tree_info = [];
-  for (let r = 0; r < times; r++) {
-    for (const [i, t] of trees.entries()) {
-      model.trees.push({ ...t, id: model.trees.length });
-      model.tree_info.push(info[i]!);
-    }
-  }
-  model.gbtree_model_param.num_trees = String(model.trees.length);
-  delete model.iteration_indptr;
-  return JSON.stringify(doc);
-}
 
 describe('loadTreeModelIsolated', () => {
   it('the event loop stays free during a huge model load; past its time budget the worker is stopped', async () => {
