@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { long4Pickle, slowPickle } from '../../sklearn/test/pickle-hostile.js';
+import { manyTreesModel } from '../../xgboost/test/helpers.js';
 import { FIX, killAll, post, type Running, run, serve, stop } from './cli-process.js';
 
 const stopLater: import('node:child_process').ChildProcess[] = [];
@@ -98,6 +99,22 @@ describe('servekit serve: untrusted pickles load off the event loop', () => {
       expect(byName.slow!.reason).toMatch(/took longer than 5 s \(--model_load_timeout_seconds\); stopped/);
       const pred = await post(`${r.base}/v1/models/iris:predict`, { instances: [IRIS_ROW] });
       expect(pred.body.predictions).toEqual([0]);
+      expect(await stop(r)).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops a tree model load past --model_load_max_memory_mb and reports why', async () => {
+    const dir = scratch();
+    try {
+      mkdirSync(join(dir, 'big'));
+      // The iris XGBoost model with its trees repeated: tens of MiB of JSON, far over a 16 MiB heap once parsed.
+      writeFileSync(join(dir, 'big/model.json'), manyTreesModel(250));
+      const r = await serve(['--model_dir', dir, '--model_load_max_memory_mb', '16']);
+      const big = (await index(r.base)).find((e) => e.name === 'big')!;
+      expect(big.state).toBe('UNAVAILABLE');
+      expect(big.reason).toMatch(/needed more than 16 MiB of heap \(--model_load_max_memory_mb\); stopped/);
       expect(await stop(r)).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });

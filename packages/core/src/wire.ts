@@ -36,6 +36,13 @@ export type { RepositoryIndexEntry } from './model/repository.js';
 
 /**** Worker threads of the adapter packages ****/
 
+export {
+  DEFAULT_LOAD_MAX_MEMORY_MB,
+  DEFAULT_LOAD_TIMEOUT_MS,
+  type IsolatedLoadBudget,
+  ModelLoadAbortedError,
+  runIsolatedLoad,
+} from './isolated-load.js';
 export { builtWorkerUrl } from './worker-url.js';
 
 /**** Rows of a batch (split and merged along dim 0) ****/

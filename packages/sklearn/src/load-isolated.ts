@@ -4,17 +4,13 @@
  * and the load fails with the reason, while the server keeps answering.
  */
 import { basename, dirname } from 'node:path';
-import { Worker } from 'node:worker_threads';
-import { builtWorkerUrl } from '@servekit/core/wire';
+import { builtWorkerUrl, runIsolatedLoad } from '@servekit/core/wire';
 import type { ConvertedGraph } from './convert/model.js';
 import { type ConvertedSklearnModel, withEncoder } from './load.js';
 import { PickleFormatError, UnsafePickleError, UnsupportedEstimatorError } from './pickle/errors.js';
 import { PickleLimitError, type PickleLimits } from './pickle/limits.js';
 
-/** Default time budget of one model load in a worker: 5 minutes (`--model_load_timeout_seconds`). */
-export const DEFAULT_LOAD_TIMEOUT_MS = 300_000;
-/** Default heap cap of the load worker in MiB (`--model_load_max_memory_mb`); array data is capped by the file budget. */
-export const DEFAULT_LOAD_MAX_MEMORY_MB = 4096;
+export { DEFAULT_LOAD_MAX_MEMORY_MB, DEFAULT_LOAD_TIMEOUT_MS, ModelLoadAbortedError } from '@servekit/core/wire';
 
 /** Options of `loadSklearnModelIsolated`. */
 export interface IsolatedLoadOptions {
@@ -38,11 +34,6 @@ export interface LoadWorkerData {
 export type LoadWorkerReply =
   | { ok: true; graph: ConvertedGraph }
   | { ok: false; name: string; message: string; global?: string | undefined; code?: string | undefined };
-
-/** A model load ran past its time budget or out of memory; the worker doing it was terminated. */
-export class ModelLoadAbortedError extends Error {
-  override readonly name = 'ModelLoadAbortedError';
-}
 
 /** The worker script: `load-worker.js` beside this module once built (tests run src against the built dist). */
 function workerUrl(): URL {
@@ -75,55 +66,15 @@ function rebuild(reply: Extract<LoadWorkerReply, { ok: false }>, path: string): 
  * executed). Rejects with ModelLoadAbortedError when the load takes longer than `timeoutMs` or its heap passes
  * `maxMemoryMb`; the event loop of the caller stays free throughout.
  */
-export function loadSklearnModelIsolated(
+export async function loadSklearnModelIsolated(
   path: string,
   options: IsolatedLoadOptions = {},
 ): Promise<ConvertedSklearnModel> {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS;
-  const maxMemoryMb = options.maxMemoryMb ?? DEFAULT_LOAD_MAX_MEMORY_MB;
   const data: LoadWorkerData = { path, limits: options.limits ?? {} };
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(workerUrl(), {
-      workerData: data,
-      resourceLimits: { maxOldGenerationSizeMb: maxMemoryMb },
-      stdout: false,
-      stderr: false,
-    });
-    let settled = false;
-    const finish = (fn: () => void): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      fn();
-      void worker.terminate();
-    };
-    const timer = setTimeout(
-      () =>
-        finish(() =>
-          reject(
-            new ModelLoadAbortedError(
-              `loading the model file took longer than ${timeoutMs / 1000} s (--model_load_timeout_seconds); stopped`,
-            ),
-          ),
-        ),
-      timeoutMs,
-    );
-    worker.on('message', (reply: LoadWorkerReply) =>
-      finish(() => (reply.ok ? resolve(withEncoder(reply.graph)) : reject(rebuild(reply, path)))),
-    );
-    worker.on('error', (err: Error & { code?: string }) =>
-      finish(() =>
-        reject(
-          err.code === 'ERR_WORKER_OUT_OF_MEMORY'
-            ? new ModelLoadAbortedError(
-                `loading the model file needed more than ${maxMemoryMb} MiB of heap (--model_load_max_memory_mb); stopped`,
-              )
-            : new Error(`model load worker failed: ${err.message}`),
-        ),
-      ),
-    );
-    worker.on('exit', (code) =>
-      finish(() => reject(new Error(`model load worker exited with code ${code} before answering`))),
-    );
+  const reply = await runIsolatedLoad<LoadWorkerReply>(workerUrl(), data, {
+    timeoutMs: options.timeoutMs,
+    maxMemoryMb: options.maxMemoryMb,
   });
+  if (!reply.ok) throw rebuild(reply, path);
+  return withEncoder(reply.graph);
 }

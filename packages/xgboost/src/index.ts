@@ -20,3 +20,4 @@ export {
   TreeModelError,
   type TreeModelFormat,
 } from './load.js';
+export { loadTreeModelIsolated } from './load-isolated.js';

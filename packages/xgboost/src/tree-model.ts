@@ -12,12 +12,17 @@ import {
 } from '@servekit/core';
 import { OnnxModel, type OnnxModelOptions } from '@servekit/onnx';
 import { encodeCategoryNames } from './category-input.js';
-import { type ConvertedModel, loadTreeModel } from './load.js';
+import type { ConvertedModel } from './load.js';
+import { loadTreeModelIsolated } from './load-isolated.js';
 
 /** Options of a TreeModel. */
 export interface TreeModelOptions extends Omit<OnnxModelOptions, 'modelBytes' | 'modelPath' | 'modelDir'> {
   /** Path of model.json / model.ubj / model.bst (XGBoost), model.txt / model.bst (LightGBM), model.json (CatBoost). */
   path: string;
+  /** Time budget of the load in its worker thread, in ms (default 300000, `--model_load_timeout_seconds`). */
+  loadTimeoutMs?: number;
+  /** Heap cap of the load worker in MiB (default 4096, `--model_load_max_memory_mb`). */
+  loadMaxMemoryMb?: number;
 }
 
 /**
@@ -39,7 +44,11 @@ export class TreeModel extends OnnxModel {
   }
 
   protected override async modelBytes(): Promise<Uint8Array> {
-    this.converted = await loadTreeModel(this.treeOptions.path);
+    // Parsing and conversion run in a worker with a time budget and heap cap: the server keeps serving meanwhile.
+    this.converted = await loadTreeModelIsolated(this.treeOptions.path, {
+      timeoutMs: this.treeOptions.loadTimeoutMs,
+      maxMemoryMb: this.treeOptions.loadMaxMemoryMb,
+    });
     return this.converted.onnx;
   }
 

@@ -1,6 +1,37 @@
+import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { expect } from 'vitest';
 import type { ConvertedModel } from '../src/index.js';
+
+/** The iris multiclass XGBoost JSON model with its trees repeated `times` times: a large, valid model. */
+export function manyTreesModel(times: number): string {
+  const doc = JSON.parse(readFileSync(fixture('xgboost/iris_multiclass/model.json'), 'utf8')) as {
+    learner: {
+      gradient_booster: {
+        model: {
+          gbtree_model_param: Record<string, string>;
+          tree_info: number[];
+          trees: { id: number }[];
+          iteration_indptr?: number[];
+        };
+      };
+    };
+  };
+  const model = doc.learner.gradient_booster.model;
+  const trees = model.trees;
+  const info = model.tree_info;
+  model.trees = [];
+  model.tree_info = [];
+  for (let r = 0; r < times; r++) {
+    for (const [i, t] of trees.entries()) {
+      model.trees.push({ ...t, id: model.trees.length });
+      model.tree_info.push(info[i]!);
+    }
+  }
+  model.gbtree_model_param.num_trees = String(model.trees.length);
+  delete model.iteration_indptr;
+  return JSON.stringify(doc);
+}
 
 /** Absolute path of a file under the shared fixtures folder. */
 export const fixture = (rel: string): string => new URL(`../../../../shared/fixtures/${rel}`, import.meta.url).pathname;

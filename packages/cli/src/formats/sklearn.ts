@@ -1,12 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ServeFlags } from '../flags.js';
 import { sessionOptionsFromFlags } from '../session-flags.js';
 import type { ModelFormatHandler } from './format.js';
+import { loadBudgetFromFlags, positiveFlag } from './load-budget.js';
 
 const FILES = ['model.joblib', 'model.pkl', 'model.pickle'];
-
-const secondsToMs = (s: number | undefined): number | undefined => (s === undefined ? undefined : s * 1000);
 
 /** `{ [key]: map(value) }`, or `{}` when the value is undefined (exactOptionalPropertyTypes). */
 function withDefined<K extends string, V, R = V>(
@@ -15,17 +13,6 @@ function withDefined<K extends string, V, R = V>(
   map: (v: V) => R = (v) => v as unknown as R,
 ): { [P in K]?: R } {
   return value === undefined ? {} : ({ [key]: map(value) } as { [P in K]?: R });
-}
-
-/** A numeric flag that must be > 0 when given; throws naming the flag otherwise. */
-function positive(
-  flags: Partial<ServeFlags>,
-  name: 'model_load_timeout_seconds' | 'model_load_max_memory_mb' | 'model_max_bytes',
-): number | undefined {
-  const v = flags[name];
-  if (v === undefined) return undefined;
-  if (!(v > 0)) throw new Error(`--${name} must be a positive number; got "${v}"`);
-  return v;
 }
 
 /** `model.joblib|.pkl|.pickle`: scikit-learn, read by servekit's safe unpickler and converted to ONNX. */
@@ -46,9 +33,8 @@ export const sklearnFormat: ModelFormatHandler = {
       ...(flags.sklearn_method === undefined ? {} : { method: flags.sklearn_method }),
       sessionOptions: sessionOptionsFromFlags(flags),
       // Unpickling and conversion run in a worker with these budgets; the server keeps serving meanwhile.
-      ...withDefined('loadTimeoutMs', secondsToMs(positive(flags, 'model_load_timeout_seconds'))),
-      ...withDefined('loadMaxMemoryMb', positive(flags, 'model_load_max_memory_mb')),
-      ...withDefined('limits', positive(flags, 'model_max_bytes'), (maxBytes) => ({ maxBytes })),
+      ...loadBudgetFromFlags(flags),
+      ...withDefined('limits', positiveFlag(flags, 'model_max_bytes'), (maxBytes) => ({ maxBytes })),
     };
     return [{ model: new SklearnModel(name, options) }];
   },

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { detectTreeModelFormat, TreeModel } from '@servekit/xgboost';
 import { sessionOptionsFromFlags } from '../session-flags.js';
 import type { ModelFormatHandler } from './format.js';
+import { loadBudgetFromFlags } from './load-budget.js';
 
 type Library = 'xgboost' | 'lightgbm' | 'catboost';
 
@@ -40,6 +41,8 @@ function handler(library: Library): ModelFormatHandler {
             path: join(dir, file ?? FILES[library][0]!),
             predictProba: flags.predict_proba === true,
             sessionOptions: sessionOptionsFromFlags(flags),
+            // Parsing and conversion run in a worker with these budgets; the server keeps serving meanwhile.
+            ...loadBudgetFromFlags(flags),
           }),
         },
       ];
