@@ -1,4 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
+import { InvalidInput } from '../errors.js';
 
 /**
  * What a request deserializer hands the handler when the bytes are not a valid message: grpc-js would answer a
@@ -8,6 +9,8 @@ export class MalformedMessage {
   constructor(
     /** The RPC whose request could not be parsed. */
     readonly method: string,
+    /** What the decoder said was wrong, when it said so for a client (an InvalidInput's message). */
+    readonly reason?: string,
   ) {}
 }
 
@@ -33,8 +36,8 @@ export function servedServiceDefinition(definition: grpc.ServiceDefinition): grp
       requestDeserialize: (bytes: Buffer): unknown => {
         try {
           return parse(bytes);
-        } catch {
-          return new MalformedMessage(method);
+        } catch (err) {
+          return new MalformedMessage(method, err instanceof InvalidInput ? err.message : undefined);
         }
       },
     };

@@ -18,8 +18,6 @@ export interface RepositoryModelRequest {
   repository_name: string;
   /** Triton's load parameters (`config`, `file:…`), by key. */
   parameters: Map<string, RepositoryParameter>;
-  /** Set when the bytes could not be decoded: the handler answers INVALID_ARGUMENT with it. */
-  error?: string;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -128,16 +126,6 @@ export function decodeRepositoryModelRequest(bytes: Uint8Array): RepositoryModel
   return { model_name: field1 ?? '', repository_name: '', parameters };
 }
 
-/** Never throws (grpc-js would answer INTERNAL): a malformed request carries `error` to its handler. */
-function decodeOrReport(buf: Buffer): RepositoryModelRequest {
-  try {
-    return decodeRepositoryModelRequest(buf);
-  } catch (err) {
-    const error = err instanceof InvalidInput ? err.message : 'Malformed repository request.';
-    return { model_name: '', repository_name: '', parameters: new Map(), error };
-  }
-}
-
 const DUAL_LAYOUT_METHODS = ['RepositoryModelLoad', 'RepositoryModelUnload'] as const;
 
 /**
@@ -148,7 +136,7 @@ export function withDualLayoutRepositoryRequests(service: grpc.ServiceDefinition
   const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = { ...service };
   for (const name of DUAL_LAYOUT_METHODS) {
     const method = service[name];
-    if (method) out[name] = { ...method, requestDeserialize: decodeOrReport };
+    if (method) out[name] = { ...method, requestDeserialize: decodeRepositoryModelRequest };
   }
   return out;
 }

@@ -36,7 +36,8 @@ function unaryWith(logger: Logger, handler: Handler): grpc.handleUnaryCall<Recor
   return (call, callback) => {
     const run = async (): Promise<unknown> => {
       const req: unknown = call.request;
-      if (req instanceof MalformedMessage) throw new InvalidInput(`Malformed ${req.method} request message.`);
+      if (req instanceof MalformedMessage)
+        throw new InvalidInput(req.reason ?? `Malformed ${req.method} request message.`);
       return handler(call);
     };
     run().then(
@@ -111,7 +112,6 @@ export function grpcHandlers(dataplane: DataPlane): grpc.UntypedServiceImplement
 
 /** The model a load/unload request names; a malformed request, no name, or load parameters are INVALID_ARGUMENT. */
 function repositoryModelName(req: RepositoryModelRequest, what: 'load' | 'unload'): string {
-  if (req.error) throw new InvalidInput(req.error);
   if (req.model_name === '') throw new InvalidInput(`Repository ${what} request needs a model name.`);
   const keys = [...req.parameters.keys()];
   if (keys.length > 0) {

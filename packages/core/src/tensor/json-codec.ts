@@ -111,6 +111,17 @@ export interface JsonDecodeOptions {
   budget?: DecodeBudget;
 }
 
+/** The element count `shape` needs, checked against the `count` elements the data holds (400 when they differ). */
+function checkedDataCount(tensorName: string, shape: readonly number[], count: number): number {
+  const expected = checkedElementCount(tensorName, shape);
+  if (count !== expected) {
+    throw new InvalidInput(
+      `Input "${clip(tensorName)}": shape ${JSON.stringify(shape)} needs ${expected} elements but data has ${count}.`,
+    );
+  }
+  return expected;
+}
+
 /**
  * Decode a JSON `data` field (flat or nested lists) straight into the typed array of `datatype`,
  * checking the element count against `shape` and every value against the datatype.
@@ -124,15 +135,9 @@ export function decodeJsonData(
   options: JsonDecodeOptions = {},
 ): TensorData {
   const name = clip(tensorName);
-  const expected = checkedElementCount(tensorName, shape);
   const values = Array.isArray(data) ? data : [data];
   // Count before allocating: the shape is client input and must not size an allocation the data cannot fill.
-  const leaves = countLeaves(values);
-  if (leaves !== expected) {
-    throw new InvalidInput(
-      `Input "${name}": shape ${JSON.stringify(shape)} needs ${expected} elements but data has ${leaves}.`,
-    );
-  }
+  const expected = checkedDataCount(tensorName, shape, countLeaves(values));
   const fail = (v: unknown): never => {
     if (isBigIntDatatype(datatype) && typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v)) {
       throw new InvalidInput(
@@ -171,12 +176,7 @@ export function decodeNumericBlock(
   options: JsonDecodeOptions = {},
 ): TensorData {
   const name = clip(tensorName);
-  const expected = checkedElementCount(tensorName, shape);
-  if (block.count !== expected) {
-    throw new InvalidInput(
-      `Input "${name}": shape ${JSON.stringify(shape)} needs ${expected} elements but data has ${block.count}.`,
-    );
-  }
+  const expected = checkedDataCount(tensorName, shape, block.count);
   const fail = (v: unknown): never => {
     throw new InvalidInput(`Input "${name}": value ${describe(v)} is not a valid ${datatype}.`);
   };
