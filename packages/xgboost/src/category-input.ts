@@ -4,7 +4,8 @@ import type { ConvertedModel } from './load.js';
 /**
  * Replaces category names in V1 rows by the codes the converted graph takes (the name's position in the model's
  * category list). An unknown name becomes null (missing), as pandas makes an unseen category before LightGBM and
- * as CatBoost matches no one-hot split for it. Numbers pass unchanged: they are codes already.
+ * as CatBoost matches no one-hot split for it, unless the model says `unknownCategory: 'error'` (XGBoost ≥ 3.1
+ * raises for a category not in the training set): then it is a 400. Numbers pass unchanged: they are codes already.
  */
 export function encodeCategoryNames(rows: unknown[][], model: ConvertedModel): unknown[][] {
   const cats = new Set(model.categoricalColumns ?? []);
@@ -35,7 +36,13 @@ export function encodeCategoryNames(rows: unknown[][], model: ConvertedModel): u
           `instances[${i}][${col}] is a string, but the model records no category names for ${feature(col)}: send its category code (a number).`,
         );
       }
-      return codes.get(v) ?? null;
+      const code = codes.get(v);
+      if (code === undefined && model.unknownCategory === 'error') {
+        throw new InvalidInput(
+          `instances[${i}][${col}] is ${JSON.stringify(v)}, a category not in the training set for ${feature(col)} (XGBoost refuses it; send null for a missing value).`,
+        );
+      }
+      return code ?? null;
     });
   });
 }

@@ -60,6 +60,11 @@ export interface ConvertedModel {
    * position in the list, so a client may send the name (V1 JSON) instead of the code.
    */
   categoryNames?: (string[] | undefined)[];
+  /**
+   * What a category name the model does not list becomes: 'missing' (LightGBM via pandas, CatBoost; the default)
+   * or 'error' (XGBoost ≥ 3.1 refuses a category not in the training set): a 400 naming it.
+   */
+  unknownCategory?: 'missing' | 'error';
 }
 
 /** A model file that cannot be read or converted; the message names the file and the problem. */
@@ -159,7 +164,8 @@ export function convertXGBoostBytes(bytes: Uint8Array, file = 'model', format?: 
       numClass,
       format: fmt,
       ...(m.featureNames ? { featureNames: m.featureNames } : {}),
-      ...categoricalColumnsOf(ensemble.trees),
+      ...categoricalColumnsOf(ensemble.trees, m.categoryNames),
+      ...(m.categoryNames ? { categoryNames: m.categoryNames, unknownCategory: 'error' as const } : {}),
     };
   } catch (e) {
     throw new TreeModelError(file, `cannot read ${fmt} model: ${describeError(e)}`);

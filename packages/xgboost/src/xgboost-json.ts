@@ -1,4 +1,5 @@
 import type { UbjValue } from './ubjson.js';
+import { xgbCategoryNames } from './xgboost-categories.js';
 import type { XgbModel, XgbTree } from './xgboost-model.js';
 
 type Obj = { [key: string]: UbjValue };
@@ -185,11 +186,13 @@ export function xgbModelFromDocument(doc: UbjValue): XgbModel {
     Array.isArray(names) && names.length > 0 && names.every((n) => typeof n === 'string')
       ? (names as string[])
       : undefined;
+  const numFeature = intParam(mparam, 'num_feature', 'learner_model_param');
+  const categoryNames = xgbCategoryNames(model, numFeature);
   return {
     objective,
     baseScore: parseBaseScore(mparam.base_score),
     baseScoreIsMargin: false,
-    numFeature: intParam(mparam, 'num_feature', 'learner_model_param'),
+    numFeature,
     numClass: intParam(mparam, 'num_class', 'learner_model_param', 0),
     numTarget: intParam(mparam, 'num_target', 'learner_model_param', 1),
     booster,
@@ -197,5 +200,6 @@ export function xgbModelFromDocument(doc: UbjValue): XgbModel {
     treeInfo: numArray(model, 'tree_info', 'gradient_booster.model'),
     ...(booster === 'dart' ? { weightDrop: numArray(gb, 'weight_drop', 'dart booster') } : {}),
     ...(featureNames ? { featureNames } : {}),
+    ...(categoryNames ? { categoryNames } : {}),
   };
 }

@@ -42,6 +42,8 @@ export interface XgbModel {
   weightDrop?: ArrayLike<number>;
   /** Feature names when the model stores them. */
   featureNames?: string[];
+  /** Category names by feature (XGBoost ≥ 3.1 `cats`); a name's code is its position. */
+  categoryNames?: (string[] | undefined)[];
 }
 
 /** How an XGBoost objective maps margins to `predict()` and `base_score` to a margin. */
