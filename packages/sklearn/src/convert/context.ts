@@ -19,6 +19,8 @@ export interface ClassifierOut {
   probabilities?: Var;
   /** decision_function: [N, C], or [N, 1] for binary problems (served as [N]). */
   decision?: Var;
+  /** The label `labelIndex` == classes.length stands for (RadiusNeighborsClassifier's outlier_label outside classes_). */
+  extraLabel?: number | string;
 }
 
 /** The scikit-learn methods a converted model can answer. */

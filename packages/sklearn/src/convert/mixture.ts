@@ -1,10 +1,13 @@
-/** GaussianMixture (full, tied, diag, spherical): predict, predict_proba and score_samples. */
+/**
+ * GaussianMixture and BayesianGaussianMixture (full, tied, diag, spherical): predict, predict_proba and
+ * score_samples.
+ */
 import { attr } from '@servekit/onnx';
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
-import type { PyObject } from '../pickle/py-types.js';
+import type { NdArray, PyObject } from '../pickle/py-types.js';
 import type { ConvertContext, MethodOutputs, Var } from './context.js';
 import { expNormalize } from './naive-bayes.js';
-import { arr, str, toF64 } from './state.js';
+import { arr, list, str, toF64 } from './state.js';
 
 const dbl = (name: string, cols: number): Var => ({ name, type: 'DOUBLE', cols });
 
@@ -80,14 +83,69 @@ function logProb(
 
 /** GaussianMixture: weighted log-probabilities → argmax, exp(· − logsumexp), logsumexp. */
 export function gaussianMixture(ctx: ConvertContext, est: PyObject, x: Var): MethodOutputs {
+  const weights = toF64(arr(est, 'weights_'));
+  return mixtureOutputs(ctx, est, x, Float64Array.from(weights, Math.log));
+}
+
+/**
+ * BayesianGaussianMixture: the same with sklearn's variational terms per component: E[log weight] from
+ * weight_concentration_ (dirichlet_process or dirichlet_distribution), −½·F·log(dof) and ½·(log Λ − F/mean_precision).
+ */
+export function bayesianGaussianMixture(ctx: ConvertContext, est: PyObject, x: Var): MethodOutputs {
+  const [k, f] = arr(est, 'means_').shape as [number, number];
+  const perComponent = (key: string): Float64Array => {
+    const v = toF64(arr(est, key));
+    return v.length === 1 ? new Float64Array(k).fill(v[0]!) : v; // tied: one degrees_of_freedom_ for all
+  };
+  const dof = perComponent('degrees_of_freedom_');
+  const meanPrecision = perComponent('mean_precision_');
+  const conc = list(est, 'weight_concentration_');
+  let logWeights: Float64Array;
+  if (str(est, 'weight_concentration_prior_type', 'dirichlet_process') === 'dirichlet_process') {
+    const [a, b] = conc.map((v) => toF64(v as NdArray));
+    if (!a || !b) throw new UnsupportedEstimatorError('BayesianGaussianMixture weight_concentration_ is not a pair');
+    logWeights = new Float64Array(k);
+    let acc = 0;
+    for (let c = 0; c < k; c++) {
+      const dSum = digamma(a[c]! + b[c]!);
+      logWeights[c] = digamma(a[c]!) - dSum + acc;
+      acc += digamma(b[c]!) - dSum;
+    }
+  } else {
+    const w = toF64(arr(est, 'weight_concentration_'));
+    const dTotal = digamma(w.reduce((s, v) => s + v, 0));
+    logWeights = Float64Array.from(w, (v) => digamma(v) - dTotal);
+  }
+  const bias = Float64Array.from({ length: k }, (_, c) => {
+    let logLambda = f * Math.log(2);
+    for (let j = 0; j < f; j++) logLambda += digamma(0.5 * (dof[c]! - j));
+    return logWeights[c]! - 0.5 * f * Math.log(dof[c]!) + 0.5 * (logLambda - f / meanPrecision[c]!);
+  });
+  return mixtureOutputs(ctx, est, x, bias);
+}
+
+/** ψ(x) for x > 0: recurrence up to 10, then the asymptotic series (about 1e-15 relative). */
+export function digamma(x: number): number {
+  let r = 0;
+  let v = x;
+  while (v < 10) {
+    r -= 1 / v;
+    v += 1;
+  }
+  const i2 = 1 / (v * v);
+  const series = i2 * (1 / 12 - i2 * (1 / 120 - i2 * (1 / 252 - i2 * (1 / 240 - i2 * (1 / 132)))));
+  return r + Math.log(v) - 0.5 / v - series;
+}
+
+/** Log-probabilities plus a per-component bias → predict, predict_proba, score_samples. */
+function mixtureOutputs(ctx: ConvertContext, est: PyObject, x: Var, componentBias: Float64Array): MethodOutputs {
   const means = arr(est, 'means_');
   const [k, f] = means.shape as [number, number];
   if (f !== x.cols)
     throw new UnsupportedEstimatorError(`${est.name} expects ${f} features but its input has ${x.cols}`);
   const xd = ctx.cast(x, 'DOUBLE');
   const { lp, logDet } = logProb(ctx, est, xd, k, f);
-  const weights = toF64(arr(est, 'weights_'));
-  const bias = Float64Array.from(logDet, (ld, c) => ld + Math.log(weights[c]!));
+  const bias = Float64Array.from(logDet, (ld, c) => ld + componentBias[c]!);
   const gauss = ctx.op('Mul', [
     ctx.op('Add', [lp, ctx.constD([f * Math.log(2 * Math.PI)], [])]),
     ctx.constD([-0.5], []),

@@ -252,10 +252,11 @@ export function convertEstimator(root: PyValue): ConvertedGraph {
   if (role === 'other') return finish(ctx, last.name, 'other', inputs, applyOther(ctx, last, x));
   const classes = classLabels(last);
   const out = applyClassifier(ctx, last, x);
-  const stringLabels = classes.some((c) => typeof c === 'string');
-  const intLabels = !stringLabels && classes.every((c) => Number.isInteger(c));
+  const all = out.extraLabel === undefined ? classes : [...classes, out.extraLabel];
+  const stringLabels = all.some((c) => typeof c === 'string');
+  const intLabels = !stringLabels && all.every((c) => Number.isInteger(c));
   const labelType = stringLabels ? 'STRING' : intLabels ? 'INT64' : 'DOUBLE';
-  const classConst = ctx.const(labelType, [classes.length], stringLabels ? classes.map(String) : classes.map(Number));
+  const classConst = ctx.const(labelType, [all.length], stringLabels ? all.map(String) : all.map(Number));
   const idx = ctx.op('Reshape', [out.labelIndex, ctx.constI([-1])]);
   const label = ctx.op('Gather', [classConst, idx], { axis: { kind: 'i', value: 0 } });
   const methods: MethodOutputs = {

@@ -1,6 +1,7 @@
 /** Which scikit-learn classes convert, and how: transformers, classifiers and regressors by class name. */
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
+import { categoricalNb } from './categorical-nb.js';
 import { kMeans, nearestCentroid } from './cluster.js';
 import { columnTransformer, featureUnion, matrixSource, pipelineSteps } from './compose.js';
 import type { ClassifierOut, ConvertContext, MethodOutputs, Var } from './context.js';
@@ -28,13 +29,18 @@ import {
 } from './ensemble.js';
 import { featureSelector } from './feature-selection.js';
 import { functionTransformer } from './function-transformer.js';
+import { gaussianProcessRegressor } from './gaussian-process.js';
 import { histGradientBoostingClassifier, histGradientBoostingRegressor } from './hist-gradient-boosting.js';
 import { isolationForest } from './iforest.js';
+import { kernelCenterer } from './kernel-centerer.js';
 import { linearClassifier, linearRegressor, logisticRegression } from './linear.js';
+import { localOutlierFactor } from './lof.js';
 import { missingIndicator } from './missing-indicator.js';
-import { gaussianMixture } from './mixture.js';
+import { bayesianGaussianMixture, gaussianMixture } from './mixture.js';
 import { mlpClassifier, mlpRegressor } from './mlp.js';
+import { multiOutputClassifier } from './multi-output-classifier.js';
 import { naiveBayes } from './naive-bayes.js';
+import { ncaTransform } from './nca.js';
 import { kNeighborsClassifier, kNeighborsRegressor } from './neighbors.js';
 import { plsRegression, plsTransform } from './pls.js';
 import { polynomialFeatures } from './polynomial.js';
@@ -51,8 +57,9 @@ import {
   standardScaler,
 } from './preprocessing.js';
 import { quantileTransformer } from './quantile.js';
+import { radiusNeighborsClassifier, radiusNeighborsRegressor } from './radius-neighbors.js';
 import { get } from './state.js';
-import { svc, svr } from './svm.js';
+import { oneClassSvm, svc, svr } from './svm.js';
 import { tfidfTransformer } from './text.js';
 import { forestClassifier, forestRegressor, gradientBoostingClassifier, gradientBoostingRegressor } from './trees.js';
 
@@ -94,6 +101,8 @@ const TRANSFORMERS: Record<string, Transformer> = {
   RFE: featureSelector,
   RFECV: featureSelector,
   FeatureUnion: featureUnion,
+  NeighborhoodComponentsAnalysis: ncaTransform,
+  KernelCenterer: kernelCenterer,
   Pipeline: (ctx, est, x) => pipelineSteps(est).reduce((v, step) => applyTransformer(ctx, step, v), x),
   ColumnTransformer: (ctx, est, x) => {
     const names = get(est, 'feature_names_in_');
@@ -138,6 +147,8 @@ const CLASSIFIERS: Record<string, Classifier> = {
   OneVsRestClassifier: oneVsRest,
   OneVsOneClassifier: oneVsOne,
   CalibratedClassifierCV: calibratedClassifier,
+  RadiusNeighborsClassifier: radiusNeighborsClassifier,
+  CategoricalNB: categoricalNb,
 };
 
 const REGRESSORS: Record<string, Regressor> = {
@@ -189,6 +200,8 @@ const REGRESSORS: Record<string, Regressor> = {
   PLSRegression: plsRegression,
   PLSCanonical: plsRegression,
   CCA: plsRegression,
+  RadiusNeighborsRegressor: radiusNeighborsRegressor,
+  GaussianProcessRegressor: gaussianProcessRegressor,
 };
 
 /** Clusterers, outlier detectors and mixtures: several methods each (a `transform` lets them be pipeline steps). */
@@ -197,6 +210,10 @@ const OTHERS: Record<string, Other> = {
   MiniBatchKMeans: kMeans,
   IsolationForest: isolationForest,
   GaussianMixture: gaussianMixture,
+  BayesianGaussianMixture: bayesianGaussianMixture,
+  OneClassSVM: oneClassSvm,
+  LocalOutlierFactor: localOutlierFactor,
+  MultiOutputClassifier: multiOutputClassifier,
 };
 
 /** Methods beyond predict / predict_proba / decision_function of some classifiers and regressors. */

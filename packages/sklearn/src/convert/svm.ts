@@ -1,8 +1,11 @@
-/** SVC / NuSVC (ai.onnx.ml SVMClassifier, libsvm voting and Platt probabilities) and SVR / NuSVR (float64 kernels). */
+/**
+ * SVC / NuSVC (ai.onnx.ml SVMClassifier, libsvm voting and Platt probabilities), SVR / NuSVR and OneClassSVM
+ * (float64 kernels).
+ */
 import { attr } from '@servekit/onnx';
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
-import type { ClassifierOut, ConvertContext, Var } from './context.js';
+import type { ClassifierOut, ConvertContext, MethodOutputs, Var } from './context.js';
 import { arr, get, has, num, str, toF64 } from './state.js';
 
 function kernelParams(est: PyObject): { kernel: string; gamma: number; coef0: number; degree: number } {
@@ -82,7 +85,15 @@ function kernelMatrix(ctx: ConvertContext, est: PyObject, x: Var): Var {
     ]);
     kname = ctx.op('Exp', [ctx.op('Mul', [d2, ctx.constD([-gamma], [])])]);
   } else {
-    const lin = ctx.op('Add', [ctx.op('Mul', [dot, ctx.constD([gamma], [])]), ctx.constD([coef0], [])]);
+    // gamma folded into the constant: onnxruntime fuses MatMul·scalar into FusedMatMul with a float32 alpha
+    const scaled = ctx.op('MatMul', [
+      xd.name,
+      ctx.constD(
+        Float64Array.from(svT, (v) => v * gamma),
+        [f, nsv],
+      ),
+    ]);
+    const lin = ctx.op('Add', [scaled, ctx.constD([coef0], [])]);
     kname = kernel === 'poly' ? ctx.op('Pow', [lin, ctx.constD([degree], [])]) : ctx.op('Tanh', [lin]);
   }
   return { name: kname, type: 'DOUBLE', cols: nsv };
@@ -94,4 +105,20 @@ export function svr(ctx: ConvertContext, est: PyObject, x: Var): Var {
   const coef = toF64(arr(est, 'dual_coef_'));
   const b = toF64(arr(est, 'intercept_'));
   return ctx.affine(km, coef, 1, b);
+}
+
+/**
+ * OneClassSVM: decision_function = Σ dual_coef · K(x, sv) + intercept_, score_samples = decision_function +
+ * offset_, predict = 1 where the decision is > 0, else −1 (libsvm's sign rule).
+ */
+export function oneClassSvm(ctx: ConvertContext, est: PyObject, x: Var): MethodOutputs {
+  const decision = svr(ctx, est, x);
+  const score = ctx.op('Add', [decision.name, ctx.constD([toF64(arr(est, 'offset_'))[0]!], [])]);
+  const inlier = ctx.op('Greater', [decision.name, ctx.constD([0], [])]);
+  const label = ctx.op('Where', [inlier, ctx.constI([1], []), ctx.constI([-1], [])]);
+  return {
+    predict: { name: label, type: 'INT64', cols: 1 },
+    decision_function: decision,
+    score_samples: { name: score, type: 'DOUBLE', cols: 1 },
+  };
 }

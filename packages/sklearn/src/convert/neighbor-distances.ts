@@ -1,0 +1,86 @@
+/**
+ * Distances from each input row to every stored training row (`_fit_X`) as scikit-learn's neighbour searches
+ * compute them: `_fit_method` 'brute' with a euclidean metric uses euclidean_distances' expansion
+ * (‖x‖² − 2x·f + ‖f‖², clipped at 0); KDTree / BallTree and every other metric take exact differences.
+ */
+import { attr } from '@servekit/onnx';
+import { UnsupportedEstimatorError } from '../pickle/errors.js';
+import type { PyObject } from '../pickle/py-types.js';
+import type { ConvertContext, Var } from './context.js';
+import { arr, get, num, str, toF64 } from './state.js';
+
+/** Distances [N, M] and the "reduced" distances the radius test uses (squared for euclidean, Σ|d|^p for minkowski). */
+export interface PairDistances {
+  /** DOUBLE [N, M] metric distances. */
+  dist: string;
+  /** DOUBLE [N, M] reduced distances (monotone in `dist`). */
+  rdist: string;
+  /** A radius in reduced units. */
+  reduce: (r: number) => number;
+  /** Training rows. */
+  m: number;
+}
+
+/** The metric a fitted neighbours estimator uses, as a Minkowski power (Infinity: chebyshev). */
+function minkowskiPower(est: PyObject): number {
+  const metricRaw = get(est, 'effective_metric_') ?? get(est, 'metric');
+  const metric = typeof metricRaw === 'string' ? metricRaw : 'minkowski';
+  const params = get(est, 'effective_metric_params_');
+  let p = num(est, 'p', 2);
+  if (params instanceof Map && typeof params.get('p') === 'number') p = params.get('p') as number;
+  if (params instanceof Map && params.has('w'))
+    throw new UnsupportedEstimatorError(`${est.name} with weighted minkowski is not supported`);
+  if (metric === 'euclidean' || metric === 'l2') return 2;
+  if (metric === 'manhattan' || metric === 'cityblock' || metric === 'l1') return 1;
+  if (metric === 'chebyshev' || metric === 'infinity') return Number.POSITIVE_INFINITY;
+  if (metric === 'minkowski' && p >= 1) return p;
+  throw new UnsupportedEstimatorError(
+    `${est.name}(metric='${metric}') is not supported (euclidean, manhattan, chebyshev, minkowski are)`,
+  );
+}
+
+/** Pairwise distances of `x` to the estimator's `_fit_X`. */
+export function pairDistances(ctx: ConvertContext, est: PyObject, x: Var): PairDistances {
+  const fitArr = arr(est, '_fit_X');
+  const [m, f] = fitArr.shape as [number, number];
+  if (f !== x.cols)
+    throw new UnsupportedEstimatorError(`${est.name} expects ${f} features but its input has ${x.cols}`);
+  const fit = toF64(fitArr);
+  const p = minkowskiPower(est);
+  const xd = ctx.cast(x, 'DOUBLE');
+  const keep0 = { keepdims: attr.i(0) };
+  if (p === 2 && str(est, '_fit_method', 'brute') === 'brute') {
+    const fitT = new Float64Array(f * m);
+    const sq = new Float64Array(m);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < f; j++) {
+        fitT[j * m + i] = fit[i * f + j]!;
+        sq[i]! += fit[i * f + j]! ** 2;
+      }
+    }
+    const dot = ctx.op('MatMul', [xd.name, ctx.constD(fitT, [f, m])]);
+    const xsq = ctx.op('ReduceSumSquare', [xd.name, ctx.constI([1])], { keepdims: attr.i(1) });
+    const d2 = ctx.op('Add', [
+      ctx.op('Add', [ctx.op('Mul', [dot, ctx.constD([-2], [])]), xsq]),
+      ctx.constD(sq, [1, m]),
+    ]);
+    const rdist = ctx.op('Max', [d2, ctx.constD([0], [])]);
+    return { dist: ctx.op('Sqrt', [rdist]), rdist, reduce: (r) => r * r, m };
+  }
+  const diff = ctx.op('Sub', [ctx.op('Unsqueeze', [xd.name, ctx.constI([1])]), ctx.constD(fit, [1, m, f])]);
+  if (p === 2) {
+    const rdist = ctx.op('ReduceSum', [ctx.op('Mul', [diff, diff]), ctx.constI([2])], keep0);
+    return { dist: ctx.op('Sqrt', [rdist]), rdist, reduce: (r) => r * r, m };
+  }
+  const absd = ctx.op('Abs', [diff]);
+  if (p === Number.POSITIVE_INFINITY) {
+    const d = ctx.op('ReduceMax', [absd, ctx.constI([2])], keep0);
+    return { dist: d, rdist: d, reduce: (r) => r, m };
+  }
+  if (p === 1) {
+    const d = ctx.op('ReduceSum', [absd, ctx.constI([2])], keep0);
+    return { dist: d, rdist: d, reduce: (r) => r, m };
+  }
+  const rdist = ctx.op('ReduceSum', [ctx.op('Pow', [absd, ctx.constD([p], [])]), ctx.constI([2])], keep0);
+  return { dist: ctx.op('Pow', [rdist, ctx.constD([1 / p], [])]), rdist, reduce: (r) => r ** p, m };
+}

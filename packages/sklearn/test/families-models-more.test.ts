@@ -1,0 +1,100 @@
+// More scikit-learn models (test/fixtures/_generators/gen_sklearn_models_more.py, real scikit-learn 1.2.1): every
+// method the graph serves equals scikit-learn's output for it, and the options that cannot match are refused.
+
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import {
+  type ConvertedSklearnModel,
+  convertSklearnBytes,
+  loadSklearnModel,
+  supportedEstimators,
+  UnsupportedEstimatorError,
+} from '../src/index.js';
+import type { GraphFeed } from '../src/request-encoding.js';
+import { expectClose, localFixture, readJson } from './helpers.js';
+
+interface Case {
+  name: string;
+  file: string;
+  inputs: unknown[];
+  methods: Record<string, unknown[]>;
+  classes?: (number | string)[];
+}
+
+const expected = readJson<{ cases: Case[] }>(localFixture('models-more/expected.json'));
+
+async function runMethods(
+  model: ConvertedSklearnModel,
+  feeds: GraphFeed[],
+): Promise<Record<string, { data: unknown[]; dims: readonly number[] }>> {
+  const session = await ort.InferenceSession.create(model.onnx);
+  const input: Record<string, ort.Tensor> = {};
+  for (const f of feeds) input[f.name] = new ort.Tensor(f.type === 'DOUBLE' ? 'float64' : 'string', f.data, f.dims);
+  const out = await session.run(input);
+  await session.release();
+  const res: Record<string, { data: unknown[]; dims: readonly number[] }> = {};
+  for (const [method, { output }] of Object.entries(model.methods)) {
+    const t = out[output]!;
+    res[method] = {
+      data: Array.from(t.data as ArrayLike<unknown>, (v) => (typeof v === 'bigint' ? Number(v) : v)),
+      dims: t.dims,
+    };
+  }
+  return res;
+}
+
+const nums = (v: unknown[]): number[] => (v.flat(2) as unknown[]).map((x) => (x === null ? Number.NaN : (x as number)));
+
+/** Label-like outputs compared exactly: classifier/outlier/mixture predict, and MultiOutputClassifier's columns. */
+const exact = (model: ConvertedSklearnModel, method: string): boolean =>
+  method === 'predict' && model.task !== 'regressor';
+
+describe.each(expected.cases.map((c) => [c.name, c] as const))('scikit-learn 1.2.1 %s', (_name, c) => {
+  it('serves the same methods and matches every one of them', async () => {
+    const model = await loadSklearnModel(localFixture(`models-more/${c.file}`));
+    expect(Object.keys(model.methods).sort()).toEqual(Object.keys(c.methods).sort());
+    const got = await runMethods(model, model.encoder.encodeInstances(c.inputs));
+    if (c.classes) expect(model.classes).toEqual(c.classes);
+    for (const [method, want] of Object.entries(c.methods)) {
+      const g = got[method]!;
+      const flat = (want as unknown[]).flat(2);
+      expect(g.data.length, method).toBe(flat.length);
+      const shape = Array.isArray(want[0]) ? [want.length, (want[0] as unknown[]).length] : [want.length];
+      expect([...g.dims], `${method} shape`).toEqual(shape);
+      if (flat.some((v) => typeof v === 'string') || exact(model, method)) expect(g.data, method).toEqual(flat);
+      else expectClose(g.data as number[], nums(want), 1e-9, 1e-12);
+    }
+  });
+});
+
+const file = (name: string): Uint8Array => new Uint8Array(readFileSync(localFixture(`models-more/${name}.joblib`)));
+
+describe('what cannot match scikit-learn is refused with the reason', () => {
+  it('RadiusNeighborsClassifier(outlier_label=None): sklearn raises for rows with no neighbour', () => {
+    const run = (): unknown => convertSklearnBytes(file('refused_radius_clf_no_outlier_label'));
+    expect(run).toThrow(UnsupportedEstimatorError);
+    expect(run).toThrow(/outlier_label=None\) raises for a row with no training row within the radius/);
+  });
+  it('LocalOutlierFactor(novelty=False) has no method for new rows', () => {
+    expect(() => convertSklearnBytes(file('refused_lof_outlier_detection'))).toThrow(
+      /LocalOutlierFactor\(novelty=False\) only labels its training data/,
+    );
+  });
+  it('lists the new estimators as supported', () => {
+    const names = supportedEstimators();
+    for (const n of [
+      'RadiusNeighborsClassifier',
+      'RadiusNeighborsRegressor',
+      'OneClassSVM',
+      'GaussianProcessRegressor',
+      'LocalOutlierFactor',
+      'CategoricalNB',
+      'MultiOutputClassifier',
+      'BayesianGaussianMixture',
+      'NeighborhoodComponentsAnalysis',
+      'KernelCenterer',
+    ])
+      expect(names, n).toContain(n);
+  });
+});
