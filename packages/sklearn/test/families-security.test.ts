@@ -107,3 +107,39 @@ describe('options that are refused with a message', () => {
     );
   });
 });
+
+describe('the models-more families keep the allow-list rule', () => {
+  const more = (name: string): Uint8Array => new Uint8Array(readFileSync(localFixture(`models-more/${name}.joblib`)));
+  /** `more(name)` with every `sklearn.<family>` module renamed to an unlisted `sklearx.<family>` (same length). */
+  function renamedMore(name: string, family: string): Uint8Array {
+    const raw = Buffer.from(decompressJoblib(more(name)));
+    const from = Buffer.from(`sklearn.${family}`);
+    let at = raw.indexOf(from);
+    expect(at, `${name} names sklearn.${family}`).toBeGreaterThanOrEqual(0);
+    while (at >= 0) {
+      Buffer.from(`sklearx.${family}`).copy(raw, at);
+      at = raw.indexOf(from, at + 1);
+    }
+    return new Uint8Array(raw);
+  }
+  const families: [string, string][] = [
+    ['radius_clf_most_frequent', 'neighbors._classification'],
+    ['radius_clf_most_frequent', 'neighbors._kd_tree'],
+    ['radius_clf_strings_manhattan', 'neighbors._ball_tree'],
+    ['lof_novelty', 'neighbors._lof'],
+    ['nca_transform', 'neighbors._nca'],
+    ['one_class_svm_rbf', 'svm'],
+    ['gpr_const_rbf_white_normalize', 'gaussian_process._gpr'],
+    ['gpr_const_rbf_white_normalize', 'gaussian_process.kernels'],
+    ['categorical_nb', 'naive_bayes'],
+    ['multi_output_classifier', 'multioutput'],
+    ['bayesian_mixture_full', 'mixture'],
+    ['kernel_centerer', 'preprocessing'],
+  ];
+  it.each(families)('%s: a class outside the list (sklearx.%s.*) is refused', (name, family) => {
+    expect(() => readJoblibBytes(more(name))).not.toThrow();
+    const bytes = renamedMore(name, family);
+    expect(() => readJoblibBytes(bytes)).toThrow(UnsafePickleError);
+    expect(() => readJoblibBytes(bytes)).toThrow(new RegExp(`sklearx\\.${family.replace('.', '\\.')}`));
+  });
+});
