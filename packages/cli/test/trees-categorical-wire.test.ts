@@ -95,14 +95,20 @@ describe('categorical tree models and CatBoost over the wire', () => {
     expect(index.filter((e) => e.state !== 'READY')).toEqual([]);
   });
 
-  it('detects a CatBoost binary model.cbm as catboost and refuses to load it with the way out', async () => {
+  it('detects a CatBoost binary model.cbm as catboost, loads a real one and refuses a truncated one', async () => {
     const dir = join(scratch, 'cbm');
     mkdirSync(dir);
-    writeFileSync(join(dir, 'model.cbm'), Buffer.from('CBM1\u0000\u0000\u0000\u0000'));
+    cpSync(join(FIX, 'catboost-cbm/iris.cbm'), join(dir, 'model.cbm'));
     expect(detectFormat(dir)?.name).toBe('catboost');
     const [served] = await modelsFromDir('cbm', dir, flags);
-    await expect(served!.model.load()).rejects.toThrow(
-      'CatBoost binary models (.cbm) are not supported; save the model with save_model(path, format="json")',
+    await served!.model.load();
+    const bad = join(scratch, 'cbm-truncated');
+    mkdirSync(bad);
+    writeFileSync(join(bad, 'model.cbm'), Buffer.from('CBM1\u0000\u0000\u0000\u0000'));
+    expect(detectFormat(bad)?.name).toBe('catboost');
+    const [truncated] = await modelsFromDir('cbm-truncated', bad, flags);
+    await expect(truncated!.model.load()).rejects.toThrow(
+      'cannot read CatBoost binary model: the model core is 0 bytes but the file has 0 after the header',
     );
   });
 

@@ -225,7 +225,11 @@ function lossName(doc: Obj): string | undefined {
 
 /** Parses a CatBoost JSON model (the text of `model.json`) into a tree ensemble equal to `CatBoost.predict()`. */
 export function parseCatBoostJson(text: string): CatBoostModel {
-  const doc = JSON.parse(text) as Json;
+  return parseCatBoostDocument(JSON.parse(text) as Json);
+}
+
+/** A CatBoost JSON document (parsed `model.json`, or a `.cbm` read into that layout) as a tree ensemble. */
+export function parseCatBoostDocument(doc: Json): CatBoostModel {
   if (!isObj(doc)) throw new Error('the document is not an object');
   if (doc.trees !== undefined && doc.oblivious_trees === undefined) {
     throw new Error(

@@ -1,5 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { looksLikeCatBoostBinary, looksLikeCatBoostJson, parseCatBoostJson } from './catboost.js';
+import {
+  looksLikeCatBoostBinary,
+  looksLikeCatBoostJson,
+  parseCatBoostDocument,
+  parseCatBoostJson,
+} from './catboost.js';
+import { cbmToJsonDocument } from './catboost-cbm.js';
 import { looksLikeLightGBMText, parseLightGBMText } from './lightgbm-text.js';
 import { ensembleToOnnx, INPUT_NAME, MARGIN_OUTPUT, type OutputShape, PREDICT_OUTPUT } from './onnx-export.js';
 import type { Tree } from './tree-ensemble.js';
@@ -182,17 +188,17 @@ function categoricalColumnsOf(trees: Tree[], names?: (string[] | undefined)[]): 
   return cols.size > 0 ? { categoricalColumns: [...cols].sort((a, b) => a - b) } : {};
 }
 
-/** Converts a CatBoost JSON model (`save_model(path, format="json")`) to ONNX. `file` names it in errors. */
+/**
+ * Converts a CatBoost model, JSON (`save_model(path, format="json")`) or binary (`.cbm`), to ONNX. `file` names it
+ * in errors.
+ */
 export function convertCatBoostBytes(bytes: Uint8Array, file = 'model.json'): ConvertedModel {
   if (bytes.length === 0) throw new TreeModelError(file, 'the file is empty');
-  if (looksLikeCatBoostBinary(bytes)) {
-    throw new TreeModelError(
-      file,
-      'CatBoost binary models (.cbm) are not supported; save the model with save_model(path, format="json")',
-    );
-  }
+  const binary = looksLikeCatBoostBinary(bytes);
   try {
-    const m = parseCatBoostJson(new TextDecoder().decode(bytes));
+    const m = binary
+      ? parseCatBoostDocument(cbmToJsonDocument(bytes))
+      : parseCatBoostJson(new TextDecoder().decode(bytes));
     const built = ensembleToOnnx(m.ensemble);
     return {
       onnx: built.onnx,
@@ -217,13 +223,13 @@ export function convertCatBoostBytes(bytes: Uint8Array, file = 'model.json'): Co
       objective: m.objective,
       kind: m.kind,
       numClass: m.numClass,
-      format: 'catboost-json',
+      format: binary ? 'catboost-binary' : 'catboost-json',
       ...(m.featureNames ? { featureNames: m.featureNames } : {}),
       ...(m.categoricalColumns.length > 0 ? { categoricalColumns: m.categoricalColumns } : {}),
       ...(m.categoryNames.some((n) => n !== undefined) ? { categoryNames: m.categoryNames } : {}),
     };
   } catch (e) {
-    throw new TreeModelError(file, `cannot read CatBoost JSON model: ${describeError(e)}`);
+    throw new TreeModelError(file, `cannot read CatBoost ${binary ? 'binary' : 'JSON'} model: ${describeError(e)}`);
   }
 }
 

@@ -119,7 +119,7 @@ describe('CatBoost JSON models (oblivious trees, float and one-hot categorical s
     expect(reg).toMatchObject({ kind: 'regressor', numClass: 0, objective: 'RMSE' });
   });
 
-  it('refuses CTR splits, non-symmetric trees, unknown losses and .cbm files with messages that say why', () => {
+  it('refuses CTR splits, non-symmetric trees, unknown losses and truncated .cbm files with messages that say why', () => {
     const { text } = read('binary_onehot');
     const enc = (s: string) => new TextEncoder().encode(s);
     const ctr = text.replace('"split_type": "OneHotFeature"', '"split_type": "OnlineCtr"');
@@ -138,7 +138,7 @@ describe('CatBoost JSON models (oblivious trees, float and one-hot categorical s
       'oblivious_trees[2] has 3 leaf values for depth 0 (expected 1·dims)',
     );
     expect(() => convertCatBoostBytes(enc('CBM1\u0000\u0000'), 'model.cbm')).toThrow(
-      'model.cbm: CatBoost binary models (.cbm) are not supported; save the model with save_model(path, format="json")',
+      'model.cbm: cannot read CatBoost binary model: the file ends inside its 8-byte header',
     );
   });
 });

@@ -56,5 +56,5 @@ export const xgboostFormat = handler('xgboost');
 /** `model.txt` (or a `model.bst` holding LightGBM text): LightGBM, converted to an ONNX tree ensemble. */
 export const lightgbmFormat = handler('lightgbm');
 
-/** `model.json` holding a CatBoost JSON model (or `model.cbm`, refused with a reason): an ONNX tree ensemble. */
+/** `model.json` holding a CatBoost JSON model, or a binary `model.cbm`: an ONNX tree ensemble. */
 export const catboostFormat = handler('catboost');
