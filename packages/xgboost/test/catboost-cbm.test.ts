@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { ModelServer } from '@servekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cbmToJsonDocument } from '../src/catboost-cbm.js';
-import { convertCatBoostBytes, loadTreeModel, TreeModel } from '../src/index.js';
+import { convertCatBoostBytes, loadTreeModel, TreeModel, TreeModelError } from '../src/index.js';
 import { expectClose, localFixture, runConverted } from './helpers.js';
 
 const DIR = localFixture('catboost-cbm');
@@ -66,6 +66,28 @@ describe('CatBoost binary models (.cbm)', () => {
     expect(() => convertCatBoostBytes(wild, 'wild.cbm')).toThrow(
       /wild\.cbm: cannot read CatBoost binary model: .*outside/,
     );
+  });
+
+  it('a corrupted file converts or is refused with a TreeModelError, never anything else (seeded byte flips)', () => {
+    const original = bytes('iris.cbm');
+    let seed = 20261204;
+    const next = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    let refused = 0;
+    for (let i = 0; i < 300; i++) {
+      const b = original.slice();
+      // flips inside the flatbuffer's first 2 KB: offsets, vtables and vector lengths
+      for (let k = 0; k < 4; k++) b[8 + (next() % 2048)] = next() % 256;
+      try {
+        convertCatBoostBytes(b, 'flip.cbm');
+      } catch (e) {
+        expect(e).toBeInstanceOf(TreeModelError);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(0);
   });
 
   describe('served', () => {
