@@ -9,6 +9,7 @@ import type { PyObject } from '../pickle/py-types.js';
 import { isPyObject } from '../pickle/py-types.js';
 import type { ConvertContext, Var } from './context.js';
 import { filled } from './math.js';
+import { perFeature } from './neighbor-distances.js';
 import { arr, get, num, obj, toF64 } from './state.js';
 
 /**
@@ -41,9 +42,8 @@ function lengthScales(k: PyObject, f: number): Float64Array {
 function sqDistances(ctx: ConvertContext, t: Train, ls: Float64Array): string {
   const { m, f } = t;
   const scaledFit = Float64Array.from(t.fit, (v, i) => v / ls[i % f]!);
-  const xs = ctx.op('Div', [t.x.name, ctx.constD(ls, [1, f])]);
-  const diff = ctx.op('Sub', [ctx.op('Unsqueeze', [xs, ctx.constI([1])]), ctx.constD(scaledFit, [1, m, f])]);
-  return ctx.op('ReduceSum', [ctx.op('Mul', [diff, diff]), ctx.constI([2])], { keepdims: attr.i(0) });
+  const xs: Var = { name: ctx.op('Div', [t.x.name, ctx.constD(ls, [1, f])]), type: 'DOUBLE', cols: f };
+  return perFeature(ctx, xs, scaledFit, m, f, 'square');
 }
 
 /** c·K as one graph value (Mul only when c ≠ 1). */

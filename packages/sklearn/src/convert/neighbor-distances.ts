@@ -1,7 +1,7 @@
 /**
  * Distances from each input row to every stored training row (`_fit_X`) as scikit-learn's neighbour searches
  * compute them: `_fit_method` 'brute' with a euclidean metric uses euclidean_distances' expansion
- * (‖x‖² − 2x·f + ‖f‖², clipped at 0); KDTree / BallTree and every other metric take exact differences.
+ * (‖x‖² − 2x·f + ‖f‖², clipped at 0); KDTree / BallTree and every other metric sum exact per-feature differences.
  */
 import { attr } from '@servekit/onnx';
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
@@ -48,7 +48,6 @@ export function pairDistances(ctx: ConvertContext, est: PyObject, x: Var): PairD
   const fit = toF64(fitArr);
   const p = minkowskiPower(est);
   const xd = ctx.cast(x, 'DOUBLE');
-  const keep0 = { keepdims: attr.i(0) };
   if (p === 2 && str(est, '_fit_method', 'brute') === 'brute') {
     const fitT = new Float64Array(f * m);
     const sq = new Float64Array(m);
@@ -67,20 +66,48 @@ export function pairDistances(ctx: ConvertContext, est: PyObject, x: Var): PairD
     const rdist = ctx.op('Max', [d2, ctx.constD([0], [])]);
     return { dist: ctx.op('Sqrt', [rdist]), rdist, reduce: (r) => r * r, m };
   }
-  const diff = ctx.op('Sub', [ctx.op('Unsqueeze', [xd.name, ctx.constI([1])]), ctx.constD(fit, [1, m, f])]);
   if (p === 2) {
-    const rdist = ctx.op('ReduceSum', [ctx.op('Mul', [diff, diff]), ctx.constI([2])], keep0);
+    const rdist = perFeature(ctx, xd, fit, m, f, 'square');
     return { dist: ctx.op('Sqrt', [rdist]), rdist, reduce: (r) => r * r, m };
   }
-  const absd = ctx.op('Abs', [diff]);
   if (p === Number.POSITIVE_INFINITY) {
-    const d = ctx.op('ReduceMax', [absd, ctx.constI([2])], keep0);
+    const d = perFeature(ctx, xd, fit, m, f, 'max');
     return { dist: d, rdist: d, reduce: (r) => r, m };
   }
   if (p === 1) {
-    const d = ctx.op('ReduceSum', [absd, ctx.constI([2])], keep0);
+    const d = perFeature(ctx, xd, fit, m, f, 'abs');
     return { dist: d, rdist: d, reduce: (r) => r, m };
   }
-  const rdist = ctx.op('ReduceSum', [ctx.op('Pow', [absd, ctx.constD([p], [])]), ctx.constI([2])], keep0);
+  const rdist = perFeature(ctx, xd, fit, m, f, 'pow', p);
   return { dist: ctx.op('Pow', [rdist, ctx.constD([1 / p], [])]), rdist, reduce: (r) => r ** p, m };
+}
+
+/**
+ * Σ_j g(x_j − fit_j) (or max_j) [N, M], one [N, M] term per feature in feature order, as scipy's cdist and
+ * sklearn's KDTree / BallTree sum them; memory N·M however many features.
+ */
+export function perFeature(
+  ctx: ConvertContext,
+  x: Var,
+  fit: Float64Array,
+  m: number,
+  f: number,
+  g: 'square' | 'abs' | 'pow' | 'max',
+  p = 1,
+): string {
+  let acc: string | undefined;
+  for (let j = 0; j < f; j++) {
+    const col = ctx.op('Gather', [x.name, ctx.constI([j])], { axis: attr.i(1) });
+    const fitCol = Float64Array.from({ length: m }, (_, i) => fit[i * f + j]!);
+    const diff = ctx.op('Sub', [col, ctx.constD(fitCol, [1, m])]);
+    const term =
+      g === 'square'
+        ? ctx.op('Mul', [diff, diff])
+        : g === 'pow'
+          ? ctx.op('Pow', [ctx.op('Abs', [diff]), ctx.constD([p], [])])
+          : ctx.op('Abs', [diff]);
+    acc = acc === undefined ? term : ctx.op(g === 'max' ? 'Max' : 'Add', [acc, term]);
+  }
+  if (acc === undefined) throw new UnsupportedEstimatorError('a neighbours model with no features is not supported');
+  return acc;
 }

@@ -3,7 +3,8 @@ import { attr } from '@servekit/onnx';
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
 import type { ClassifierOut, ConvertContext, Var } from './context.js';
-import { arr, get, num, str, toF64 } from './state.js';
+import { pairDistances } from './neighbor-distances.js';
+import { arr, num, str, toF64 } from './state.js';
 
 interface Neighbours {
   /** INT64 [N, k] indices into the training set. */
@@ -15,40 +16,9 @@ interface Neighbours {
   weights: string;
 }
 
+/** Distances [N, M] to the training rows, as the estimator's fitted search method computes them. */
 function distances(ctx: ConvertContext, est: PyObject, x: Var): string {
-  const fitArr = arr(est, '_fit_X');
-  const [m, f] = fitArr.shape as [number, number];
-  const fit = toF64(fitArr);
-  const metricRaw = get(est, 'effective_metric_') ?? get(est, 'metric');
-  const metric = typeof metricRaw === 'string' ? metricRaw : 'minkowski';
-  const params = get(est, 'effective_metric_params_');
-  let p = num(est, 'p', 2);
-  if (params instanceof Map && typeof params.get('p') === 'number') p = params.get('p') as number;
-  const xd = ctx.cast(x, 'DOUBLE');
-  if (metric === 'euclidean' || (metric === 'minkowski' && p === 2)) {
-    const fitT = new Float64Array(f * m);
-    const sq = new Float64Array(m);
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < f; j++) {
-        fitT[j * m + i] = fit[i * f + j]!;
-        sq[i]! += fit[i * f + j]! ** 2;
-      }
-    }
-    const dot = ctx.op('MatMul', [xd.name, ctx.constD(fitT, [f, m])]);
-    const xsq = ctx.op('ReduceSumSquare', [xd.name, ctx.constI([1])], { keepdims: attr.i(1) });
-    const d2 = ctx.op('Add', [ctx.op('Sub', [xsq, ctx.op('Mul', [dot, ctx.constD([2], [])])]), ctx.constD(sq, [1, m])]);
-    return ctx.op('Sqrt', [ctx.op('Max', [d2, ctx.constD([0], [])])]);
-  }
-  const pp =
-    metric === 'manhattan' || metric === 'cityblock' || metric === 'l1' ? 1 : metric === 'minkowski' ? p : Number.NaN;
-  if (Number.isNaN(pp)) throw new UnsupportedEstimatorError(`${est.name}(metric='${metric}') is not supported`);
-  const diff = ctx.op('Sub', [ctx.op('Unsqueeze', [xd.name, ctx.constI([1])]), ctx.constD(fit, [1, m, f])]);
-  const absd = ctx.op('Abs', [diff]);
-  if (pp === 1) return ctx.op('ReduceSum', [absd, ctx.constI([2])], { keepdims: attr.i(0) });
-  const s = ctx.op('ReduceSum', [ctx.op('Pow', [absd, ctx.constD([pp], [])]), ctx.constI([2])], {
-    keepdims: attr.i(0),
-  });
-  return ctx.op('Pow', [s, ctx.constD([1 / pp], [])]);
+  return pairDistances(ctx, est, x).dist;
 }
 
 function neighbours(ctx: ConvertContext, est: PyObject, x: Var): Neighbours {
