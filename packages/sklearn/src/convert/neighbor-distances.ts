@@ -28,7 +28,7 @@ function minkowskiPower(est: PyObject): number {
   const params = get(est, 'effective_metric_params_');
   let p = num(est, 'p', 2);
   if (params instanceof Map && typeof params.get('p') === 'number') p = params.get('p') as number;
-  if (params instanceof Map && params.has('w'))
+  if (params instanceof Map && params.get('w') !== undefined && params.get('w') !== null)
     throw new UnsupportedEstimatorError(`${est.name} with weighted minkowski is not supported`);
   if (metric === 'euclidean' || metric === 'l2') return 2;
   if (metric === 'manhattan' || metric === 'cityblock' || metric === 'l1') return 1;
