@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { ModelServer } from '@servekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertXGBoostBytes, loadXGBoostModel, TreeModel } from '../src/index.js';
-import { expectClose, localFixture } from './helpers.js';
+import { expectClose, localFixture, runConverted } from './helpers.js';
 
 const DIR = localFixture('xgboost-category-names');
 const expected = JSON.parse(readFileSync(`${DIR}/expected.json`, 'utf8')) as {
@@ -16,18 +16,25 @@ const expected = JSON.parse(readFileSync(`${DIR}/expected.json`, 'utf8')) as {
 };
 
 describe('XGBoost category names (gradient_booster.model.cats)', () => {
-  it('reads the names of the string columns, UTF-8 included, and marks unknown names as errors', async () => {
-    const m = await loadXGBoostModel(`${DIR}/model.json`);
-    expect(m.categoryNames).toEqual([
-      expected.category_names.color,
-      expected.category_names.size,
-      undefined,
-      undefined,
-    ]);
-    expect(m.categoryNames![0]![11]).toBe('türkis');
-    expect(m.categoricalColumns).toEqual([0, 1]);
-    expect(m.unknownCategory).toBe('error');
-  });
+  it.each(['model.json', 'model.ubj'])(
+    '%s: reads the names of the string columns, UTF-8 included, and marks unknown names as errors',
+    async (file) => {
+      const m = await loadXGBoostModel(`${DIR}/${file}`);
+      expect(m.categoryNames).toEqual([
+        expected.category_names.color,
+        expected.category_names.size,
+        undefined,
+        undefined,
+      ]);
+      expect(m.categoryNames![0]![11]).toBe('türkis');
+      expect(m.categoricalColumns).toEqual([0, 1]);
+      expect(m.unknownCategory).toBe('error');
+      const codes = expected.inputs.map((row) =>
+        row.map((v, i) => (typeof v === 'string' ? m.categoryNames![i]!.indexOf(v) : (v ?? Number.NaN))),
+      );
+      expectClose((await runConverted(m, codes)).predict, expected.booster_predict, `${file} codes`);
+    },
+  );
 
   it('a model without cats (XGBoost 1.7) has no names and takes codes only', async () => {
     const m = await loadXGBoostModel(localFixture('xgboost-categorical/reg_partition/model.json'));
