@@ -308,7 +308,7 @@ describe('admission control off (default)', () => {
       ),
     ).toEqual({ maxConcurrentRequests: 4, maxConcurrentRequestsTotal: 16, maxQueueSize: 8 });
     expect(() => admissionFromFlags(parseFlags(['--max_concurrent_requests=-1'], SERVER_FLAGS, {}).flags)).toThrow(
-      /max_concurrent_requests must be an integer ≥ 0/,
+      /--max_concurrent_requests\) must be an integer ≥ 0, got -1/,
     );
   });
 });
