@@ -1,0 +1,114 @@
+// Admission control: what it costs when off and when on, side by side in one run.
+// Usage: node bench/admission.mjs [--rounds 5] [--duration 2] [--warmup 0.5] [--concurrency 16] [--base DIR]
+// Servers (all at once, iris logreg ONNX, bench/servers/onnx-server.mjs): admission off; on with a cap far above the
+// load (every request passes the fast path); on with a cap of 2 (most requests wait in the queue); with --base DIR,
+// also the same server from DIR, a built checkout of the commit before admission control (the "off" reference).
+// Each round drives every server in turn (rotated order) with V2 REST JSON then gRPC; medians over rounds.
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT, runLoadgen, startServer, stopServer } from './lib/servers.mjs';
+
+const { values: opts } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '5' },
+    duration: { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '0.5' },
+    concurrency: { type: 'string', default: '16' },
+    base: { type: 'string' },
+  },
+});
+const rounds = Number(opts.rounds);
+const durationMs = Number(opts.duration) * 1000;
+const warmupMs = Number(opts.warmup) * 1000;
+const concurrency = Number(opts.concurrency);
+const IRIS = join(ROOT, '../shared/fixtures/onnx/sklearn-onnx-docs/logreg_iris/model.onnx');
+
+const configs = [
+  { name: 'off (default)', flags: [] },
+  { name: `on, cap 1000 ≫ load (c=${concurrency})`, flags: ['--max_concurrent_requests', '1000'] },
+  { name: 'on, cap 2 (requests queue)', flags: ['--max_concurrent_requests', '2'] },
+];
+if (opts.base) configs.unshift({ name: 'before (base commit)', flags: [], root: opts.base });
+
+const json = JSON.stringify({ inputs: [{ name: 'X', datatype: 'FP32', shape: [1, 2], data: [5.1, 3.5] }] });
+const loads = {
+  'REST JSON': (s) => ({
+    kind: 'http',
+    target: `http://127.0.0.1:${s.port}`,
+    path: '/v2/models/iris/infer',
+    body: Buffer.from(json).toString('base64'),
+  }),
+  'gRPC raw': (s) => ({
+    kind: 'grpc',
+    target: `127.0.0.1:${s.grpcPort}`,
+    grpcPreserialized: true,
+    grpcRequest: {
+      model_name: 'iris',
+      inputs: [{ name: 'X', datatype: 'FP32', shape: [1, 2] }],
+      raw_input_contents: [Buffer.from(Float32Array.from([5.1, 3.5]).buffer).toString('base64')],
+    },
+  }),
+};
+
+const servers = [];
+for (const c of configs) {
+  const script = join(c.root ?? ROOT, 'bench/servers/onnx-server.mjs');
+  servers.push(await startServer([script, IRIS, 'iris', ...c.flags]));
+}
+
+/** Queue depth and rejections of a server's admission control, from /metrics. */
+async function admissionStats(s) {
+  const text = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
+  const rejected = [...text.matchAll(/^servekit_admission_rejected_total\{[^}]*\} (\d+)/gm)].reduce(
+    (a, m) => a + Number(m[1]),
+    0,
+  );
+  return { rejected };
+}
+
+const results = new Map(); // `${config}|${load}` → [{rps, p50, p99}]
+try {
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < configs.length; k++) {
+      const i = (k + r) % configs.length;
+      for (const [load, spec] of Object.entries(loads)) {
+        const res = await runLoadgen({ durationMs, warmupMs, concurrency, ...spec(servers[i]) });
+        if (res.errors > 0 || res.requests === 0) {
+          throw new Error(`${configs[i].name} ${load}: ${res.errors} errors of ${res.requests + res.errors}`);
+        }
+        const key = `${configs[i].name}|${load}`;
+        if (!results.has(key)) results.set(key, []);
+        results.get(key).push(res);
+        process.stdout.write(
+          `round ${r + 1} ${configs[i].name.padEnd(34)} ${load.padEnd(9)} ${Math.round(res.rps)} req/s p50 ${res.p50.toFixed(2)} p99 ${res.p99.toFixed(2)} ms\n`,
+        );
+      }
+    }
+  }
+  for (const s of servers.slice(configs.length - 2)) {
+    const stats = await admissionStats(s);
+    if (stats.rejected > 0) throw new Error(`admission control rejected ${stats.rejected} requests`);
+  }
+} finally {
+  for (const s of servers) await stopServer(s);
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const reference = configs[0].name;
+process.stdout.write(
+  `\nMedians of ${rounds} rounds, ${opts.duration} s each, c=${concurrency}; ratio = req/s ÷ "${reference}"\n\n`,
+);
+process.stdout.write('| server | load | req/s | ratio | p50 ms | p99 ms |\n| --- | --- | --- | --- | --- | --- |\n');
+for (const load of Object.keys(loads)) {
+  const ref = median(results.get(`${reference}|${load}`).map((x) => x.rps));
+  for (const c of configs) {
+    const xs = results.get(`${c.name}|${load}`);
+    const rps = median(xs.map((x) => x.rps));
+    process.stdout.write(
+      `| ${c.name} | ${load} | ${Math.round(rps)} | ${(rps / ref).toFixed(2)} | ${median(xs.map((x) => x.p50)).toFixed(2)} | ${median(xs.map((x) => x.p99)).toFixed(2)} |\n`,
+    );
+  }
+}
