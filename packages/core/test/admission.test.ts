@@ -2,6 +2,7 @@
 // client deadlines (grpc-timeout, x-request-timeout, V2 parameters.timeout) and cancellation, over real sockets.
 import { ClientError, GrpcClient } from '@servekit/client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { deadlineFromGrpc, deadlineFromHeaders, deadlineFromParameters } from '../src/admission/deadline.js';
 import { GrpcCode } from '../src/errors.js';
 import { type InferContext, Model } from '../src/model/model.js';
 import type { InferRequest, Payload, Result } from '../src/protocols/infer-types.js';
@@ -310,5 +311,21 @@ describe('admission control off (default)', () => {
     expect(() => admissionFromFlags(parseFlags(['--max_concurrent_requests=-1'], SERVER_FLAGS, {}).flags)).toThrow(
       /--max_concurrent_requests\) must be an integer ≥ 0, got -1/,
     );
+  });
+});
+
+describe('deadline parsing', () => {
+  it('x-request-timeout is seconds; parameters.timeout is µs (0: none); a gRPC deadline is epoch ms', () => {
+    expect(deadlineFromHeaders({ 'x-request-timeout': '0.25' }, 1000)).toBe(1250);
+    expect(deadlineFromHeaders({ 'x-request-timeout': '.5' }, 1000)).toBe(1500);
+    expect(deadlineFromHeaders({ 'x-request-timeout': '2' }, 0)).toBe(2000);
+    expect(deadlineFromHeaders({}, 0)).toBeUndefined();
+    expect(deadlineFromParameters({ timeout: 100_000 }, 1000)).toBe(1100);
+    expect(deadlineFromParameters({ timeout: 0 }, 1000)).toBeUndefined();
+    expect(deadlineFromParameters({ other: 1 }, 1000)).toBeUndefined();
+    expect(deadlineFromGrpc(Number.POSITIVE_INFINITY, 0)).toBeUndefined();
+    const inAnHour = deadlineFromGrpc(new Date(Date.now() + 3_600_000), 0)!;
+    expect(inAnHour).toBeGreaterThan(3_000_000); // an hour from now, on the monotonic clock
+    expect(inAnHour).toBeLessThanOrEqual(3_600_000);
   });
 });

@@ -34,7 +34,7 @@ export function deadlineFromHeaders(headers: InferContext['headers'], now = perf
   const raw = headers[REQUEST_TIMEOUT_HEADER];
   if (raw === undefined) return undefined;
   const text = Array.isArray(raw) ? raw.join(',') : raw;
-  const seconds = /^\s*[0-9]+(\.[0-9]*)?\s*$/.test(text) ? Number(text) : Number.NaN;
+  const seconds = /^\s*([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*$/.test(text) ? Number(text) : Number.NaN;
   if (!(seconds > 0)) {
     throw new InvalidInput(
       `${REQUEST_TIMEOUT_HEADER} must be a positive number of seconds (e.g. 0.5), got "${clip(text, 40)}".`,
