@@ -154,15 +154,17 @@ if (opts.only !== 'e2e') {
   const perRound = Number(opts['inproc-requests']);
   const inproc = [];
   for (const c of configs) inproc.push(await inprocServer(c.root ?? ROOT, c.flags));
-  /** µs per request with 4 requests in flight. */
+  /** Wall and CPU (user + system) µs per request with 4 requests in flight. */
   async function timeInproc(call) {
     let next = 0;
     const lane = async () => {
       while (next++ < perRound) await call();
     };
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all([lane(), lane(), lane(), lane()]);
-    return ((performance.now() - t0) * 1e3) / perRound;
+    const cpu = process.cpuUsage(cpu0);
+    return { wall: ((performance.now() - t0) * 1e3) / perRound, cpu: (cpu.user + cpu.system) / perRound };
   }
   for (const call of inproc) await timeInproc(call); // warm-up
   const inprocResults = configs.map(() => []);
@@ -173,14 +175,19 @@ if (opts.only !== 'e2e') {
     }
   }
   process.stdout.write(
-    `\nIn process: DataPlane.inferV2 on an echo model, 4 in flight, ${perRound} requests × ${rounds * 2} rounds; median µs/request (min–max)\n\n`,
+    `\nIn process: DataPlane.inferV2 on an echo model, 4 in flight, ${perRound} requests × ${rounds * 2} rounds; µs/request, median (min) over rounds\n\n`,
   );
-  process.stdout.write('| server | µs/request | min–max | ratio |\n| --- | --- | --- | --- |\n');
-  const refUs = median(inprocResults[0]);
+  process.stdout.write(
+    '| server | CPU µs/request | ratio | wall µs/request | ratio |\n| --- | --- | --- | --- | --- |\n',
+  );
+  const stat = (i, k) => inprocResults[i].map((x) => x[k]);
+  const refCpu = median(stat(0, 'cpu'));
+  const refWall = median(stat(0, 'wall'));
   configs.forEach((c, i) => {
-    const xs = inprocResults[i];
+    const cpu = stat(i, 'cpu');
+    const wall = stat(i, 'wall');
     process.stdout.write(
-      `| ${c.name} | ${median(xs).toFixed(2)} | ${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)} | ${(median(xs) / refUs).toFixed(3)} |\n`,
+      `| ${c.name} | ${median(cpu).toFixed(2)} (${Math.min(...cpu).toFixed(2)}) | ${(median(cpu) / refCpu).toFixed(3)} | ${median(wall).toFixed(2)} (${Math.min(...wall).toFixed(2)}) | ${(median(wall) / refWall).toFixed(3)} |\n`,
     );
   });
 }

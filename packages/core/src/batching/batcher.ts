@@ -22,8 +22,8 @@
  *   Overloaded (503 + Retry-After); a request queued longer than `timeoutMs` fails with DeadlineExceeded
  *   (one sweep timer per batcher, never one per request); a request whose signal aborts while queued is
  *   removed with RequestCancelled without touching the others; a member whose client deadline
- *   (`ctx.deadline`) passed before its batch runs is dropped with RequestTimeoutExpired. Once dispatched, a batch runs to the end;
- *   its signal aborts only when every member's signal has.
+ *   (`ctx.deadline`) passed before its batch runs is dropped with RequestTimeoutExpired. Once dispatched, a
+ *   batch runs to the end; its signal aborts only when every member's signal has.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { deadlinePassed, RequestTimeoutExpired } from '../admission/deadline.js';
@@ -58,7 +58,7 @@ export interface BatchMetrics {
   queueSeconds: Histogram<'model_name'>;
   /** Rows waiting now. */
   queueDepth: Gauge<'model_name'>;
-  /** Requests that left the queue without running: reason `queue_full`, `timeout`, `deadline`, `cancelled` or `shutdown`. */
+  /** Requests that left the queue without running: `queue_full`, `timeout`, `deadline`, `cancelled`, `shutdown`. */
   rejected: Counter<'model_name' | 'reason'>;
 }
 
