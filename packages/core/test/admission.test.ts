@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { deadlineFromGrpc, deadlineFromHeaders, deadlineFromParameters } from '../src/admission/deadline.js';
 import { GrpcCode } from '../src/errors.js';
 import { type InferContext, Model } from '../src/model/model.js';
-import type { InferRequest, Payload, Result } from '../src/protocols/infer-types.js';
+import { isInferRequest, type Payload, type Result, type V1Request } from '../src/protocols/infer-types.js';
 import { parseFlags, SERVER_FLAGS } from '../src/server/flags.js';
 import type { ModelServer, ModelServerOptions } from '../src/server/model-server.js';
 import { admissionFromFlags } from '../src/server/options-from-flags.js';
@@ -27,7 +27,8 @@ class GatedModel extends Model {
     this.maxActive = Math.max(this.maxActive, this.active);
     if (!this.released) await new Promise<void>((resolve) => this.gates.push(resolve));
     this.active--;
-    return { model_name: this.name, outputs: (payload as InferRequest).inputs };
+    if (!isInferRequest(payload)) return { predictions: (payload as V1Request).instances ?? [] };
+    return { model_name: this.name, outputs: payload.inputs };
   }
 
   /** Let the oldest waiting predict call finish. */
@@ -141,6 +142,30 @@ describe('admission control: concurrency cap and FIFO queue', () => {
     expect(m.calls).toEqual(['r0', 'r1']);
   });
 
+  it('V1 :predict requests take the same slots and queue', async () => {
+    const m = new GatedModel('m');
+    const server = await serve([m], { admission: { maxConcurrentRequests: 1, maxQueueSize: 1 } });
+    const v1 = (id: string) =>
+      fetch(`http://127.0.0.1:${server.httpPort}/v1/models/m:predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': id },
+        body: JSON.stringify({ instances: [[1, 2]] }),
+      });
+    const first = infer(server, 'm', 'r0');
+    await until(() => m.active, 1);
+    const queued = v1('v1-a');
+    await until(() => metric(server, depth('m')), 1);
+    const refused = await v1('v1-b');
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    m.releaseAll();
+    expect((await first).status).toBe(200);
+    const res = await queued;
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ predictions: [[1, 2]] });
+    expect(m.calls).toEqual(['r0', 'v1-a']);
+  });
+
   it('--max_queue_size 0: no request waits, one over the cap is refused at once', async () => {
     const m = new GatedModel('m');
     const server = await serve([m], { admission: { maxConcurrentRequests: 1, maxQueueSize: 0 } });
@@ -204,7 +229,7 @@ describe('admission control: client deadlines', () => {
       .infer(
         'm',
         { inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: new Float32Array([1]) }] },
-        { deadlineMs: 150, metadata: { 'x-request-id': 'late' } },
+        { deadlineMs: 500, metadata: { 'x-request-id': 'late' } },
       )
       .catch((e: unknown) => e);
     expect((err as ClientError).grpcCode).toBe(GrpcCode.DEADLINE_EXCEEDED);
