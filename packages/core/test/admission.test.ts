@@ -1,9 +1,11 @@
 // Admission control without batching: per-model and server-wide concurrency caps, a bounded FIFO wait queue,
 // client deadlines (grpc-timeout, x-request-timeout, V2 parameters.timeout) and cancellation, over real sockets.
 import { ClientError, GrpcClient } from '@servekit/client';
+import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { AdmissionController } from '../src/admission/admission-controller.js';
 import { deadlineFromGrpc, deadlineFromHeaders, deadlineFromParameters } from '../src/admission/deadline.js';
-import { GrpcCode } from '../src/errors.js';
+import { GrpcCode, Overloaded, ServerNotReady } from '../src/errors.js';
 import { type InferContext, Model } from '../src/model/model.js';
 import { isInferRequest, type Payload, type Result, type V1Request } from '../src/protocols/infer-types.js';
 import { parseFlags, SERVER_FLAGS } from '../src/server/flags.js';
@@ -352,5 +354,49 @@ describe('deadline parsing', () => {
     const inAnHour = deadlineFromGrpc(new Date(Date.now() + 3_600_000), 0)!;
     expect(inAnHour).toBeGreaterThan(3_000_000); // an hour from now, on the monotonic clock
     expect(inAnHour).toBeLessThanOrEqual(3_600_000);
+  });
+});
+
+describe('AdmissionController', () => {
+  const ctx = (): InferContext => ({
+    headers: {},
+    protocol: 'v2',
+    requestId: 'r',
+    signal: new AbortController().signal,
+  });
+
+  it('close() fails waiting requests with ServerNotReady (never running them) and lets running ones finish', async () => {
+    const registry = new Registry();
+    const ac = new AdmissionController({ maxConcurrentRequests: 1, maxQueueSize: 1 }, registry);
+    let release!: () => void;
+    const running = ac.run('m', ctx(), () => new Promise<string>((r) => (release = () => r('first'))));
+    let ran = false;
+    const waiting = ac.run('m', ctx(), async () => {
+      ran = true;
+    });
+    await expect(ac.run('m', ctx(), async () => 'third')).rejects.toBeInstanceOf(Overloaded);
+    expect(ac.queueDepth('m')).toBe(1);
+    ac.close();
+    await expect(waiting).rejects.toBeInstanceOf(ServerNotReady);
+    await expect(ac.run('m', ctx(), async () => 'late')).rejects.toBeInstanceOf(ServerNotReady);
+    release();
+    expect(await running).toBe('first');
+    expect(ran).toBe(false);
+    expect(ac.running).toBe(0);
+    const text = await registry.metrics();
+    expect(text).toContain('servekit_admission_rejected_total{model_name="m",reason="shutdown"} 1');
+    expect(text).toContain('servekit_admission_rejected_total{model_name="m",reason="queue_full"} 1');
+    expect(text).toContain('servekit_admission_queue_depth{model_name="m"} 0');
+  });
+
+  it('a failing request frees its slot for the next waiter', async () => {
+    const ac = new AdmissionController({ maxConcurrentRequests: 1 }, new Registry());
+    let fail!: (e: Error) => void;
+    const first = ac.run('m', ctx(), () => new Promise<never>((_, reject) => (fail = reject)));
+    const second = ac.run('m', ctx(), async () => 'second');
+    fail(new Error('model failed'));
+    await expect(first).rejects.toThrow('model failed');
+    expect(await second).toBe('second');
+    expect(ac.running).toBe(0);
   });
 });
