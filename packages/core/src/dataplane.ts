@@ -236,12 +236,12 @@ export class DataPlane {
     return this.repository.acquire(name, version);
   }
 
-  /** The hook pipeline, holding a concurrency slot when admission control is on. */
+  /** The hook pipeline, holding a concurrency slot when admission control is on (its wait is queue time). */
   private pipeline(model: Model, name: string, payload: Payload, ctx: InferContext): Promise<Result> {
     const ac = this.admissionControl;
-    return ac
-      ? ac.run(name, ctx, () => this.stages(model, name, payload, ctx))
-      : this.stages(model, name, payload, ctx);
+    if (!ac) return this.stages(model, name, payload, ctx);
+    const onWaited = (ms: number) => this.statistics.of(model).recordQueue(ms * 1e6);
+    return ac.run(name, ctx, () => this.stages(model, name, payload, ctx), onWaited);
   }
 
   private async stages(model: Model, name: string, payload: Payload, ctx: InferContext): Promise<Result> {

@@ -116,6 +116,12 @@ describe('admission control: concurrency cap and FIFO queue', () => {
     expect(m.calls).toEqual(['r0', 'r1', 'r2', 'r3', 'r4']);
     expect(m.maxActive).toBe(2);
     expect(await metric(server, depth('m'))).toBe(0);
+    // The three that waited for a slot count as queued in Triton's statistics; the two that did not, not.
+    const stats = (await (await fetch(`http://127.0.0.1:${server.httpPort}/v2/models/m/stats`)).json()) as {
+      model_stats: Array<{ inference_stats: { queue: { count: number; ns: number } } }>;
+    };
+    expect(stats.model_stats[0]!.inference_stats.queue.count).toBe(3);
+    expect(stats.model_stats[0]!.inference_stats.queue.ns).toBeGreaterThan(0);
   });
 
   it('answers 503 + Retry-After at once (Triton: "Exceeds maximum queue size") when the queue is full', async () => {

@@ -102,17 +102,21 @@ export class AdmissionController {
   }
 
   /**
-   * Run `fn` holding one of `name`'s slots: at once when one is free, else after waiting in the model's queue.
-   * Rejects without calling `fn` with Overloaded (queue full), RequestTimeoutExpired (deadline passed first),
-   * RequestCancelled (client gone) or ServerNotReady (closed).
+   * Run `fn` holding one of `name`'s slots: at once when one is free, else after waiting in the model's queue
+   * (`onWaited` then gets the wait in ms). Rejects without calling `fn` with Overloaded (queue full),
+   * RequestTimeoutExpired (deadline passed first), RequestCancelled (client gone) or ServerNotReady (closed).
    */
-  run<T>(name: string, ctx: InferContext, fn: () => Promise<T>): Promise<T> {
+  run<T>(name: string, ctx: InferContext, fn: () => Promise<T>, onWaited?: (ms: number) => void): Promise<T> {
     const gate = this.gate(name);
     if (gate.queue.length === 0 && this.hasSlot(gate)) {
       this.enter(gate);
       return this.holding(gate, fn);
     }
-    return this.wait(gate, ctx).then(() => this.holding(gate, fn));
+    const t0 = performance.now();
+    return this.wait(gate, ctx).then(() => {
+      onWaited?.(performance.now() - t0);
+      return this.holding(gate, fn);
+    });
   }
 
   /** Refuse new requests and fail every waiting one with ServerNotReady; running ones finish. */
