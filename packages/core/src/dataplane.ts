@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import { AdmissionController, type AdmissionOptions, admissionEnabled } from './admission/admission-controller.js';
+import { applyTimeoutParameter } from './admission/deadline.js';
 import { Batcher, type BatchingOptions, type BatchMetrics, batchMetrics } from './batching/batcher.js';
 import {
   clip,
@@ -50,6 +52,8 @@ export interface DataPlaneOptions {
   accessLog?: boolean;
   /** Budgets of request decoding. Default {@link DEFAULT_REQUEST_LIMITS}. */
   limits?: RequestLimits;
+  /** Admission control (concurrency caps, wait queue); off unless a cap is above 0. */
+  admission?: AdmissionOptions;
 }
 
 /** `model_name` label of requests for names that are not registered (keeps metric cardinality bounded). */
@@ -70,6 +74,8 @@ export class DataPlane {
   /** One batcher per model instance: a reloaded model gets a new one, the old one finishes its queue first. */
   private readonly batchers = new Map<Model, Batcher>();
   private readonly batchMetrics: BatchMetrics;
+  /** Concurrency caps and wait queues; undefined when admission control is off. */
+  private readonly admissionControl?: AdmissionController;
   /** Budgets every transport's decoder checks before allocating. */
   readonly limits: RequestLimits;
   /** Per model (version) request counters: Triton's statistics extension. */
@@ -81,6 +87,9 @@ export class DataPlane {
   ) {
     this.batchMetrics = batchMetrics(options.metrics.registry);
     this.limits = options.limits ?? { ...DEFAULT_REQUEST_LIMITS };
+    if (admissionEnabled(options.admission)) {
+      this.admissionControl = new AdmissionController(options.admission, options.metrics.registry);
+    }
     // A model is retired once no request holds it, so its batcher's queue is empty by then.
     repository.onRetire(async (model) => {
       const b = this.batchers.get(model);
@@ -133,6 +142,7 @@ export class DataPlane {
 
   /** Close all batchers (queued requests fail with ServerNotReady). */
   async close(): Promise<void> {
+    this.admissionControl?.close();
     await Promise.all([...this.batchers.values()].map((b) => b.close()));
     this.batchers.clear();
   }
@@ -170,6 +180,7 @@ export class DataPlane {
     ctx: InferContext,
   ): Promise<InferResponse> {
     return this.track(name, ctx.protocol, async () => {
+      applyTimeoutParameter(ctx, request.parameters);
       const lease = this.admit(name, version);
       const model = lease.model;
       let result: Result;
@@ -209,7 +220,8 @@ export class DataPlane {
         if (!model.canExplain) throw new NotImplemented(`Model ${name} does not support explain.`);
         const labels = { model_name: name };
         const t0 = process.hrtime.bigint();
-        const result = await model.explain(body, ctx);
+        const ac = this.admissionControl;
+        const result = await (ac ? ac.run(name, ctx, async () => model.explain(body, ctx)) : model.explain(body, ctx));
         this.options.metrics.explain.observe(labels, seconds(t0));
         return isInferResponse(result) ? responseToV1(result) : result;
       } finally {
@@ -224,7 +236,15 @@ export class DataPlane {
     return this.repository.acquire(name, version);
   }
 
-  private async pipeline(model: Model, name: string, payload: Payload, ctx: InferContext): Promise<Result> {
+  /** The hook pipeline, holding a concurrency slot when admission control is on (its wait is queue time). */
+  private pipeline(model: Model, name: string, payload: Payload, ctx: InferContext): Promise<Result> {
+    const ac = this.admissionControl;
+    if (!ac) return this.stages(model, name, payload, ctx);
+    const onWaited = (ms: number) => this.statistics.of(model).recordQueue(ms * 1e6);
+    return ac.run(name, ctx, () => this.stages(model, name, payload, ctx), onWaited);
+  }
+
+  private async stages(model: Model, name: string, payload: Payload, ctx: InferContext): Promise<Result> {
     const { metrics } = this.options;
     const labels = { model_name: name };
     const stats = this.statistics.of(model);

@@ -18,6 +18,8 @@ export {
 
 /**** ModelServer and flags ****/
 
+export type { AdmissionOptions } from './admission/admission-controller.js';
+export { REQUEST_TIMEOUT_HEADER, RequestTimeoutExpired } from './admission/deadline.js';
 export type { BatchingOptions } from './batching/batcher.js';
 export {
   boolWord,

@@ -21,10 +21,12 @@
  * - Back-pressure: a request that would take the queued rows past `maxQueueSize` fails at once with
  *   Overloaded (503 + Retry-After); a request queued longer than `timeoutMs` fails with DeadlineExceeded
  *   (one sweep timer per batcher, never one per request); a request whose signal aborts while queued is
- *   removed with RequestCancelled without touching the others. Once dispatched, a batch runs to the end;
- *   its signal aborts only when every member's signal has.
+ *   removed with RequestCancelled without touching the others; a member whose client deadline
+ *   (`ctx.deadline`) passed before its batch runs is dropped with RequestTimeoutExpired. Once dispatched, a
+ *   batch runs to the end; its signal aborts only when every member's signal has.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { deadlinePassed, RequestTimeoutExpired } from '../admission/deadline.js';
 import { DeadlineExceeded, Overloaded, RequestCancelled, ServerNotReady } from '../errors.js';
 import type { InferContext } from '../model/model.js';
 import { isInferRequest, isInferResponse, type Payload, type Result } from '../protocols/infer-types.js';
@@ -56,7 +58,7 @@ export interface BatchMetrics {
   queueSeconds: Histogram<'model_name'>;
   /** Rows waiting now. */
   queueDepth: Gauge<'model_name'>;
-  /** Requests that left the queue without running: reason `queue_full`, `timeout`, `cancelled` or `shutdown`. */
+  /** Requests that left the queue without running: `queue_full`, `timeout`, `deadline`, `cancelled`, `shutdown`. */
   rejected: Counter<'model_name' | 'reason'>;
 }
 
@@ -85,7 +87,7 @@ export function batchMetrics(registry: Registry): BatchMetrics {
     }),
     rejected: new Counter({
       name: 'servekit_batch_rejected_total',
-      help: 'requests that left the batch queue without running (queue_full, timeout, cancelled, shutdown)',
+      help: 'requests that left the batch queue without running (queue_full, timeout, deadline, cancelled, shutdown)',
       labelNames: ['model_name', 'reason'] as const,
       registers: [registry],
     }),
@@ -364,7 +366,8 @@ export class Batcher {
         if (!next || head.enqueuedAt < next.items[0]!.enqueuedAt) next = q;
       }
       if (!next) return;
-      this.dispatch(this.take(next));
+      const batch = this.dropExpired(this.take(next));
+      if (batch.length > 0) this.dispatch(batch);
     }
   }
 
@@ -391,6 +394,21 @@ export class Batcher {
     if (q.items.length === 0) this.dropQueue(q);
     else if (!q.due) this.armLatencyTimer(q);
     return batch;
+  }
+
+  /** The members of `batch` whose client deadline has not passed; the others fail with RequestTimeoutExpired. */
+  private dropExpired(batch: Item[]): Item[] {
+    const now = performance.now();
+    if (!batch.some((item) => deadlinePassed(item.ctx, now))) return batch;
+    const live: Item[] = [];
+    for (const item of batch) {
+      if (!deadlinePassed(item.ctx, now)) live.push(item);
+      else {
+        this.metrics?.rejected.inc({ ...this.labels, reason: 'deadline' });
+        item.reject(new RequestTimeoutExpired(this.modelName, 'batch'));
+      }
+    }
+    return live;
   }
 
   private dispatch(batch: Item[]): void {

@@ -15,6 +15,8 @@ export interface InferContext {
   requestId: string;
   /** Aborted when the client goes away or the server gives up on the request. */
   signal: AbortSignal;
+  /** The client's deadline on `performance.now()`'s clock (ms), if it sent one; queues drop the request past it. */
+  deadline?: number;
 }
 
 /** V2 metadata of one input or output tensor. */

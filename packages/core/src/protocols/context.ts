@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { deadlineFromHeaders } from '../admission/deadline.js';
 import type { InferContext, Protocol } from '../model/model.js';
 
-/** Build the per-request context: request id from `x-request-id`, the body id, or a fresh UUID. */
+/**
+ * Build the per-request context: request id from `x-request-id`, the body id, or a fresh UUID; deadline from the
+ * `x-request-timeout` header (seconds).
+ */
 export function makeContext(
   headers: InferContext['headers'],
   protocol: Protocol,
@@ -10,5 +14,5 @@ export function makeContext(
 ): InferContext {
   const header = headers['x-request-id'];
   const requestId = (typeof header === 'string' && header) || bodyId || randomUUID();
-  return { headers, protocol, requestId, signal };
+  return { headers, protocol, requestId, signal, deadline: deadlineFromHeaders(headers) };
 }

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { deadlineFromGrpc, earliest } from '../admission/deadline.js';
 import type { DataPlane } from '../dataplane.js';
 import { InvalidInput, redactPaths, toServekitError } from '../errors.js';
 import { modelConfig } from '../extensions/model-config.js';
@@ -17,7 +18,9 @@ function grpcContext(call: grpc.ServerUnaryCall<unknown, unknown>, bodyId?: stri
   for (const [k, v] of Object.entries(call.metadata.getMap())) headers[k] = typeof v === 'string' ? v : v.toString();
   const ac = new AbortController();
   call.once('cancelled', () => ac.abort());
-  return makeContext(headers, 'grpc-v2', ac.signal, bodyId);
+  const ctx = makeContext(headers, 'grpc-v2', ac.signal, bodyId);
+  ctx.deadline = earliest(ctx.deadline, deadlineFromGrpc(call.getDeadline()));
+  return ctx;
 }
 
 /** Most characters of an error message sent as gRPC status details (trailers are bounded, 64 KiB in grpc-js). */

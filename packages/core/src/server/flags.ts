@@ -117,13 +117,30 @@ export const SERVER_FLAGS = [
     doc: 'Dynamic batching: longest queue delay of the oldest request.',
   },
   { name: 'preferred_batch_sizes', type: 'numbers', doc: 'Dynamic batching: preferred batch sizes, comma separated.' },
-  { name: 'max_queue_size', type: 'number', default: 1024, doc: 'Dynamic batching: rows waiting before 503.' },
+  {
+    name: 'max_queue_size',
+    type: 'number',
+    default: 1024,
+    doc: 'Rows waiting in the batch queue, or requests waiting for a concurrency slot, per model, before 503.',
+  },
   { name: 'max_inflight_batches', type: 'number', default: 2, doc: 'Dynamic batching: batches run at once per model.' },
   {
     name: 'batch_timeout_ms',
     type: 'number',
     default: 30_000,
     doc: 'Dynamic batching: longest queue wait of a request before 503.',
+  },
+  {
+    name: 'max_concurrent_requests',
+    type: 'number',
+    default: 0,
+    doc: 'Admission control: requests one model runs at once; more wait (--max_queue_size), then 503 (0: no cap).',
+  },
+  {
+    name: 'max_concurrent_requests_total',
+    type: 'number',
+    default: 0,
+    doc: 'Admission control: requests all models together run at once; more wait, then 503 (0: no cap).',
   },
 ] as const satisfies readonly FlagSpec[];
 

@@ -3,6 +3,7 @@ import type { Server as NodeHttpServer } from 'node:http';
 import type * as grpc from '@grpc/grpc-js';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
+import type { AdmissionOptions } from '../admission/admission-controller.js';
 import type { BatchingOptions } from '../batching/batcher.js';
 import { DataPlane, SERVER_VERSION } from '../dataplane.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../limits.js';
@@ -57,6 +58,8 @@ export interface ModelServerOptions {
   healthPort?: number;
   /** Dynamic batching: one setting for every model, or a function choosing per model name. */
   batching?: BatchingOptions | ((modelName: string) => BatchingOptions | undefined);
+  /** Admission control: concurrency caps per model and server-wide, with a bounded wait queue. Default: off. */
+  admission?: AdmissionOptions;
   /** Collect Node's default process metrics. Default true. */
   defaultMetrics?: boolean;
 }
@@ -105,6 +108,7 @@ export class ModelServer {
       accessLog: options.accessLog,
       limits: { ...DEFAULT_REQUEST_LIMITS, ...options.limits },
       batching: typeof batching === 'function' ? batching : () => batching,
+      admission: options.admission,
     });
   }
 

@@ -1,3 +1,8 @@
+import {
+  type AdmissionOptions,
+  admissionEnabled,
+  validateAdmissionOptions,
+} from '../admission/admission-controller.js';
 import { type BatchingOptions, validateBatchingOptions } from '../batching/batcher.js';
 import type { ServerFlags } from './flags.js';
 import type { ModelServerOptions } from './model-server.js';
@@ -18,6 +23,18 @@ export function batchingFromFlags(flags: ServerFlags): BatchingOptions | undefin
   // Bad batching flags stop the server at startup instead of failing every request later.
   validateBatchingOptions('(all models, from flags)', opts);
   return opts;
+}
+
+/** Admission control options from `--max_concurrent_requests…`; undefined when both caps are 0 (off). */
+export function admissionFromFlags(flags: ServerFlags): AdmissionOptions | undefined {
+  const opts: AdmissionOptions = {
+    maxConcurrentRequests: flags.max_concurrent_requests,
+    maxConcurrentRequestsTotal: flags.max_concurrent_requests_total,
+    maxQueueSize: flags.max_queue_size,
+  };
+  // Bad flags stop the server at startup instead of failing every request later.
+  validateAdmissionOptions(opts);
+  return admissionEnabled(opts) ? opts : undefined;
 }
 
 /** ModelServer options from the flags of SERVER_FLAGS (parsed by `parseFlags`). */
@@ -43,5 +60,6 @@ export function serverOptionsFromFlags(flags: ServerFlags): ModelServerOptions {
     requestTimeoutMs: flags.request_timeout_seconds * 1000,
     healthPort: flags.health_port,
     batching: batchingFromFlags(flags),
+    admission: admissionFromFlags(flags),
   };
 }
