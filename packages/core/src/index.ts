@@ -19,6 +19,7 @@ export {
 /**** ModelServer and flags ****/
 
 export type { BatchingOptions } from './batching/batcher.js';
+export { LOG_MODES, type LogMode, type PayloadLogOptions } from './payload-log/options.js';
 export {
   boolWord,
   envName,

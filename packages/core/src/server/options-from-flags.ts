@@ -1,4 +1,5 @@
 import { type BatchingOptions, validateBatchingOptions } from '../batching/batcher.js';
+import type { PayloadLogOptions } from '../payload-log/options.js';
 import type { ServerFlags } from './flags.js';
 import type { ModelServerOptions } from './model-server.js';
 
@@ -18,6 +19,23 @@ export function batchingFromFlags(flags: ServerFlags): BatchingOptions | undefin
   // Bad batching flags stop the server at startup instead of failing every request later.
   validateBatchingOptions('(all models, from flags)', opts);
   return opts;
+}
+
+/** Payload-log options from the `--log_*` flags; undefined when `--log_url` is unset (logging off). */
+export function payloadLogFromFlags(flags: ServerFlags): PayloadLogOptions | undefined {
+  if (!flags.log_url) return undefined;
+  return {
+    url: flags.log_url,
+    mode: flags.log_mode,
+    metadataHeaders: (flags.log_headers ?? '').split(',').filter((h) => h.trim() !== ''),
+    source: flags.log_source || undefined,
+    inferenceService: flags.log_inference_service,
+    namespace: flags.log_namespace,
+    component: flags.log_component || undefined,
+    endpoint: flags.log_endpoint,
+    queueSize: flags.log_queue_size,
+    senders: flags.log_senders,
+  };
 }
 
 /** ModelServer options from the flags of SERVER_FLAGS (parsed by `parseFlags`). */
@@ -43,5 +61,6 @@ export function serverOptionsFromFlags(flags: ServerFlags): ModelServerOptions {
     requestTimeoutMs: flags.request_timeout_seconds * 1000,
     healthPort: flags.health_port,
     batching: batchingFromFlags(flags),
+    payloadLog: payloadLogFromFlags(flags),
   };
 }
