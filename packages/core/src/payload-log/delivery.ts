@@ -1,7 +1,9 @@
+import type { Agent, ClientRequest } from 'node:http';
 import type { Logger } from 'pino';
 import { type RetryPolicy, withRetries } from '../retry.js';
 import { cloudEventHeaders, type EventAttributes, type PayloadEvent } from './cloud-event.js';
 import type { PayloadLogMetrics } from './metrics.js';
+import { isConnectionError, postEvent, receiverAgent } from './post-event.js';
 
 /** Settings of an {@link EventDelivery}. */
 export interface DeliverySettings {
@@ -23,19 +25,23 @@ class RetryableStatus extends Error {}
 /** Most often a delivery failure is written to the server log, in ms (the failures are counted in between). */
 const FAILURE_LOG_INTERVAL_MS = 10_000;
 
-/** True for errors worth another try: 5xx answers, timeouts and connection errors (fetch's TypeError). */
+/** True for errors worth another try: 5xx answers, timeouts and connection errors. */
 function isRetryable(err: unknown): boolean {
-  return err instanceof RetryableStatus || err instanceof TypeError || (err as Error)?.name === 'TimeoutError';
+  return err instanceof RetryableStatus || isConnectionError(err);
 }
 
 /**
- * A bounded queue of events and a few concurrent senders POSTing them to the receiver (fetch keeps connections
- * alive), retrying with backoff. Enqueueing never waits and never throws: a full queue drops the event and counts it.
+ * A bounded queue of events and a few concurrent senders POSTing them to the receiver over kept-alive connections
+ * (one per sender), retrying with backoff. Enqueueing never waits and never throws: a full queue drops the event and counts it.
  */
 export class EventDelivery {
   private readonly queue: PayloadEvent[] = [];
   private readonly idleSenders: Array<() => void> = [];
   private readonly abort = new AbortController();
+  private readonly url: URL;
+  private readonly agent: Agent;
+  /** The POST each sender has on the wire, cut when the grace period ends. */
+  private readonly onWire: Array<ClientRequest | undefined>;
   private inFlight = 0;
   private closing = false;
   private flushed?: () => void;
@@ -49,7 +55,10 @@ export class EventDelivery {
     private readonly metrics: PayloadLogMetrics,
     private readonly logger: Logger,
   ) {
-    for (let i = 0; i < settings.senders; i++) void this.runSender();
+    this.url = new URL(settings.url);
+    this.agent = receiverAgent(this.url, settings.senders);
+    this.onWire = new Array(settings.senders);
+    for (let i = 0; i < settings.senders; i++) void this.runSender(i);
   }
 
   /** Queue `event` for sending; dropped (and counted) when the queue is full or delivery is closed. */
@@ -74,7 +83,10 @@ export class EventDelivery {
   async close(deadline: number): Promise<void> {
     this.closing = true;
     for (const wake of this.idleSenders.splice(0)) wake();
-    if (this.idle()) return;
+    if (this.idle()) {
+      this.agent.destroy();
+      return;
+    }
     const done = new Promise<void>((resolve) => {
       this.flushed = resolve;
     });
@@ -87,16 +99,21 @@ export class EventDelivery {
     if (!this.idle()) {
       const left = this.queue.splice(0).length;
       this.metrics.dropped.inc(left);
-      this.abort.abort(new Error('payload log: grace period over'));
-      this.logger.warn({ dropped: left, sending: this.inFlight }, 'payload log not flushed within the grace period');
+      const sending = this.inFlight;
+      const cut = new Error('payload log: grace period over');
+      this.abort.abort(cut);
+      for (const req of this.onWire) req?.destroy(cut);
+      await done; // the cut sends settle at once (counted as failed)
+      this.logger.warn({ dropped: left, cut: sending }, 'payload log not flushed within the grace period');
     }
+    this.agent.destroy();
   }
 
   private idle(): boolean {
     return this.queue.length === 0 && this.inFlight === 0;
   }
 
-  private async runSender(): Promise<void> {
+  private async runSender(sender: number): Promise<void> {
     for (;;) {
       const event = this.queue.shift();
       if (event === undefined) {
@@ -106,7 +123,7 @@ export class EventDelivery {
       }
       this.inFlight++;
       try {
-        await this.deliver(event);
+        await this.deliver(event, sender);
       } finally {
         this.inFlight--;
         if (this.closing && this.idle()) this.flushed?.();
@@ -114,22 +131,21 @@ export class EventDelivery {
     }
   }
 
-  private async deliver(event: PayloadEvent): Promise<void> {
+  private async deliver(event: PayloadEvent, sender: number): Promise<void> {
     const headers = cloudEventHeaders(event, this.attributes);
     const signal = this.abort.signal;
     try {
       await withRetries(
         this.settings.retry,
         async () => {
-          const res = await fetch(this.settings.url, {
-            method: 'POST',
-            headers,
-            body: event.body,
-            signal: AbortSignal.any([signal, AbortSignal.timeout(this.settings.timeoutMs)]),
+          if (signal.aborted) throw signal.reason;
+          const { url, timeoutMs } = this.settings;
+          const status = await postEvent(this.url, this.agent, headers, event.body, timeoutMs, (req, onWire) => {
+            if (onWire) this.onWire[sender] = req;
+            else if (this.onWire[sender] === req) this.onWire[sender] = undefined;
           });
-          await res.arrayBuffer(); // read to the end so the connection is reused
-          if (res.status >= 500) throw new RetryableStatus(`log receiver answered ${res.status}`);
-          if (res.status >= 300) throw new Error(`log receiver answered ${res.status}`);
+          if (status >= 500) throw new RetryableStatus(`log receiver ${url} answered ${status}`);
+          if (status < 200 || status >= 300) throw new Error(`log receiver ${url} answered ${status}`);
         },
         (err) => (isRetryable(err) ? null : undefined),
         signal,
