@@ -43,6 +43,7 @@ export class EventDelivery {
   /** The POST each sender has on the wire, cut when the grace period ends. */
   private readonly onWire: Array<ClientRequest | undefined>;
   private inFlight = 0;
+  private kickScheduled = false;
   private closing = false;
   private flushed?: () => void;
   private failuresSinceLog = 0;
@@ -68,8 +69,20 @@ export class EventDelivery {
       return;
     }
     this.queue.push(event);
-    this.idleSenders.pop()?.();
+    if (this.idleSenders.length > 0 && !this.kickScheduled) {
+      this.kickScheduled = true;
+      setImmediate(this.kick);
+    }
   }
+
+  /**
+   * Wake idle senders for the queued events once the current I/O is done: a POST is never built inside the
+   * request that logs it, so its cost does not land on that request's latency.
+   */
+  private readonly kick = (): void => {
+    this.kickScheduled = false;
+    for (let n = Math.min(this.queue.length, this.idleSenders.length); n > 0; n--) this.idleSenders.pop()?.();
+  };
 
   /** Events waiting to be sent. */
   get pending(): number {
