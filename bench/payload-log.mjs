@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { cpuSeconds } from './lib/proc-stats.mjs';
 import { ROOT, runLoadgen, serve, stopServer } from './lib/servers.mjs';
 
 const { values: opts } = parseArgs({
@@ -85,6 +86,7 @@ try {
     for (let i = 0; i < cases.length; i++) {
       for (const c of [1, 8]) {
         const target = `http://127.0.0.1:${servers[i].port}`;
+        const cpu0 = cpuSeconds(servers[i].proc.pid);
         const r = await runLoadgen({
           kind: 'http',
           path: '/v2/models/iris/infer',
@@ -95,6 +97,8 @@ try {
           warmupMs,
         });
         if (r.errors > 0 || r.requests === 0) throw new Error(`${cases[i][0]} c=${c}: ${r.errors} errors`);
+        // Server CPU per request: the CPU of the whole run (warmup included) over the requests it served.
+        r.serverCpuMs = ((cpuSeconds(servers[i].proc.pid) - cpu0) * 1000) / (r.rps * ((durationMs + warmupMs) / 1000));
         runs[i][`c${c}`].push(r);
       }
     }
@@ -106,7 +110,7 @@ try {
     const row = {
       label: cases[i][0],
       c1: { rps: pick(c1, 'rps'), p50: pick(c1, 'p50'), p99: pick(c1, 'p99') },
-      c8: { rps: pick(c8, 'rps'), p50: pick(c8, 'p50'), p99: pick(c8, 'p99') },
+      c8: { rps: pick(c8, 'rps'), p50: pick(c8, 'p50'), p99: pick(c8, 'p99'), cpuMs: pick(c8, 'serverCpuMs') },
       counters: i === 0 ? undefined : await logCounters(servers[i].port),
     };
     rows.push(row);
@@ -120,13 +124,13 @@ try {
 
 const base = rows[0];
 process.stdout.write(
-  '\n| case | c=1 p50 ms | c=1 p99 ms | c=8 req/s | ÷ off | c=8 p50 ms | c=8 p99 ms | events sent / failed / dropped |\n' +
+  '\n| case | c=1 p50 ms | c=1 p99 ms | c=8 req/s | ÷ off | c=8 p99 ms | server CPU ms/req (c=8) | events sent / failed / dropped |\n' +
     '| --- | --- | --- | --- | --- | --- | --- | --- |\n',
 );
 for (const r of rows) {
   const k = r.counters;
   process.stdout.write(
-    `| ${r.label} | ${r.c1.p50.toFixed(2)} | ${r.c1.p99.toFixed(2)} | ${Math.round(r.c8.rps)} | ${(r.c8.rps / base.c8.rps).toFixed(2)} | ${r.c8.p50.toFixed(2)} | ${r.c8.p99.toFixed(2)} | ${k ? `${k.sent} / ${k.failed} / ${k.dropped}` : '–'} |\n`,
+    `| ${r.label} | ${r.c1.p50.toFixed(2)} | ${r.c1.p99.toFixed(2)} | ${Math.round(r.c8.rps)} | ${(r.c8.rps / base.c8.rps).toFixed(2)} | ${r.c8.p99.toFixed(2)} | ${r.c8.cpuMs.toFixed(2)} | ${k ? `${k.sent} / ${k.failed} / ${k.dropped}` : '–'} |\n`,
   );
 }
 mkdirSync(join(ROOT, 'bench/out'), { recursive: true });
