@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { DataPlane } from '../dataplane.js';
 import { clip } from '../errors.js';
+import type { PayloadLogger } from '../payload-log/payload-logger.js';
+import { registerPayloadLogHooks } from '../payload-log/rest-hooks.js';
 import { inflateBody } from './body-encoding.js';
 import { checkJsonSize, JSON_TYPE, sendError } from './rest-helpers.js';
 import { registerV1Routes } from './v1-rest.js';
@@ -15,6 +17,8 @@ export interface RestPluginOptions {
   maxBodySize: number;
   /** Renders Prometheus text for `GET /metrics`; omitted → no metrics route. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** Logs inference requests and responses (payload logging); omitted → nothing is captured. */
+  payloadLog?: PayloadLogger;
 }
 
 /**
@@ -54,6 +58,7 @@ export async function servekitRestPlugin(app: FastifyInstance, options: RestPlug
     if (reply.getHeader('content-type') === 'application/json; charset=utf-8') reply.type(JSON_TYPE);
     return payload;
   });
+  if (options.payloadLog) registerPayloadLogHooks(app, options.payloadLog);
   // KServe's V1 liveness (`InferenceRESTClient.is_server_live` asks `GET /` of a v1 server).
   app.get('/', async () => ({ status: 'alive' }));
   registerV1Routes(app, dataplane);

@@ -5,6 +5,8 @@ import type { DataPlane } from '../dataplane.js';
 import { InvalidInput, redactPaths, toServekitError } from '../errors.js';
 import { modelConfig } from '../extensions/model-config.js';
 import type { InferContext } from '../model/model.js';
+import { logModelInfer } from '../payload-log/grpc-hook.js';
+import type { PayloadLogger } from '../payload-log/payload-logger.js';
 import { makeContext } from './context.js';
 import { inferenceService } from './grpc-proto.js';
 import { MalformedMessage, servedServiceDefinition } from './grpc-service-definition.js';
@@ -130,6 +132,8 @@ function repositoryModelName(req: RepositoryModelRequest, what: 'load' | 'unload
 export interface GrpcServerOptions {
   /** Largest message accepted and sent, in bytes. */
   maxMessageSize: number;
+  /** Logs ModelInfer requests and responses (payload logging); omitted → nothing is captured. */
+  payloadLog?: PayloadLogger;
 }
 
 /** A grpc-js server with the inference service registered (not bound yet). */
@@ -140,7 +144,13 @@ export function createGrpcServer(dataplane: DataPlane, options: GrpcServerOption
   });
   // Triton's and KServe's load/unload layouts, then every deserializer answering malformed bytes with INVALID_ARGUMENT.
   const definition = servedServiceDefinition(withDualLayoutRepositoryRequests(inferenceService().service));
-  server.addService(definition, grpcHandlers(dataplane));
+  const handlers = grpcHandlers(dataplane);
+  if (options.payloadLog)
+    handlers.ModelInfer = logModelInfer(
+      handlers.ModelInfer as grpc.handleUnaryCall<Record<string, unknown>, unknown>,
+      options.payloadLog,
+    );
+  server.addService(definition, handlers);
   return server;
 }
 

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { LOG_MODES } from '../payload-log/options.js';
 
 /** Kind of value a flag takes. `boolean` flags accept `--flag`, `--flag true|false` and `--flag=false`. */
 export type FlagType = 'string' | 'number' | 'boolean' | 'numbers';
@@ -142,6 +143,51 @@ export const SERVER_FLAGS = [
     default: 0,
     doc: 'Admission control: requests all models together run at once; more wait, then 503 (0: no cap).',
   },
+  {
+    name: 'log_url',
+    type: 'string',
+    doc: 'Payload logging: POST each inference request and response to this URL as a CloudEvent (off when unset).',
+  },
+  {
+    name: 'log_mode',
+    type: 'string',
+    default: 'all',
+    choices: LOG_MODES,
+    doc: `Payload logging: what is logged (KServe's logger.mode): ${LOG_MODES.join(', ')}.`,
+  },
+  {
+    name: 'log_headers',
+    type: 'string',
+    doc: 'Payload logging: request headers copied into ce-metadata (KServe logger.metadataHeaders), comma separated.',
+  },
+  {
+    name: 'log_source',
+    type: 'string',
+    doc: 'Payload logging: ce-source of the events (default http://localhost:<http_port>/).',
+  },
+  {
+    name: 'log_inference_service',
+    type: 'string',
+    doc: 'Payload logging: ce-inferenceservicename (omitted when unset).',
+  },
+  { name: 'log_namespace', type: 'string', doc: 'Payload logging: ce-namespace (omitted when unset).' },
+  {
+    name: 'log_component',
+    type: 'string',
+    doc: 'Payload logging: ce-component (default transformer when serving a transformer, else predictor).',
+  },
+  {
+    name: 'log_endpoint',
+    type: 'string',
+    doc: 'Payload logging: ce-endpoint, e.g. default or canary (omitted when unset).',
+  },
+  {
+    name: 'log_queue_size',
+    type: 'number',
+    default: 1024,
+    doc: 'Payload logging: events waiting to be sent; more are dropped and counted.',
+  },
+  { name: 'log_senders', type: 'number', default: 5, doc: 'Payload logging: events sent at once.' },
 ] as const satisfies readonly FlagSpec[];
 
 /** Parsed values of SERVER_FLAGS. */

@@ -10,6 +10,8 @@ import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../limits.js';
 import { createServerMetrics, type ServerMetrics } from '../metrics.js';
 import type { Model } from '../model/model.js';
 import { ModelRepository } from '../model/repository.js';
+import type { PayloadLogOptions } from '../payload-log/options.js';
+import type { PayloadLogger } from '../payload-log/payload-logger.js';
 import { servekitRestPlugin } from '../protocols/rest-plugin.js';
 import { bindGrpc, createGrpcServer } from '../protocols/v2-grpc.js';
 import { clientErrorHandler } from './client-errors.js';
@@ -62,6 +64,8 @@ export interface ModelServerOptions {
   admission?: AdmissionOptions;
   /** Collect Node's default process metrics. Default true. */
   defaultMetrics?: boolean;
+  /** Payload logging: each inference request and response POSTed to a receiver as a CloudEvent. Default: off. */
+  payloadLog?: PayloadLogOptions;
 }
 
 /** Where a started server listens. */
@@ -97,6 +101,7 @@ export class ModelServer {
   private health?: NodeHttpServer;
   private addresses?: ServerAddresses;
   private stopping?: Promise<void>;
+  private payloadLog?: PayloadLogger;
 
   constructor(readonly options: ModelServerOptions = {}) {
     this.logger = options.logger ?? pino({ level: options.logLevel ?? 'info', base: { pid: process.pid } });
@@ -145,6 +150,7 @@ export class ModelServer {
     });
     this.app = app;
     this.httpDrain = new HttpDrain(app.server);
+    if (this.options.payloadLog) this.payloadLog = await startPayloadLog(this, this.options.payloadLog);
     if (this.options.enableDocsUrl) await this.registerDocs(app);
     await app.register(servekitRestPlugin, {
       dataplane: this.dataplane,
@@ -152,13 +158,16 @@ export class ModelServer {
       metrics: cluster.isWorker
         ? workerMetrics(this.metrics.registry)
         : async () => ({ contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
+      payloadLog: this.payloadLog,
     });
     await app.listen({ port: httpPort, host });
     const address = app.server.address();
     const addresses: ServerAddresses = { httpPort: typeof address === 'object' && address ? address.port : httpPort };
+    this.payloadLog?.listeningOn(addresses.httpPort);
     if (enableGrpc) {
       this.grpc = createGrpcServer(this.dataplane, {
         maxMessageSize: this.options.grpcMaxMessageSize ?? 64 * 1024 * 1024,
+        payloadLog: this.payloadLog,
       });
       addresses.grpcPort = await bindGrpc(this.grpc, host, grpcPort);
     }
@@ -282,6 +291,7 @@ export class ModelServer {
     }
     this.dataplane.stopAdmitting();
     await this.app?.close();
+    await this.payloadLog?.close(deadline);
     await this.dataplane.close();
     await this.repository.unloadAll(Math.max(0, deadline - Date.now()));
     const health = this.health;
@@ -335,4 +345,10 @@ export class ModelServer {
     this.logger.info({ workers: n, httpPort, grpcPort }, `servekit primary supervising ${n} workers`);
     return { httpPort, grpcPort };
   }
+}
+
+/** The payload logger of a server, its module loaded only when payload logging is on. */
+async function startPayloadLog(server: ModelServer, options: PayloadLogOptions): Promise<PayloadLogger> {
+  const { PayloadLogger, defaultComponent } = await import('../payload-log/payload-logger.js');
+  return new PayloadLogger(options, server.metrics.registry, server.logger, defaultComponent(server.repository));
 }

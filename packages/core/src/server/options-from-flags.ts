@@ -4,6 +4,7 @@ import {
   validateAdmissionOptions,
 } from '../admission/admission-controller.js';
 import { type BatchingOptions, validateBatchingOptions } from '../batching/batcher.js';
+import type { PayloadLogOptions } from '../payload-log/options.js';
 import type { ServerFlags } from './flags.js';
 import type { ModelServerOptions } from './model-server.js';
 
@@ -37,6 +38,23 @@ export function admissionFromFlags(flags: ServerFlags): AdmissionOptions | undef
   return admissionEnabled(opts) ? opts : undefined;
 }
 
+/** Payload-log options from the `--log_*` flags; undefined when `--log_url` is unset (logging off). */
+export function payloadLogFromFlags(flags: ServerFlags): PayloadLogOptions | undefined {
+  if (!flags.log_url) return undefined;
+  return {
+    url: flags.log_url,
+    mode: flags.log_mode,
+    metadataHeaders: (flags.log_headers ?? '').split(',').filter((h) => h.trim() !== ''),
+    source: flags.log_source || undefined,
+    inferenceService: flags.log_inference_service,
+    namespace: flags.log_namespace,
+    component: flags.log_component || undefined,
+    endpoint: flags.log_endpoint,
+    queueSize: flags.log_queue_size,
+    senders: flags.log_senders,
+  };
+}
+
 /** ModelServer options from the flags of SERVER_FLAGS (parsed by `parseFlags`). */
 export function serverOptionsFromFlags(flags: ServerFlags): ModelServerOptions {
   return {
@@ -61,5 +79,6 @@ export function serverOptionsFromFlags(flags: ServerFlags): ModelServerOptions {
     healthPort: flags.health_port,
     batching: batchingFromFlags(flags),
     admission: admissionFromFlags(flags),
+    payloadLog: payloadLogFromFlags(flags),
   };
 }
