@@ -30,6 +30,9 @@ import { featureSelector } from './feature-selection.js';
 import { functionTransformer } from './function-transformer.js';
 import { histGradientBoostingClassifier, histGradientBoostingRegressor } from './hist-gradient-boosting.js';
 import { isolationForest } from './iforest.js';
+import { kernelPca } from './kernel-pca.js';
+import { knnImputer } from './knn-imputer.js';
+import { labelBinarizer } from './label-binarizer.js';
 import { linearClassifier, linearRegressor, logisticRegression } from './linear.js';
 import { missingIndicator } from './missing-indicator.js';
 import { gaussianMixture } from './mixture.js';
@@ -50,7 +53,9 @@ import {
   simpleImputer,
   standardScaler,
 } from './preprocessing.js';
+import { fastIca, sparseRandomProjection } from './projection.js';
 import { quantileTransformer } from './quantile.js';
+import { splineTransformer } from './spline.js';
 import { get } from './state.js';
 import { svc, svr } from './svm.js';
 import { tfidfTransformer } from './text.js';
@@ -83,6 +88,12 @@ const TRANSFORMERS: Record<string, Transformer> = {
   FunctionTransformer: functionTransformer,
   MissingIndicator: missingIndicator,
   TfidfTransformer: tfidfTransformer,
+  KernelPCA: kernelPca,
+  FastICA: fastIca,
+  SparseRandomProjection: sparseRandomProjection,
+  SplineTransformer: splineTransformer,
+  LabelBinarizer: labelBinarizer,
+  KNNImputer: knnImputer,
   VarianceThreshold: featureSelector,
   SelectKBest: featureSelector,
   SelectPercentile: featureSelector,
@@ -213,13 +224,14 @@ const EXTRA_METHODS: Record<string, Other> = {
   CCA: plsTransform,
 };
 
-/** Every class name the converters accept (DictVectorizer, CountVectorizer, TfidfVectorizer only as a pipeline's first step). */
+/** Every class name the converters accept (DictVectorizer and the text vectorizers only as a pipeline's first step). */
 export function supportedEstimators(): string[] {
   return [
     ...Object.keys(TRANSFORMERS),
     'DictVectorizer',
     'CountVectorizer',
     'TfidfVectorizer',
+    'HashingVectorizer',
     ...Object.keys(CLASSIFIERS),
     ...Object.keys(REGRESSORS),
     ...Object.keys(OTHERS),
