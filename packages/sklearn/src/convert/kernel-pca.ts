@@ -29,13 +29,19 @@ function transpose(values: Float64Array, rows: number, cols: number): Float64Arr
   return out;
 }
 
-/** pairwise_kernels(X, X_fit_) with KernelPCA's gamma / degree / coef0, as sklearn computes each kernel: [N, M]. */
-function kernel(ctx: ConvertContext, est: PyObject, x: Var, fit: Float64Array, m: number): string {
+/** The kernel's name, refusing callables and kernels the converter does not build. */
+function kernelName(est: PyObject): (typeof KERNELS)[number] {
   const name = get(est, 'kernel');
   if (typeof name !== 'string' || !(KERNELS as readonly string[]).includes(name)) {
     const what = typeof name === 'string' ? `'${name}'` : 'a callable';
     throw new UnsupportedEstimatorError(`KernelPCA with kernel=${what} is not supported (${KERNELS.join(', ')} only)`);
   }
+  return name as (typeof KERNELS)[number];
+}
+
+/** pairwise_kernels(X, X_fit_) with KernelPCA's gamma / degree / coef0, as sklearn computes each kernel: [N, M]. */
+function kernel(ctx: ConvertContext, est: PyObject, x: Var, fit: Float64Array, m: number): string {
+  const name = kernelName(est);
   const f = x.cols;
   const gamma = num(est, 'gamma', 1 / f);
   const dot = (a: string, b: Float64Array, scale = 1): string =>
@@ -71,7 +77,9 @@ function kernel(ctx: ConvertContext, est: PyObject, x: Var, fit: Float64Array, m
 
 /** KernelPCA.transform (kernels linear, rbf, poly, sigmoid, cosine; float64). */
 export function kernelPca(ctx: ConvertContext, est: PyObject, x: Var): Var {
+  kernelName(est);
   const fitArr = arr(est, 'X_fit_');
+  if (fitArr.shape.length !== 2) throw new UnsupportedEstimatorError('KernelPCA.X_fit_ must be a 2-D array');
   const [m, f] = fitArr.shape as [number, number];
   if (f !== x.cols) throw new UnsupportedEstimatorError(`KernelPCA expects ${f} features but its input has ${x.cols}`);
   const xd = ctx.cast(x, 'DOUBLE');
@@ -89,7 +97,8 @@ export function kernelPca(ctx: ConvertContext, est: PyObject, x: Var): Var {
   kc = ctx.op('Add', [kc, ctx.constD([num(centerer, 'K_fit_all_')], [])]);
   const vecs = arr(est, 'eigenvectors_');
   const [vm, c] = vecs.shape as [number, number];
-  if (vm !== m) throw new UnsupportedEstimatorError('KernelPCA.eigenvectors_ does not match X_fit_');
+  if (vecs.shape.length !== 2 || vm !== m)
+    throw new UnsupportedEstimatorError('KernelPCA.eigenvectors_ does not match X_fit_');
   const vals = toF64(arr(est, 'eigenvalues_'));
   const v = toF64(vecs);
   const scaled = Float64Array.from(v, (e, i) => {

@@ -71,6 +71,7 @@ export function knnImputer(ctx: ConvertContext, est: PyObject, x: Var): Var {
       `KNNImputer with weights=${typeof weights === 'string' ? `'${weights}'` : 'a callable'} is not supported (uniform, distance)`,
     );
   const fitArr = arr(est, '_fit_X');
+  if (fitArr.shape.length !== 2) throw new UnsupportedEstimatorError('KNNImputer._fit_X must be a 2-D array');
   const [m, f] = fitArr.shape as [number, number];
   if (f !== x.cols) throw new UnsupportedEstimatorError(`KNNImputer expects ${f} features but its input has ${x.cols}`);
   const fit = toF64(fitArr);

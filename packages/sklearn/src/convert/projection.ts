@@ -20,6 +20,7 @@ function checkWidth(est: PyObject, f: number, x: Var): void {
 /** FastICA.transform: (X − mean_) · components_ᵀ when whitened (every `whiten` mode), X · components_ᵀ when not. */
 export function fastIca(ctx: ConvertContext, est: PyObject, x: Var): Var {
   const comp = arr(est, 'components_');
+  if (comp.shape.length !== 2) throw new UnsupportedEstimatorError('FastICA.components_ must be a 2-D array');
   const [k, f] = comp.shape as [number, number];
   checkWidth(est, f, x);
   const whiten = get(est, '_whiten') ?? get(est, 'whiten');
@@ -58,7 +59,7 @@ export function denseFromCsr(m: PyObject, what: string): { values: Float64Array;
 export function sparseRandomProjection(ctx: ConvertContext, est: PyObject, x: Var): Var {
   const comp = get(est, 'components_');
   let dense: { values: Float64Array; rows: number; cols: number };
-  if (isNdArray(comp)) {
+  if (isNdArray(comp) && comp.shape.length === 2) {
     const [rows, cols] = comp.shape as [number, number];
     dense = { values: toF64(comp), rows, cols };
   } else if (isPyObject(comp) && comp.name === 'csr_matrix') {

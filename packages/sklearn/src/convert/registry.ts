@@ -55,6 +55,7 @@ import {
 } from './preprocessing.js';
 import { fastIca, sparseRandomProjection } from './projection.js';
 import { quantileTransformer } from './quantile.js';
+import { refusalReason } from './refusals.js';
 import { splineTransformer } from './spline.js';
 import { get } from './state.js';
 import { svc, svr } from './svm.js';
@@ -240,7 +241,7 @@ export function supportedEstimators(): string[] {
 
 function unsupported(est: PyObject, role: string): UnsupportedEstimatorError {
   return new UnsupportedEstimatorError(
-    `scikit-learn estimator ${est.module}.${est.name} is not supported${role}. Supported: ${supportedEstimators().join(', ')}`,
+    `scikit-learn estimator ${est.module}.${est.name} is not supported${role}${refusalReason(est.name)}. Supported: ${supportedEstimators().join(', ')}`,
   );
 }
 
