@@ -1,8 +1,9 @@
+import { ModelServer } from '@servekit/core';
 import * as ort from 'onnxruntime-node';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { murmurhash3 } from '../src/convert/murmurhash3.js';
 import { ndtri } from '../src/convert/ndtri.js';
-import { type ConvertedSklearnModel, loadSklearnModel } from '../src/index.js';
+import { type ConvertedSklearnModel, loadSklearnModel, SklearnModel } from '../src/index.js';
 import type { GraphFeed } from '../src/request-encoding.js';
 import { expectClose, localFixture, readJson } from './helpers.js';
 
@@ -80,5 +81,78 @@ describe('ndtri (Cephes) matches scipy.special.ndtri', () => {
     const got = ndtri(q);
     if (Number.isFinite(want)) expect(Math.abs(got - want)).toBeLessThanOrEqual(1e-15 * Math.max(1, Math.abs(want)));
     else expect(got).toBe(want);
+  });
+});
+
+describe('through a real ModelServer (HTTP on 127.0.0.1)', () => {
+  let server: ModelServer;
+  let base = '';
+  const served = ['hashing_vectorizer_logreg', 'knn_imputer_distance', 'label_binarizer_strings', 'spline_periodic'];
+  const caseOf = (name: string): Case => expected.cases.find((c) => c.name === name)!;
+
+  beforeAll(async () => {
+    server = new ModelServer({
+      httpPort: 0,
+      host: '127.0.0.1',
+      enableGrpc: false,
+      logLevel: 'silent',
+      defaultMetrics: false,
+    });
+    const { httpPort } = await server.start(
+      served.map((n) => new SklearnModel(n, { path: localFixture(`transformers/${caseOf(n).file}`) })),
+    );
+    base = `http://127.0.0.1:${httpPort}`;
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  const post = async (path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> => {
+    const res = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  };
+
+  it('V1 HashingVectorizer → LogisticRegression: documents in, predict and predict_proba out', async () => {
+    const c = caseOf('hashing_vectorizer_logreg');
+    const p = await post('/v1/models/hashing_vectorizer_logreg:predict', { instances: c.inputs });
+    expect(p.status).toBe(200);
+    expect(p.json.predictions).toEqual(c.methods.predict);
+    const q = await post('/v1/models/hashing_vectorizer_logreg:predict', {
+      instances: c.inputs,
+      parameters: { method: 'predict_proba' },
+    });
+    expectClose(nums(q.json.predictions as unknown[]), nums(c.methods.predict_proba!), 1e-9);
+  });
+
+  it('V1 KNNImputer: null is missing, the transform comes back imputed', async () => {
+    const c = caseOf('knn_imputer_distance');
+    const r = await post('/v1/models/knn_imputer_distance:predict', { instances: c.inputs });
+    expect(r.status).toBe(200);
+    expectClose(nums(r.json.predictions as unknown[]), nums(c.methods.transform!), 1e-9);
+  });
+
+  it('V1 LabelBinarizer: string labels in, indicator rows out (an unseen label is an all-zero row)', async () => {
+    const c = caseOf('label_binarizer_strings');
+    const r = await post('/v1/models/label_binarizer_strings:predict', { instances: [...c.inputs, 'zebra'] });
+    expect(r.status).toBe(200);
+    expect(r.json.predictions).toEqual([...(c.methods.transform as number[][]), [0, 0, 0, 0]]);
+  });
+
+  it('V2 SplineTransformer(periodic): an FP64 tensor in, the basis out; a wrong width is a 400', async () => {
+    const c = caseOf('spline_periodic');
+    const rows = c.inputs as number[][];
+    const r = await post('/v2/models/spline_periodic/infer', {
+      inputs: [{ name: 'X', shape: [rows.length, 2], datatype: 'FP64', data: rows.flat() }],
+    });
+    expect(r.status).toBe(200);
+    expectClose((r.json.outputs as { data: number[] }[])[0]!.data, nums(c.methods.transform!), 1e-9);
+    const bad = await post('/v2/models/spline_periodic/infer', {
+      inputs: [{ name: 'X', shape: [1, 3], datatype: 'FP64', data: [1, 2, 3] }],
+    });
+    expect(bad.status).toBe(400);
   });
 });
