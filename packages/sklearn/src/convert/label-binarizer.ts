@@ -40,3 +40,31 @@ export function labelBinarizer(ctx: ConvertContext, est: PyObject, x: Var): Var 
   }
   return { name: scaled, type: 'DOUBLE', cols: m };
 }
+
+/**
+ * LabelBinarizer.inverse_transform (threshold None), as TransformedTargetRegressor applies it to its regressor's
+ * prediction: multiclass → the class of the largest column (first on ties); binary → classes_[1] where the value
+ * passes (pos_label + neg_label) / 2.
+ */
+export function labelBinarizerInverse(ctx: ConvertContext, est: PyObject, y: Var): Var {
+  const yType = str(est, 'y_type_');
+  const classes = labels(arr(est, 'classes_'));
+  const strings = classes.some((c) => typeof c === 'string');
+  const table = strings
+    ? ctx.const('STRING', [classes.length], classes.map(String))
+    : ctx.constD(Float64Array.from(classes as number[]));
+  let idx: string;
+  if (yType === 'multiclass') {
+    if (y.cols !== classes.length)
+      throw new UnsupportedEstimatorError(`LabelBinarizer has ${classes.length} classes but gets ${y.cols} columns`);
+    idx = ctx.op('ArgMax', [ctx.cast(y, 'DOUBLE').name], { axis: attr.i(1), keepdims: attr.i(1) });
+  } else if (yType === 'binary' && y.cols === 1) {
+    const threshold = (num(est, 'pos_label', 1) + num(est, 'neg_label', 0)) / 2;
+    const passes = ctx.op('Greater', [ctx.cast(y, 'DOUBLE').name, ctx.constD([threshold], [])]);
+    idx = ctx.op('Cast', [passes], { to: attr.i(7) });
+    if (classes.length === 1) idx = ctx.op('Mul', [idx, ctx.constI([0], [])]);
+  } else {
+    throw new UnsupportedEstimatorError(`LabelBinarizer.inverse_transform of '${yType}' targets is not supported`);
+  }
+  return { name: ctx.op('Gather', [table, idx], { axis: attr.i(0) }), type: strings ? 'STRING' : 'DOUBLE', cols: 1 };
+}
