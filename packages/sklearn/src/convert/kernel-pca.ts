@@ -95,11 +95,12 @@ export function kernelPca(ctx: ConvertContext, est: PyObject, x: Var): Var {
   let kc = ctx.op('Sub', [k, ctx.constD(rows, [1, m])]);
   kc = ctx.op('Sub', [kc, predCols]);
   kc = ctx.op('Add', [kc, ctx.constD([num(centerer, 'K_fit_all_')], [])]);
-  const vecs = arr(est, 'eigenvectors_');
+  // scikit-learn < 1.0 named them alphas_ and lambdas_
+  const vecs = arr(est, get(est, 'eigenvectors_') === undefined ? 'alphas_' : 'eigenvectors_');
   const [vm, c] = vecs.shape as [number, number];
   if (vecs.shape.length !== 2 || vm !== m)
     throw new UnsupportedEstimatorError('KernelPCA.eigenvectors_ does not match X_fit_');
-  const vals = toF64(arr(est, 'eigenvalues_'));
+  const vals = toF64(arr(est, get(est, 'eigenvalues_') === undefined ? 'lambdas_' : 'eigenvalues_'));
   const v = toF64(vecs);
   const scaled = Float64Array.from(v, (e, i) => {
     const lambda = vals[i % c]!;
