@@ -66,6 +66,7 @@ describe('the new transformer families keep the allow-list rule', () => {
   // one real fixture per family; the module renamed outside the list must be refused before anything is built
   const families: [string, string, string][] = [
     ['kernel_pca_rbf', 'sklearn.decomposition', 'sklearx.decomposition'],
+    ['nmf_cd_l1_l2_capped', 'sklearn.decomposition', 'sklearx.decomposition'],
     ['fast_ica_unit_variance', 'sklearn.decomposition', 'sklearx.decomposition'],
     ['sparse_random_projection', 'sklearn.random_projection', 'sklearx.random_projection'],
     ['sparse_random_projection', 'scipy.sparse', 'scipz.sparse'],
@@ -143,6 +144,16 @@ describe('hostile state in the new classes is refused with a message naming it',
       'KernelPCA whose X_fit_ is a string',
       obj('sklearn.decomposition._kernel_pca.KernelPCA', { kernel: 'rbf', X_fit_: 'rm -rf /', n_features_in_: 2 }),
       /KernelPCA\.X_fit_ is not an array/,
+    ],
+    [
+      'NMF whose components_ is a string',
+      obj('sklearn.decomposition._nmf.NMF', { solver: 'cd', components_: 'x', n_features_in_: 2 }),
+      /NMF\.components_ is not an array/,
+    ],
+    [
+      'NMF with shuffle=True',
+      obj('sklearn.decomposition._nmf.NMF', { solver: 'cd', shuffle: true, n_features_in_: 2 }),
+      /NMF\(shuffle=True\) is not supported/,
     ],
     [
       'FastICA without components_',
@@ -240,10 +251,14 @@ describe('hostile state in the new classes is refused with a message naming it',
 });
 
 describe('options refused on purpose, with the reason', () => {
-  it('NMF: its transform depends on the other rows of the batch', () => {
-    const run = (): unknown => convertSklearnBytes(file('refused_nmf'));
-    expect(run).toThrow(UnsupportedEstimatorError);
-    expect(run).toThrow(/NMF is not supported \(its transform is an iterative solve .* depends on the other rows/);
+  it('NMF: the default max_iter=200 would unroll past the graph budget; solver mu and MiniBatchNMF start from the batch mean', () => {
+    expect(() => convertSklearnBytes(file('refused_nmf_cd_max_iter_200'))).toThrow(
+      /NMF with max_iter=200 and 2 components is not supported: its transform is an iterative solve/,
+    );
+    expect(() => convertSklearnBytes(file('refused_nmf_mu'))).toThrow(/NMF\(solver='mu'\) is not supported/);
+    const mini = (): unknown => convertSklearnBytes(file('refused_minibatch_nmf'));
+    expect(mini).toThrow(UnsupportedEstimatorError);
+    expect(mini).toThrow(/MiniBatchNMF is not supported \(its transform runs multiplicative updates from the mean/);
   });
   it("HashingVectorizer(analyzer='char') and stop_words='english'", () => {
     expect(() => convertSklearnBytes(file('refused_hashing_vectorizer_char'))).toThrow(

@@ -1,11 +1,8 @@
 /** Why some scikit-learn estimators are refused on purpose: the reason is added to the "not supported" error. */
-const BATCH_DEPENDENT =
-  "its transform is an iterative solve (coordinate descent or multiplicative updates) whose stopping test sums over the whole batch (and 'mu' starts from the batch mean), so a row's output depends on the other rows sent with it";
-
 /** Class name → reason. */
 const REASONS: Record<string, string> = {
-  NMF: BATCH_DEPENDENT,
-  MiniBatchNMF: BATCH_DEPENDENT,
+  MiniBatchNMF:
+    'its transform runs multiplicative updates from the mean of the whole batch, so a row depends on the rows sent with it',
 };
 
 /** ": <reason>" for an estimator refused on purpose, else ''. */

@@ -39,6 +39,7 @@ import { gaussianMixture } from './mixture.js';
 import { mlpClassifier, mlpRegressor } from './mlp.js';
 import { naiveBayes } from './naive-bayes.js';
 import { kNeighborsClassifier, kNeighborsRegressor } from './neighbors.js';
+import { nmf } from './nmf.js';
 import { plsRegression, plsTransform } from './pls.js';
 import { polynomialFeatures } from './polynomial.js';
 import { powerTransformer } from './power.js';
@@ -95,6 +96,7 @@ const TRANSFORMERS: Record<string, Transformer> = {
   SplineTransformer: splineTransformer,
   LabelBinarizer: labelBinarizer,
   KNNImputer: knnImputer,
+  NMF: nmf,
   VarianceThreshold: featureSelector,
   SelectKBest: featureSelector,
   SelectPercentile: featureSelector,
