@@ -8,6 +8,7 @@ import type { PyObject, PyValue } from '../pickle/py-types.js';
 import { isNdArray, isPyObject } from '../pickle/py-types.js';
 import { pipelineSteps } from './compose.js';
 import type { ClassifierOut, ConvertContext, MethodOutputs, Var } from './context.js';
+import { labelBinarizerInverse } from './label-binarizer.js';
 import { expm1, log1p } from './math.js';
 import { interpColumns } from './quantile.js';
 import { applyClassifier, applyRegressor, applyTransformer } from './registry.js';
@@ -422,6 +423,7 @@ function inverseTarget(ctx: ConvertContext, t: PyObject, y: Var): Var {
       );
     return g();
   }
+  if (t.name === 'LabelBinarizer') return labelBinarizerInverse(ctx, t, y);
   if (t.name === 'StandardScaler') {
     let v = y;
     if (get(t, 'scale_') !== null && get(t, 'scale_') !== undefined) {
@@ -433,7 +435,7 @@ function inverseTarget(ctx: ConvertContext, t: PyObject, y: Var): Var {
     return v;
   }
   throw new UnsupportedEstimatorError(
-    `TransformedTargetRegressor transformer ${t.name} is not supported (FunctionTransformer with a numpy ufunc, StandardScaler)`,
+    `TransformedTargetRegressor transformer ${t.name} is not supported (FunctionTransformer with a numpy ufunc, StandardScaler, LabelBinarizer)`,
   );
 }
 

@@ -22,7 +22,13 @@ import {
   supportedEstimators,
 } from './registry.js';
 import { arr, get, labels, list, obj } from './state.js';
-import { type TextVectorizerSpec, textVectorizerSpec, tfidfTransformer } from './text.js';
+import {
+  hashingNorm,
+  hashingVectorizerSpec,
+  type TextVectorizerSpec,
+  textVectorizerSpec,
+  tfidfTransformer,
+} from './text.js';
 
 /** One graph input column for ColumnTransformer front ends. */
 export interface ColumnInput {
@@ -94,7 +100,7 @@ function nFeaturesOf(est: PyObject): number {
     if (Array.isArray(first) && isPyObject(first[1])) return nFeaturesOf(first[1]);
   }
   if (est.name === 'OneHotEncoder' || est.name === 'OrdinalEncoder') return list(est, 'categories_').length;
-  if (est.name === 'LabelEncoder' || est.name === 'IsotonicRegression') return 1;
+  if (est.name === 'LabelEncoder' || est.name === 'IsotonicRegression' || est.name === 'LabelBinarizer') return 1;
   // meta-estimators whose n_features_in_ is a property of a member
   for (const key of ['estimator_', 'regressor_', 'estimator', 'base_estimator']) {
     const inner = get(est, key);
@@ -188,7 +194,7 @@ export function convertEstimator(root: PyValue): ConvertedGraph {
     (selector.name === 'RFE' || selector.name === 'RFECV') &&
     get(selector, 'estimator_') === steps[steps.length - 1];
   if (steps.length === 0) throw new UnsupportedEstimatorError('the Pipeline has no steps');
-  const frontEnds = ['DictVectorizer', 'CountVectorizer', 'TfidfVectorizer'];
+  const frontEnds = ['DictVectorizer', 'CountVectorizer', 'TfidfVectorizer', 'HashingVectorizer'];
   for (const [i, step] of steps.entries()) if (!(i === 0 && frontEnds.includes(step.name))) roleOf(step);
   let rest = steps;
   let inputs: GraphInputs;
@@ -211,13 +217,15 @@ export function convertEstimator(root: PyValue): ConvertedGraph {
     ctx.g.input('X', 'DOUBLE', ['N', featureNames.length]);
     x = { name: 'X', type: 'DOUBLE', cols: featureNames.length };
     rest = steps.slice(1);
-  } else if (first.name === 'CountVectorizer' || first.name === 'TfidfVectorizer') {
-    const spec = textVectorizerSpec(first);
-    const width = spec.vocabulary.size;
+  } else if (frontEnds.slice(1).includes(first.name)) {
+    const hashing = first.name === 'HashingVectorizer';
+    const spec = hashing ? hashingVectorizerSpec(first) : textVectorizerSpec(first);
+    const width = spec.hashing?.nFeatures ?? spec.vocabulary.size;
     inputs = { kind: 'text', name: 'X', spec };
     ctx.g.input('X', 'DOUBLE', ['N', width]);
     x = { name: 'X', type: 'DOUBLE', cols: width };
     if (first.name === 'TfidfVectorizer') x = tfidfTransformer(ctx, obj(first, '_tfidf'), x);
+    if (hashing) x = hashingNorm(ctx, first, x);
     rest = steps.slice(1);
     if (rest.length === 0) return finish(ctx, first.name, 'transformer', inputs, { transform: x });
   } else if (first.name === 'ColumnTransformer' && selectsByName(first)) {

@@ -250,6 +250,7 @@ export function fittedOnStrings(est: PyObject): boolean {
     const st = get(est, 'statistics_');
     return isNdArray(st) && Array.isArray(st.data) && st.data.some((v) => typeof v === 'string');
   }
-  if (est.name === 'LabelEncoder') return labels(arr(est, 'classes_')).some((v) => typeof v === 'string');
+  if (est.name === 'LabelEncoder' || est.name === 'LabelBinarizer')
+    return labels(arr(est, 'classes_')).some((v) => typeof v === 'string');
   return false;
 }

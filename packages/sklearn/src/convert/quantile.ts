@@ -1,8 +1,12 @@
-/** QuantileTransformer (output_distribution='uniform'): np.interp both ways through quantiles_, as scikit-learn does. */
+/**
+ * QuantileTransformer: np.interp both ways through quantiles_, as scikit-learn does; output_distribution='normal'
+ * then maps through scipy's ndtri and clips to ±ndtri(1e-7 − eps).
+ */
 import { attr } from '@servekit/onnx';
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
 import type { ConvertContext, Var } from './context.js';
+import { ndtri, ndtriOp } from './ndtri.js';
 import { arr, str, toF64 } from './state.js';
 
 /**
@@ -37,12 +41,15 @@ export function interpColumns(ctx: ConvertContext, x: Var, xp: Float64Array, q: 
   return ctx.op('Where', [below, ctx.constD([fp[0]!], []), hi]);
 }
 
-/** QuantileTransformer(output_distribution='uniform'): ½(interp(x) − interp(−x) reversed), bounds → 0 / 1, NaN kept. */
+/** sklearn's BOUNDS_THRESHOLD. */
+const BOUNDS_THRESHOLD = 1e-7;
+
+/** QuantileTransformer: ½(interp(x) − interp(−x) reversed), bounds → 0 / 1, NaN kept; then ndtri for 'normal'. */
 export function quantileTransformer(ctx: ConvertContext, est: PyObject, x: Var): Var {
   const dist = str(est, 'output_distribution', 'uniform');
-  if (dist !== 'uniform') {
+  if (dist !== 'uniform' && dist !== 'normal') {
     throw new UnsupportedEstimatorError(
-      `QuantileTransformer(output_distribution='${dist}') is not supported (only 'uniform')`,
+      `QuantileTransformer(output_distribution='${dist}') is not supported (only 'uniform' and 'normal')`,
     );
   }
   const quantiles = arr(est, 'quantiles_');
@@ -64,10 +71,26 @@ export function quantileTransformer(ctx: ConvertContext, est: PyObject, x: Var):
   const negx: Var = { name: ctx.op('Neg', [xd.name]), type: 'DOUBLE', cols: f };
   const down = interpColumns(ctx, negx, xpRev, q, fpRev);
   let y = ctx.op('Mul', [ctx.op('Sub', [up, down]), ctx.constD([0.5], [])]);
-  const isUpper = ctx.op('Equal', [xd.name, ctx.constD(xp.subarray((q - 1) * f), [1, f])]);
-  const isLower = ctx.op('Equal', [xd.name, ctx.constD(xp.subarray(0, f), [1, f])]);
+  const lowerX = ctx.constD(xp.subarray(0, f), [1, f]);
+  const upperX = ctx.constD(xp.subarray((q - 1) * f), [1, f]);
+  // uniform: x equal to a bound; normal: within BOUNDS_THRESHOLD of it (or past it)
+  const isUpper =
+    dist === 'uniform'
+      ? ctx.op('Equal', [xd.name, upperX])
+      : ctx.op('Greater', [ctx.op('Add', [xd.name, ctx.constD([BOUNDS_THRESHOLD], [])]), upperX]);
+  const isLower =
+    dist === 'uniform'
+      ? ctx.op('Equal', [xd.name, lowerX])
+      : ctx.op('Less', [ctx.op('Sub', [xd.name, ctx.constD([BOUNDS_THRESHOLD], [])]), lowerX]);
   y = ctx.op('Where', [isUpper, ctx.constD([1], []), y]);
   y = ctx.op('Where', [isLower, ctx.constD([0], []), y]);
   y = ctx.op('Where', [ctx.op('IsNaN', [xd.name]), xd.name, y]);
+  if (dist === 'normal') {
+    const eps = 2 ** -52; // np.spacing(1)
+    const lo = ndtri(BOUNDS_THRESHOLD - eps);
+    const hi = ndtri(1 - (BOUNDS_THRESHOLD - eps));
+    const clipped = ctx.op('Clip', [ndtriOp(ctx, y), ctx.constD([lo], []), ctx.constD([hi], [])]);
+    y = ctx.op('Where', [ctx.op('IsNaN', [y]), y, clipped]); // np.clip keeps NaN
+  }
   return { name: y, type: 'DOUBLE', cols: f };
 }

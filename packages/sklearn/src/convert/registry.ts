@@ -33,6 +33,9 @@ import { gaussianProcessRegressor } from './gaussian-process.js';
 import { histGradientBoostingClassifier, histGradientBoostingRegressor } from './hist-gradient-boosting.js';
 import { isolationForest } from './iforest.js';
 import { kernelCenterer } from './kernel-centerer.js';
+import { kernelPca } from './kernel-pca.js';
+import { knnImputer } from './knn-imputer.js';
+import { labelBinarizer } from './label-binarizer.js';
 import { linearClassifier, linearRegressor, logisticRegression } from './linear.js';
 import { localOutlierFactor } from './lof.js';
 import { missingIndicator } from './missing-indicator.js';
@@ -42,6 +45,7 @@ import { multiOutputClassifier } from './multi-output-classifier.js';
 import { naiveBayes } from './naive-bayes.js';
 import { ncaTransform } from './nca.js';
 import { kNeighborsClassifier, kNeighborsRegressor } from './neighbors.js';
+import { nmf } from './nmf.js';
 import { plsRegression, plsTransform } from './pls.js';
 import { polynomialFeatures } from './polynomial.js';
 import { powerTransformer } from './power.js';
@@ -56,8 +60,11 @@ import {
   simpleImputer,
   standardScaler,
 } from './preprocessing.js';
+import { fastIca, sparseRandomProjection } from './projection.js';
 import { quantileTransformer } from './quantile.js';
 import { radiusNeighborsClassifier, radiusNeighborsRegressor } from './radius-neighbors.js';
+import { refusalReason } from './refusals.js';
+import { splineTransformer } from './spline.js';
 import { get } from './state.js';
 import { oneClassSvm, svc, svr } from './svm.js';
 import { tfidfTransformer } from './text.js';
@@ -90,6 +97,13 @@ const TRANSFORMERS: Record<string, Transformer> = {
   FunctionTransformer: functionTransformer,
   MissingIndicator: missingIndicator,
   TfidfTransformer: tfidfTransformer,
+  KernelPCA: kernelPca,
+  FastICA: fastIca,
+  SparseRandomProjection: sparseRandomProjection,
+  SplineTransformer: splineTransformer,
+  LabelBinarizer: labelBinarizer,
+  KNNImputer: knnImputer,
+  NMF: nmf,
   VarianceThreshold: featureSelector,
   SelectKBest: featureSelector,
   SelectPercentile: featureSelector,
@@ -230,13 +244,14 @@ const EXTRA_METHODS: Record<string, Other> = {
   CCA: plsTransform,
 };
 
-/** Every class name the converters accept (DictVectorizer, CountVectorizer, TfidfVectorizer only as a pipeline's first step). */
+/** Every class name the converters accept (DictVectorizer and the text vectorizers only as a pipeline's first step). */
 export function supportedEstimators(): string[] {
   return [
     ...Object.keys(TRANSFORMERS),
     'DictVectorizer',
     'CountVectorizer',
     'TfidfVectorizer',
+    'HashingVectorizer',
     ...Object.keys(CLASSIFIERS),
     ...Object.keys(REGRESSORS),
     ...Object.keys(OTHERS),
@@ -245,7 +260,7 @@ export function supportedEstimators(): string[] {
 
 function unsupported(est: PyObject, role: string): UnsupportedEstimatorError {
   return new UnsupportedEstimatorError(
-    `scikit-learn estimator ${est.module}.${est.name} is not supported${role}. Supported: ${supportedEstimators().join(', ')}`,
+    `scikit-learn estimator ${est.module}.${est.name} is not supported${role}${refusalReason(est.name)}. Supported: ${supportedEstimators().join(', ')}`,
   );
 }
 

@@ -1,14 +1,16 @@
 /**
- * CountVectorizer / TfidfVectorizer front ends (word analyzer, default token pattern) run in TypeScript like
- * DictVectorizer — onnxruntime has no regex tokenizer in its default build — and TfidfTransformer in the graph.
+ * CountVectorizer / TfidfVectorizer / HashingVectorizer front ends (word analyzer, default token pattern) run in
+ * TypeScript like DictVectorizer — onnxruntime has no regex tokenizer in its default build — and TfidfTransformer
+ * (and HashingVectorizer's norm) in the graph.
  */
-import { InvalidInput } from '@servekit/core';
+import { checkDecodedBytes, DEFAULT_REQUEST_LIMITS, InvalidInput } from '@servekit/core';
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
 import { isPyDict, isPyObject } from '../pickle/py-types.js';
 import type { ConvertContext, Var } from './context.js';
+import { hashedColumn } from './murmurhash3.js';
 import { normalizer } from './preprocessing.js';
-import { arr, bool, get, num, toF64 } from './state.js';
+import { arr, bool, get, num, str, toF64 } from './state.js';
 
 /** scikit-learn's default token_pattern. */
 const DEFAULT_TOKEN_PATTERN = '(?u)\\b\\w\\w+\\b';
@@ -23,6 +25,8 @@ export interface TextVectorizerSpec {
   ngramRange: [number, number];
   stopWords?: Set<string>;
   binary: boolean;
+  /** HashingVectorizer: terms go to column |murmurhash3(term)| mod nFeatures (vocabulary is empty). */
+  hashing?: { nFeatures: number; alternateSign: boolean };
 }
 
 function describeCallable(v: unknown): string {
@@ -33,8 +37,8 @@ function describeCallable(v: unknown): string {
   return String(v);
 }
 
-/** Read and check a fitted CountVectorizer / TfidfVectorizer; refuses what the TypeScript analyzer cannot mirror. */
-export function textVectorizerSpec(est: PyObject): TextVectorizerSpec {
+/** The word-analyzer options of a CountVectorizer / TfidfVectorizer / HashingVectorizer; refuses what TypeScript cannot mirror. */
+function analyzerOptions(est: PyObject): Omit<TextVectorizerSpec, 'vocabulary' | 'hashing'> {
   const refuse = (what: string): never => {
     throw new UnsupportedEstimatorError(
       `${est.name} with ${what} is not supported (word analyzer, default token pattern only)`,
@@ -59,19 +63,57 @@ export function textVectorizerSpec(est: PyObject): TextVectorizerSpec {
   const sw = get(est, 'stop_words');
   let stopWords: Set<string> | undefined;
   if (Array.isArray(sw)) stopWords = new Set(sw.map(String));
-  else if (typeof sw === 'string' && ngramRange[1] > 1) refuse(`stop_words='${sw}' and n-grams`);
-  // unigrams only: a built-in stop word list changes nothing, those words are not in vocabulary_
-  const vocabRaw = get(est, 'vocabulary_');
-  if (!isPyDict(vocabRaw)) throw new UnsupportedEstimatorError(`${est.name}.vocabulary_ is missing (is it fitted?)`);
-  const vocabulary = new Map<string, number>();
-  for (const [k, v] of vocabRaw) vocabulary.set(String(k), Number(v));
+  // a vocabulary already lacks the built-in list's words (unigrams); hashing has no vocabulary to lean on
+  else if (typeof sw === 'string' && (ngramRange[1] > 1 || est.name === 'HashingVectorizer'))
+    refuse(`stop_words='${sw}'${est.name === 'HashingVectorizer' ? '' : ' and n-grams'}`);
   return {
-    vocabulary,
     lowercase: bool(est, 'lowercase', true),
     ngramRange,
     ...(stopWords ? { stopWords } : {}),
     binary: bool(est, 'binary', false),
   };
+}
+
+/** Read and check a fitted CountVectorizer / TfidfVectorizer; refuses what the TypeScript analyzer cannot mirror. */
+export function textVectorizerSpec(est: PyObject): TextVectorizerSpec {
+  const options = analyzerOptions(est);
+  const vocabRaw = get(est, 'vocabulary_');
+  if (!isPyDict(vocabRaw)) throw new UnsupportedEstimatorError(`${est.name}.vocabulary_ is missing (is it fitted?)`);
+  const vocabulary = new Map<string, number>();
+  for (const [k, v] of vocabRaw) vocabulary.set(String(k), Number(v));
+  return { vocabulary, ...options };
+}
+
+/** Read and check a HashingVectorizer (float64 output; n_features columns, alternate_sign, binary). */
+export function hashingVectorizerSpec(est: PyObject): TextVectorizerSpec {
+  const options = analyzerOptions(est);
+  const nFeatures = num(est, 'n_features', 2 ** 20);
+  if (!(Number.isInteger(nFeatures) && nFeatures >= 1))
+    throw new UnsupportedEstimatorError(`HashingVectorizer n_features=${nFeatures} is not a positive integer`);
+  const dtype = get(est, 'dtype');
+  const dtypeName =
+    typeof dtype === 'object' && dtype !== null && 'name' in dtype && typeof dtype.name === 'string'
+      ? dtype.name
+      : dtype === undefined || dtype === null
+        ? 'float64'
+        : String(dtype);
+  if (dtypeName !== 'float64')
+    throw new UnsupportedEstimatorError(`HashingVectorizer with dtype=${dtypeName} is not supported (float64 only)`);
+  return {
+    vocabulary: new Map(),
+    ...options,
+    hashing: { nFeatures, alternateSign: bool(est, 'alternate_sign', true) },
+  };
+}
+
+/** HashingVectorizer's row normalization in the graph (norm None, 'l1' or 'l2'). */
+export function hashingNorm(ctx: ConvertContext, est: PyObject, x: Var): Var {
+  const norm = get(est, 'norm');
+  if (norm === null) return x;
+  const name = str(est, 'norm', 'l2');
+  if (name !== 'l1' && name !== 'l2')
+    throw new UnsupportedEstimatorError(`HashingVectorizer norm='${name}' is not supported`);
+  return normalizer(ctx, est, x);
 }
 
 /** Turns documents into the count matrix CountVectorizer.transform gives (dense float64). */
@@ -80,7 +122,7 @@ export class TextVectorizer {
 
   /** Number of output columns. */
   get width(): number {
-    return this.spec.vocabulary.size;
+    return this.spec.hashing?.nFeatures ?? this.spec.vocabulary.size;
   }
 
   /** Word tokens and n-grams of one document, as sklearn's _word_ngrams. */
@@ -100,10 +142,21 @@ export class TextVectorizer {
   /** Documents (strings, or one-element rows) → float64 [rows, width]. */
   vectorize(rows: readonly unknown[]): Float64Array {
     const width = this.width;
+    // a dense row per document: bounded like any decoded tensor (n_features is 2^20 by default for hashing)
+    checkDecodedBytes(rows.length * width * 8, DEFAULT_REQUEST_LIMITS, `${rows.length} documents × ${width} columns`);
     const out = new Float64Array(rows.length * width);
+    const hashing = this.spec.hashing;
     rows.forEach((row, r) => {
       const doc = Array.isArray(row) && row.length === 1 ? row[0] : row;
       if (typeof doc !== 'string') throw new InvalidInput(`instance ${r} must be a text document (a string)`);
+      if (hashing) {
+        for (const term of this.analyze(doc)) {
+          const { column, sign } = hashedColumn(term, hashing.nFeatures);
+          if (this.spec.binary) out[r * width + column] = 1;
+          else out[r * width + column]! += hashing.alternateSign ? sign : 1;
+        }
+        return;
+      }
       for (const term of this.analyze(doc)) {
         const j = this.spec.vocabulary.get(term);
         if (j === undefined) continue;

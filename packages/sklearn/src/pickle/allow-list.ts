@@ -82,6 +82,8 @@ for (const m of ['numpy', 'numpy.core._multiarray_umath', 'numpy._core._multiarr
 
 // scipy sparse matrices hold fitted state in some estimators (TfidfTransformer._idf_diag before sklearn 1.3): inert
 for (const m of ['scipy.sparse._csr', 'scipy.sparse.csr']) EXACT.set(`${m}.csr_matrix`, 'class');
+// SplineTransformer.bsplines_ holds scipy BSpline objects (knots t, coefficients c, degree k): inert records
+for (const m of ['scipy.interpolate._bsplines', 'scipy.interpolate.bsplines']) EXACT.set(`${m}.BSpline`, 'class');
 
 /** Python 2 module names that protocol 0-2 pickles may use (pickle's fix_imports mapping). */
 const PY2_MODULES: Record<string, string> = { __builtin__: 'builtins', copy_reg: 'copyreg' };
