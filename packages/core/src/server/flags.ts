@@ -125,6 +125,23 @@ export const SERVER_FLAGS = [
     default: 30_000,
     doc: 'Dynamic batching: longest queue wait of a request before 503.',
   },
+  {
+    name: 'tls_cert_file',
+    type: 'string',
+    doc: 'TLS: PEM certificate chain; serves HTTPS and gRPC over TLS (off when unset).',
+  },
+  { name: 'tls_key_file', type: 'string', doc: 'TLS: PEM private key of --tls_cert_file.' },
+  {
+    name: 'tls_client_ca_file',
+    type: 'string',
+    doc: 'TLS: PEM CA bundle; clients must present a certificate it signed (mutual TLS).',
+  },
+  {
+    name: 'tls_reload_interval_seconds',
+    type: 'number',
+    default: 10,
+    doc: 'TLS: how often the TLS files are checked; changed ones serve new connections (0: never).',
+  },
 ] as const satisfies readonly FlagSpec[];
 
 /** Parsed values of SERVER_FLAGS. */

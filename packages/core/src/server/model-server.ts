@@ -17,6 +17,8 @@ import { frameworkErrorHandler } from './framework-errors.js';
 import { createHealthServer } from './health-server.js';
 import { HttpDrain } from './http-drain.js';
 import { openApiDocument } from './openapi.js';
+import { loadTlsMaterial, type TlsFiles, type TlsOptions } from './tls.js';
+import { grpcServerCredentials, httpsServerFactory, openTlsFiles } from './tls-servers.js';
 
 /** Options of a ModelServer. */
 export interface ModelServerOptions {
@@ -59,6 +61,8 @@ export interface ModelServerOptions {
   batching?: BatchingOptions | ((modelName: string) => BatchingOptions | undefined);
   /** Collect Node's default process metrics. Default true. */
   defaultMetrics?: boolean;
+  /** Serve HTTPS and gRPC over TLS (mutual with a client CA), reloading the files on change. Default: plain. */
+  tls?: TlsOptions;
 }
 
 /** Where a started server listens. */
@@ -94,6 +98,7 @@ export class ModelServer {
   private health?: NodeHttpServer;
   private addresses?: ServerAddresses;
   private stopping?: Promise<void>;
+  private tlsFiles?: TlsFiles;
 
   constructor(readonly options: ModelServerOptions = {}) {
     this.logger = options.logger ?? pino({ level: options.logLevel ?? 'info', base: { pid: process.pid } });
@@ -119,7 +124,12 @@ export class ModelServer {
    */
   async start(models: Model[] = []): Promise<ServerAddresses> {
     const { httpPort = 8080, grpcPort = 8081, host = '0.0.0.0', enableGrpc = true } = this.options;
-    if (this.isClusterPrimary) return this.superviseWorkers(httpPort, enableGrpc ? grpcPort : undefined);
+    if (this.isClusterPrimary) {
+      if (this.options.tls) await loadTlsMaterial(this.options.tls); // a bad file stops here, not in every worker
+      return this.superviseWorkers(httpPort, enableGrpc ? grpcPort : undefined);
+    }
+    const tls = this.options.tls ? await openTlsFiles(this.options.tls, this.logger) : undefined;
+    this.tlsFiles = tls;
     for (const m of models) this.repository.register(m);
     // Listen first (live, not ready) so liveness probes are answered while slow models load.
     this.dataplane.startingUp();
@@ -136,6 +146,7 @@ export class ModelServer {
               connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(requestTimeout / 4))),
             }
           : {},
+      serverFactory: tls && httpsServerFactory(tls),
       clientErrorHandler: clientErrorHandler(requestTimeout),
       frameworkErrors: frameworkErrorHandler(this.logger),
     });
@@ -156,7 +167,7 @@ export class ModelServer {
       this.grpc = createGrpcServer(this.dataplane, {
         maxMessageSize: this.options.grpcMaxMessageSize ?? 64 * 1024 * 1024,
       });
-      addresses.grpcPort = await bindGrpc(this.grpc, host, grpcPort);
+      addresses.grpcPort = await bindGrpc(this.grpc, host, grpcPort, tls && grpcServerCredentials(tls));
     }
     if (this.options.healthPort !== undefined) {
       const health = createHealthServer(this.dataplane);
@@ -175,6 +186,7 @@ export class ModelServer {
         http_address: `${host}:${addresses.httpPort}`,
         grpc_address: addresses.grpcPort && `${host}:${addresses.grpcPort}`,
         health_address: addresses.healthPort === undefined ? undefined : `${host}:${addresses.healthPort}`,
+        tls: tls && (tls.mutual ? 'mutual' : 'on'),
         loading: this.repository.names(),
       },
       `servekit ${SERVER_VERSION} listening on ${host}:${addresses.httpPort}; live, not ready while models load`,
@@ -286,6 +298,7 @@ export class ModelServer {
       health.closeAllConnections();
       await closed;
     }
+    this.tlsFiles?.close();
   }
 
   private async registerDocs(app: FastifyInstance): Promise<void> {
