@@ -137,7 +137,7 @@ export const SERVER_FLAGS = [
     doc: 'TLS: PEM CA bundle; clients must present a certificate it signed (mutual TLS).',
   },
   {
-    name: 'tls_reload_interval_seconds',
+    name: 'tls_reload_seconds',
     type: 'number',
     default: 10,
     doc: 'TLS: how often the TLS files are checked; changed ones serve new connections (0: never).',

@@ -51,7 +51,7 @@ export function serverOptionsFromFlags(flags: ServerFlags): ModelServerOptions {
 /** TLS options from `--tls_cert_file`, `--tls_key_file`, `--tls_client_ca_file`; undefined when TLS is off. */
 export function tlsFromFlags(flags: ServerFlags): TlsOptions | undefined {
   const { tls_cert_file: certFile, tls_key_file: keyFile, tls_client_ca_file: clientCaFile } = flags;
-  const reloadIntervalMs = flags.tls_reload_interval_seconds * 1000;
+  const reloadIntervalMs = flags.tls_reload_seconds * 1000;
   // A lone key or CA file is a mistake to report, not a reason to serve plain HTTP.
   checkTlsOptions({ certFile, keyFile, clientCaFile, reloadIntervalMs });
   if (!certFile || !keyFile) return undefined;

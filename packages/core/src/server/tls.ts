@@ -71,7 +71,7 @@ export function checkTlsOptions(options: Partial<TlsOptions>): void {
     throw new TlsConfigError(`${FLAG.clientCaFile} needs ${FLAG.certFile} and ${FLAG.keyFile}.`);
   const interval = options.reloadIntervalMs;
   if (interval !== undefined && !(interval >= 0)) {
-    throw new TlsConfigError(`--tls_reload_interval_seconds must be ≥ 0; got ${interval / 1000}`);
+    throw new TlsConfigError(`--tls_reload_seconds must be ≥ 0; got ${interval / 1000}`);
   }
 }
 
