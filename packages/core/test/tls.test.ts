@@ -291,6 +291,29 @@ describe('certificate reload', () => {
   });
 });
 
+describe('client CA reload', () => {
+  it('new connections are checked against the replaced --tls_client_ca_file', async () => {
+    const caFile = `${ca.dir}/live-client-ca.crt`;
+    await copyFile(ca.ca.certFile, caFile);
+    const server = await startServer([new LinearModel('linear')], {
+      enableGrpc: false,
+      tls: { certFile: serverCert.certFile, keyFile: serverCert.keyFile, clientCaFile: caFile, reloadIntervalMs: 0 },
+    });
+    const files = (server as unknown as { tlsFiles: { check(): Promise<boolean> } }).tlsFiles;
+    const as = (c: CertFiles) => httpsInfer(server.httpPort, { ca: ca.ca.cert, cert: c.cert, key: c.key });
+    try {
+      expect(await as(clientCert)).toBe(200);
+      await expect(as(strangerCert)).rejects.toThrow();
+      await copyFile(otherCa.ca.certFile, caFile);
+      expect(await files.check()).toBe(true);
+      expect(await as(strangerCert)).toBe(200);
+      await expect(as(clientCert)).rejects.toThrow();
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 /** Open new connections until the server presents `serial` (10 s at most). */
 async function waitForSerial(port: number, serial: string): Promise<void> {
   let last = '';
