@@ -1,5 +1,6 @@
 import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
+import { createSecureContext } from 'node:tls';
 
 /** TLS of the HTTP and gRPC ports: PEM files, re-read when they change. Off when absent. */
 export interface TlsOptions {
@@ -7,7 +8,7 @@ export interface TlsOptions {
   certFile: string;
   /** PEM private key of that certificate (`--tls_key_file`). */
   keyFile: string;
-  /** PEM CA bundle client certificates must chain to: mutual TLS, a client without one is refused (`--tls_client_ca_file`). */
+  /** PEM CA bundle client certificates must chain to (mutual TLS: clients without one are refused). */
   clientCaFile?: string;
   /** How often the files are checked for changes, in ms; 0 turns reloading off. Default 10 s. */
   reloadIntervalMs?: number;
@@ -62,7 +63,7 @@ function parseKey(pem: Buffer, path: string): KeyObject {
   }
 }
 
-/** Check that both files are given (or neither); throws naming the missing flag. */
+/** Check that cert and key come together, a client CA only with them, interval ≥ 0; throws naming the flag. */
 export function checkTlsOptions(options: Partial<TlsOptions>): void {
   const { certFile, keyFile, clientCaFile } = options;
   if (certFile && !keyFile) throw new TlsConfigError(`${FLAG.certFile} needs ${FLAG.keyFile}.`);
@@ -91,6 +92,12 @@ export async function loadTlsMaterial(options: TlsOptions): Promise<TlsMaterial>
     );
   }
   if (ca && options.clientCaFile) parseCertificate(ca, options.clientCaFile, FLAG.clientCaFile);
+  try {
+    // What the servers will do with them: a set OpenSSL refuses must fail here, not in a running server's reload.
+    createSecureContext(ca ? { cert, key, ca } : { cert, key });
+  } catch (err) {
+    throw new TlsConfigError(`${FLAG.certFile}, ${FLAG.keyFile}: refused by OpenSSL (${(err as Error).message}).`);
+  }
   return { cert, key, ca, fingerprint256: leaf.fingerprint256, serialNumber: leaf.serialNumber };
 }
 
@@ -199,7 +206,13 @@ export class TlsFiles {
         (next.ca === undefined ? this.material.ca === undefined : this.material.ca?.equals(next.ca) === true);
       if (same) return false;
       this.material = next;
-      for (const l of this.listeners) l(next);
+      for (const l of this.listeners) {
+        try {
+          l(next);
+        } catch (err) {
+          for (const e of this.errorListeners) e(err as Error);
+        }
+      }
       return true;
     } finally {
       this.checking = false;
