@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { cpuSeconds } from './lib/proc-stats.mjs';
 import { ROOT, runLoadgen, serveArgv, startServer, stopServer } from './lib/servers.mjs';
 
 const { values: opts } = parseArgs({
@@ -88,6 +89,7 @@ try {
       : {};
     cases.push({
       label: `${label}, REST V2 JSON`,
+      pid: s.proc.pid,
       plain: 'TLS off, REST V2 JSON',
       spec: {
         kind: 'http',
@@ -99,6 +101,7 @@ try {
     });
     cases.push({
       label: `${label}, gRPC V2 raw`,
+      pid: s.proc.pid,
       plain: 'TLS off, gRPC V2 raw',
       spec: { kind: 'grpc', target: `127.0.0.1:${s.grpcPort}`, grpcRequest, grpcPreserialized: true, ...tlsSpec },
     });
@@ -109,7 +112,10 @@ try {
     const order = round % 2 === 0 ? cases : [...cases].reverse();
     for (const c of order) {
       for (const concurrency of concurrencies) {
+        const cpu0 = cpuSeconds(c.pid);
         const r = await runLoadgen({ ...c.spec, concurrency, durationMs, warmupMs });
+        // Server CPU per request: robust to a busy machine where req/s are not (it counts only the server's work).
+        r.serverCpuMs = ((cpuSeconds(c.pid) - cpu0) * 1000) / r.sent;
         if (r.errors > 0 || r.requests === 0) throw new Error(`${c.label} c=${concurrency}: ${r.errors} errors`);
         runs.get(c.label)[concurrency].push(r);
       }
@@ -124,6 +130,7 @@ try {
         rps: median(rs.map((r) => r.rps)),
         p50: median(rs.map((r) => r.p50)),
         p99: median(rs.map((r) => r.p99)),
+        serverCpuMs: median(rs.map((r) => r.serverCpuMs)),
       };
     }
     return row;
@@ -134,7 +141,8 @@ try {
     const base = plainOf(row.plain);
     const cells = concurrencies.map((n) => {
       const c = row[`c${n}`];
-      return `c=${n} ${Math.round(c.rps)} req/s (${(c.rps / base[`c${n}`].rps).toFixed(2)}×) p50 ${c.p50.toFixed(2)} ms`;
+      const b = base[`c${n}`];
+      return `c=${n} ${Math.round(c.rps)} req/s (${(c.rps / b.rps).toFixed(2)}×) p50 ${c.p50.toFixed(2)} ms, server CPU ${c.serverCpuMs.toFixed(3)} ms/req (${(c.serverCpuMs / b.serverCpuMs).toFixed(2)}×)`;
     });
     process.stdout.write(`${row.label.padEnd(36)} ${cells.join(' | ')}\n`);
   }

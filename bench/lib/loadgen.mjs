@@ -72,6 +72,7 @@ async function grpcSender() {
 const send = spec.kind === 'grpc' ? await grpcSender() : httpSender();
 const latencies = [];
 let errors = 0;
+let sent = 0; // every completed request, warm-up included (to divide a server's CPU time by)
 let measuring = false;
 let done = false;
 
@@ -80,6 +81,7 @@ async function worker() {
     const t0 = performance.now();
     const ok = await send();
     const dt = performance.now() - t0;
+    sent++;
     if (!measuring) continue;
     if (ok) latencies.push(dt);
     else errors++;
@@ -104,6 +106,6 @@ const pct = (p) =>
   latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] : NaN;
 const mean = latencies.reduce((a, b) => a + b, 0) / (latencies.length || 1);
 process.stdout.write(
-  `${JSON.stringify({ requests: latencies.length, errors, rps: latencies.length / elapsed, p50: pct(50), p90: pct(90), p99: pct(99), mean, clientCpu })}\n`,
+  `${JSON.stringify({ requests: latencies.length, errors, rps: latencies.length / elapsed, p50: pct(50), p90: pct(90), p99: pct(99), mean, clientCpu, sent })}\n`,
 );
 process.exit(0);
