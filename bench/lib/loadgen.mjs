@@ -1,22 +1,34 @@
 // Closed-loop load generator, run as its own process so it does not share the server's event loop.
 // Usage: node bench/lib/loadgen.mjs '<json spec>'  →  prints one JSON result line.
 // spec: { kind: 'http'|'grpc', target, path?, method?, headers?, body (base64) | bodyFile | grpcRequest, concurrency,
-//         durationMs, warmupMs, grpcPreserialized? (send grpcRequest serialized once, leave responses unparsed) }
+//         durationMs, warmupMs, grpcPreserialized? (send grpcRequest serialized once, leave responses unparsed),
+//         caFile? (https:// targets and gRPC over TLS trust this PEM CA), certFile?, keyFile? (client certificate) }
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 
 const spec = JSON.parse(process.argv[2]);
 
+/** The PEM files of the spec (CA, client certificate and key), read. */
+function tlsFiles() {
+  const read = (file) => (file ? readFileSync(file) : undefined);
+  return { ca: read(spec.caFile), cert: read(spec.certFile), key: read(spec.keyFile) };
+}
+
 function httpSender() {
   const url = new URL(spec.path ?? '/', spec.target);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: spec.concurrency });
+  const tls = url.protocol === 'https:';
+  const agent = tls
+    ? new https.Agent({ keepAlive: true, maxSockets: spec.concurrency, ...tlsFiles() })
+    : new http.Agent({ keepAlive: true, maxSockets: spec.concurrency });
+  const mod = tls ? https : http;
   // Large bodies (a 224×224×3 image) come as a file: argv has a size limit.
   const body = spec.bodyFile ? readFileSync(spec.bodyFile) : Buffer.from(spec.body ?? '', 'base64');
   const headers = { 'content-type': 'application/json', 'content-length': body.byteLength, ...(spec.headers ?? {}) };
   return () =>
     new Promise((resolve) => {
-      const req = http.request(
+      const req = mod.request(
         { host: url.hostname, port: url.port, path: url.pathname, method: spec.method ?? 'POST', agent, headers },
         (res) => {
           res.on('data', () => {});
@@ -32,7 +44,11 @@ async function grpcSender() {
   const grpc = await import('@grpc/grpc-js');
   const { inferenceService } = await import('../../packages/core/dist/protocols/grpc-proto.js');
   const Client = inferenceService();
-  const client = new Client(spec.target, grpc.credentials.createInsecure(), {
+  const { ca, cert, key } = tlsFiles();
+  const credentials = ca
+    ? grpc.credentials.createSsl(ca, key ?? null, cert ?? null)
+    : grpc.credentials.createInsecure();
+  const client = new Client(spec.target, credentials, {
     'grpc.max_receive_message_length': 64 << 20,
     'grpc.max_send_message_length': 64 << 20,
   });
@@ -56,6 +72,7 @@ async function grpcSender() {
 const send = spec.kind === 'grpc' ? await grpcSender() : httpSender();
 const latencies = [];
 let errors = 0;
+let sent = 0; // every completed request, warm-up included (to divide a server's CPU time by)
 let measuring = false;
 let done = false;
 
@@ -64,6 +81,7 @@ async function worker() {
     const t0 = performance.now();
     const ok = await send();
     const dt = performance.now() - t0;
+    sent++;
     if (!measuring) continue;
     if (ok) latencies.push(dt);
     else errors++;
@@ -88,6 +106,6 @@ const pct = (p) =>
   latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] : NaN;
 const mean = latencies.reduce((a, b) => a + b, 0) / (latencies.length || 1);
 process.stdout.write(
-  `${JSON.stringify({ requests: latencies.length, errors, rps: latencies.length / elapsed, p50: pct(50), p90: pct(90), p99: pct(99), mean, clientCpu })}\n`,
+  `${JSON.stringify({ requests: latencies.length, errors, rps: latencies.length / elapsed, p50: pct(50), p90: pct(90), p99: pct(99), mean, clientCpu, sent })}\n`,
 );
 process.exit(0);

@@ -8,6 +8,12 @@ export interface HttpTransportOptions {
   keepAlive?: boolean;
   /** Most sockets open at once to the server. Default 64. */
   maxSockets?: number;
+  /** https: the CA certificates (PEM) the server's certificate must chain to, instead of Node's bundled roots. */
+  ca?: Buffer | string;
+  /** https: client certificate chain (PEM), for a server that requires one (mutual TLS). */
+  cert?: Buffer | string;
+  /** https: the client certificate's private key (PEM). */
+  key?: Buffer | string;
 }
 
 /** A buffered HTTP response. */
@@ -49,7 +55,11 @@ export class HttpTransport {
     this.prefix = this.base.pathname.replace(/\/+$/, '');
     this.mod = this.base.protocol === 'https:' ? https : http;
     const agentOptions = { keepAlive: options.keepAlive ?? true, maxSockets: options.maxSockets ?? 64 };
-    this.agent = this.base.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    const { ca, cert, key } = options;
+    this.agent =
+      this.base.protocol === 'https:'
+        ? new https.Agent({ ...agentOptions, ca, cert, key })
+        : new http.Agent(agentOptions);
   }
 
   /** The full URL of a path, for messages. */

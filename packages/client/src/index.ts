@@ -27,7 +27,8 @@ export {
   type PredictorFlags,
   type PredictorFlagsOptions,
   predictorFromFlags,
+  predictorTlsFromFlags,
   type TransformerFlagOptions,
   transformerOptionsFromFlags,
 } from './predictor-flags.js';
-export { RemotePredictor, type RemotePredictorOptions } from './remote-predictor.js';
+export { type PredictorTlsOptions, RemotePredictor, type RemotePredictorOptions } from './remote-predictor.js';

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import {
   type FlagSpec,
   LocalPredictor,
@@ -7,7 +8,7 @@ import {
   type PredictorProtocol,
   type TransformerOptions,
 } from '@servekit/core';
-import { RemotePredictor } from './remote-predictor.js';
+import { type PredictorTlsOptions, RemotePredictor } from './remote-predictor.js';
 
 /** The values of `--predictor_protocol`. */
 export const PREDICTOR_PROTOCOLS = ['v1', 'v2', 'grpc-v2'] as const satisfies readonly PredictorProtocol[];
@@ -23,6 +24,21 @@ export const PREDICTOR_FLAGS = [
     doc: 'Transformer: protocol spoken to the predictor: v1, v2 (REST) or grpc-v2.',
   },
   { name: 'predictor_use_ssl', type: 'boolean', default: false, doc: 'Transformer: reach the predictor over TLS.' },
+  {
+    name: 'predictor_ca_file',
+    type: 'string',
+    doc: "Transformer: PEM CA bundle the predictor's certificate must chain to (implies TLS; default: Node's roots).",
+  },
+  {
+    name: 'predictor_client_cert_file',
+    type: 'string',
+    doc: 'Transformer: PEM client certificate for a predictor requiring mutual TLS (implies TLS).',
+  },
+  {
+    name: 'predictor_client_key_file',
+    type: 'string',
+    doc: 'Transformer: PEM private key of --predictor_client_cert_file.',
+  },
   {
     name: 'predictor_request_timeout_seconds',
     type: 'number',
@@ -84,6 +100,33 @@ export function checkPredictorFlags(flags: Partial<PredictorFlags>): PredictorPr
   return flags.predictor_protocol ?? 'v1';
 }
 
+function readPemFlag(flag: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new Error(`${flag} ${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}).`);
+  }
+}
+
+/**
+ * TLS material of the predictor connection from `--predictor_ca_file`, `--predictor_client_cert_file` and
+ * `--predictor_client_key_file` (read once, at start); undefined when none is given. Throws naming the flag.
+ */
+export function predictorTlsFromFlags(flags: Partial<PredictorFlags>): PredictorTlsOptions | undefined {
+  const { predictor_ca_file: caFile, predictor_client_cert_file: certFile, predictor_client_key_file: keyFile } = flags;
+  if (!caFile && !certFile && !keyFile) return undefined;
+  if (!certFile !== !keyFile) {
+    throw new Error('--predictor_client_cert_file and --predictor_client_key_file go together: give both or neither');
+  }
+  const tls: PredictorTlsOptions = {};
+  if (caFile) tls.ca = readPemFlag('--predictor_ca_file', caFile);
+  if (certFile && keyFile) {
+    tls.cert = readPemFlag('--predictor_client_cert_file', certFile);
+    tls.key = readPemFlag('--predictor_client_key_file', keyFile);
+  }
+  return tls;
+}
+
 /**
  * The predictor the flags name: a RemotePredictor for `--predictor_host`, a LocalPredictor for
  * `--predictor_model_dir` (its model built by `options.loadLocalModel` when the transformer loads), or
@@ -97,10 +140,12 @@ export function predictorFromFlags(
   const dir = flags.predictor_model_dir;
   const protocol = checkPredictorFlags(flags);
   if (host) {
+    const tls = predictorTlsFromFlags(flags);
     return new RemotePredictor({
       host,
       protocol,
-      useSsl: flags.predictor_use_ssl === true,
+      useSsl: flags.predictor_use_ssl === true || tls !== undefined,
+      tls,
       timeoutMs: (flags.predictor_request_timeout_seconds ?? 600) * 1000,
       retries: flags.predictor_request_retries ?? 0,
     });

@@ -24,8 +24,10 @@ export interface RemotePredictorOptions {
   host: string;
   /** Protocol spoken to the predictor: REST V1, REST V2 or gRPC V2. */
   protocol: PredictorProtocol;
-  /** https / TLS instead of plain http / insecure gRPC. Default false. */
+  /** https / TLS instead of plain http / insecure gRPC. Default false (true when `tls` is given). */
   useSsl?: boolean;
+  /** TLS to the predictor: the CA to trust instead of Node's roots, and a client certificate for mutual TLS. */
+  tls?: PredictorTlsOptions;
   /** Deadline of one forwarded call, retries and backoff included, in ms. Default 600000 (KServe's 600 s). */
   timeoutMs?: number;
   /** Extra attempts on connection errors and 503 / UNAVAILABLE (never on 400 or 500). Default 0. */
@@ -38,6 +40,16 @@ export interface RemotePredictorOptions {
   binary?: boolean;
   /** Deadline of one readiness check, in ms. Default 5000 (or `timeoutMs` when smaller). */
   readyTimeoutMs?: number;
+}
+
+/** TLS material of the connection to a predictor (PEM). */
+export interface PredictorTlsOptions {
+  /** CA certificates the predictor's certificate must chain to (default: Node's bundled roots). */
+  ca?: Buffer;
+  /** Client certificate chain, for a predictor that requires one. */
+  cert?: Buffer;
+  /** Private key of `cert`. */
+  key?: Buffer;
 }
 
 const GRPC_CONNECT_FAILURE = /No connection established|connect|ECONNREFUSED|ECONNRESET|Name resolution/i;
@@ -75,7 +87,8 @@ export class RemotePredictor implements Predictor {
       maxBackoffMs: options.maxBackoffMs,
       retryOnUnavailable: true,
     };
-    const ssl = options.useSsl ?? false;
+    const tls = options.tls ?? {};
+    const ssl = options.useSsl ?? options.tls !== undefined;
     if (protocol === 'grpc-v2') {
       const bare = host.replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '');
       // As KServe: a gRPC host without a port gets :80 (:443 with TLS).
@@ -84,13 +97,15 @@ export class RemotePredictor implements Predictor {
       this.grpc = new GrpcClient({
         address,
         deadlineMs: this.timeoutMs,
-        credentials: ssl ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(),
+        credentials: ssl
+          ? grpc.credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null)
+          : grpc.credentials.createInsecure(),
         ...retry,
       });
     } else {
       const base = /^https?:\/\//i.test(host) ? host.replace(/\/+$/, '') : `${ssl ? 'https' : 'http'}://${host}`;
       this.description = base;
-      this.rest = new RestClient({ baseUrl: base, timeoutMs: this.timeoutMs, keepAlive: true, ...retry });
+      this.rest = new RestClient({ baseUrl: base, timeoutMs: this.timeoutMs, keepAlive: true, ...tls, ...retry });
     }
   }
 

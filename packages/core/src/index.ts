@@ -39,6 +39,7 @@ export {
 } from './server/flags.js';
 export { ModelServer, type ModelServerOptions, type ServerAddresses } from './server/model-server.js';
 export { serverOptionsFromFlags } from './server/options-from-flags.js';
+export { TlsConfigError, type TlsOptions } from './server/tls.js';
 
 /**** Errors and limits ****/
 

@@ -154,11 +154,14 @@ export function createGrpcServer(dataplane: DataPlane, options: GrpcServerOption
   return server;
 }
 
-/** Bind a gRPC server to host:port; resolves with the bound port. */
-export function bindGrpc(server: grpc.Server, host: string, port: number): Promise<number> {
+/** Bind a gRPC server to host:port (plain, or with the credentials given); resolves with the bound port. */
+export function bindGrpc(
+  server: grpc.Server,
+  host: string,
+  port: number,
+  credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure(),
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-      err ? reject(err) : resolve(bound),
-    );
+    server.bindAsync(`${host}:${port}`, credentials, (err, bound) => (err ? reject(err) : resolve(bound)));
   });
 }

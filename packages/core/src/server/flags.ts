@@ -188,6 +188,23 @@ export const SERVER_FLAGS = [
     doc: 'Payload logging: events waiting to be sent; more are dropped and counted.',
   },
   { name: 'log_senders', type: 'number', default: 5, doc: 'Payload logging: events sent at once.' },
+  {
+    name: 'tls_cert_file',
+    type: 'string',
+    doc: 'TLS: PEM certificate chain; serves HTTPS and gRPC over TLS (off when unset).',
+  },
+  { name: 'tls_key_file', type: 'string', doc: 'TLS: PEM private key of --tls_cert_file.' },
+  {
+    name: 'tls_client_ca_file',
+    type: 'string',
+    doc: 'TLS: PEM CA bundle; clients must present a certificate it signed (mutual TLS).',
+  },
+  {
+    name: 'tls_reload_seconds',
+    type: 'number',
+    default: 10,
+    doc: 'TLS: how often the TLS files are checked; changed ones serve new connections (0: never).',
+  },
 ] as const satisfies readonly FlagSpec[];
 
 /** Parsed values of SERVER_FLAGS. */

@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 
 /** How long a keep-alive connection must have been idle (nothing read) before a drain closes it. */
 export const IDLE_CLOSE_MS = 1000;
@@ -25,7 +26,8 @@ export class HttpDrain {
   private closing = false;
 
   constructor(private readonly server: Server) {
-    server.on('connection', (socket: Socket) => {
+    // Over TLS, requests arrive on the TLS socket of each connection, not on its TCP socket.
+    server.on(server instanceof TlsServer ? 'secureConnection' : 'connection', (socket: Socket) => {
       this.connections.set(socket, { active: 0, idleSince: Date.now(), readAtIdle: 0 });
       socket.once('close', () => this.connections.delete(socket));
     });

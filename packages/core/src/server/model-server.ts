@@ -20,6 +20,8 @@ import { frameworkErrorHandler } from './framework-errors.js';
 import { createHealthServer } from './health-server.js';
 import { HttpDrain } from './http-drain.js';
 import { openApiDocument } from './openapi.js';
+import { loadTlsMaterial, type TlsFiles, type TlsOptions } from './tls.js';
+import { grpcServerCredentials, httpsServerFactory, openTlsFiles } from './tls-servers.js';
 
 /** Options of a ModelServer. */
 export interface ModelServerOptions {
@@ -66,6 +68,8 @@ export interface ModelServerOptions {
   defaultMetrics?: boolean;
   /** Payload logging: each inference request and response POSTed to a receiver as a CloudEvent. Default: off. */
   payloadLog?: PayloadLogOptions;
+  /** Serve HTTPS and gRPC over TLS (mutual with a client CA), reloading the files on change. Default: plain. */
+  tls?: TlsOptions;
 }
 
 /** Where a started server listens. */
@@ -102,6 +106,7 @@ export class ModelServer {
   private addresses?: ServerAddresses;
   private stopping?: Promise<void>;
   private payloadLog?: PayloadLogger;
+  private tlsFiles?: TlsFiles;
 
   constructor(readonly options: ModelServerOptions = {}) {
     this.logger = options.logger ?? pino({ level: options.logLevel ?? 'info', base: { pid: process.pid } });
@@ -128,7 +133,12 @@ export class ModelServer {
    */
   async start(models: Model[] = []): Promise<ServerAddresses> {
     const { httpPort = 8080, grpcPort = 8081, host = '0.0.0.0', enableGrpc = true } = this.options;
-    if (this.isClusterPrimary) return this.superviseWorkers(httpPort, enableGrpc ? grpcPort : undefined);
+    if (this.isClusterPrimary) {
+      if (this.options.tls) await loadTlsMaterial(this.options.tls); // a bad file stops here, not in every worker
+      return this.superviseWorkers(httpPort, enableGrpc ? grpcPort : undefined);
+    }
+    const tls = this.options.tls ? await openTlsFiles(this.options.tls, this.logger) : undefined;
+    this.tlsFiles = tls;
     for (const m of models) this.repository.register(m);
     // Listen first (live, not ready) so liveness probes are answered while slow models load.
     this.dataplane.startingUp();
@@ -145,6 +155,7 @@ export class ModelServer {
               connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(requestTimeout / 4))),
             }
           : {},
+      serverFactory: tls && httpsServerFactory(tls),
       clientErrorHandler: clientErrorHandler(requestTimeout),
       frameworkErrors: frameworkErrorHandler(this.logger),
     });
@@ -169,7 +180,7 @@ export class ModelServer {
         maxMessageSize: this.options.grpcMaxMessageSize ?? 64 * 1024 * 1024,
         payloadLog: this.payloadLog,
       });
-      addresses.grpcPort = await bindGrpc(this.grpc, host, grpcPort);
+      addresses.grpcPort = await bindGrpc(this.grpc, host, grpcPort, tls && grpcServerCredentials(tls));
     }
     if (this.options.healthPort !== undefined) {
       const health = createHealthServer(this.dataplane);
@@ -188,6 +199,7 @@ export class ModelServer {
         http_address: `${host}:${addresses.httpPort}`,
         grpc_address: addresses.grpcPort && `${host}:${addresses.grpcPort}`,
         health_address: addresses.healthPort === undefined ? undefined : `${host}:${addresses.healthPort}`,
+        tls: tls && (tls.mutual ? 'mutual' : 'on'),
         loading: this.repository.names(),
       },
       `servekit ${SERVER_VERSION} listening on ${host}:${addresses.httpPort}; live, not ready while models load`,
@@ -300,6 +312,7 @@ export class ModelServer {
       health.closeAllConnections();
       await closed;
     }
+    this.tlsFiles?.close();
   }
 
   private async registerDocs(app: FastifyInstance): Promise<void> {

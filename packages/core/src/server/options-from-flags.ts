@@ -7,6 +7,7 @@ import { type BatchingOptions, validateBatchingOptions } from '../batching/batch
 import type { PayloadLogOptions } from '../payload-log/options.js';
 import type { ServerFlags } from './flags.js';
 import type { ModelServerOptions } from './model-server.js';
+import { checkTlsOptions, type TlsOptions } from './tls.js';
 
 /** Batching options from the `--max_batch_size …` flags; undefined when batching is off (max_batch_size ≤ 1). */
 export function batchingFromFlags(flags: ServerFlags): BatchingOptions | undefined {
@@ -80,5 +81,16 @@ export function serverOptionsFromFlags(flags: ServerFlags): ModelServerOptions {
     batching: batchingFromFlags(flags),
     admission: admissionFromFlags(flags),
     payloadLog: payloadLogFromFlags(flags),
+    tls: tlsFromFlags(flags),
   };
+}
+
+/** TLS options from `--tls_cert_file`, `--tls_key_file`, `--tls_client_ca_file`; undefined when TLS is off. */
+export function tlsFromFlags(flags: ServerFlags): TlsOptions | undefined {
+  const { tls_cert_file: certFile, tls_key_file: keyFile, tls_client_ca_file: clientCaFile } = flags;
+  const reloadIntervalMs = flags.tls_reload_seconds * 1000;
+  // A lone key or CA file is a mistake to report, not a reason to serve plain HTTP.
+  checkTlsOptions({ certFile, keyFile, clientCaFile, reloadIntervalMs });
+  if (!certFile || !keyFile) return undefined;
+  return clientCaFile ? { certFile, keyFile, clientCaFile, reloadIntervalMs } : { certFile, keyFile, reloadIntervalMs };
 }

@@ -1,9 +1,3 @@
-/**
- * GaussianProcessRegressor, predictive mean only: K(x, X_train_) · alpha_, un-normalized (normalize_y) as
- * scikit-learn does. Kernels: RBF, Matern (ν 0.5, 1.5, 2.5, ∞), RationalQuadratic, ExpSineSquared, DotProduct,
- * ConstantKernel, WhiteKernel (0 between different sets), and their sums, products and powers.
- */
-import { attr } from '@servekit/onnx';
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
 import { isPyObject } from '../pickle/py-types.js';
