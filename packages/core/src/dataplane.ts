@@ -27,6 +27,7 @@ import {
   type V1Response,
 } from './protocols/infer-types.js';
 import { responseToV1 } from './protocols/v1-v2.js';
+import { inChildSpan, modelAttributes } from './tracing/stage-span.js';
 
 /** Server metadata (`GET /v2`). */
 export interface ServerMetadata {
@@ -175,7 +176,7 @@ export class DataPlane {
       let result: Result;
       try {
         checkInputNames(model, name, request);
-        result = await this.pipeline(model, name, request, ctx);
+        result = await this.pipeline(model, name, request, ctx, version);
       } finally {
         lease.release();
       }
@@ -224,22 +225,42 @@ export class DataPlane {
     return this.repository.acquire(name, version);
   }
 
-  private async pipeline(model: Model, name: string, payload: Payload, ctx: InferContext): Promise<Result> {
+  private async pipeline(
+    model: Model,
+    name: string,
+    payload: Payload,
+    ctx: InferContext,
+    version?: string,
+  ): Promise<Result> {
     const { metrics } = this.options;
     const labels = { model_name: name };
     const stats = this.statistics.of(model);
     const start = process.hrtime.bigint();
+    // With tracing on: preprocess, predict (unbatched; the batcher traces its own) and postprocess get child spans.
+    const span = ctx.span;
+    const attrs = span && modelAttributes(name, version);
+    if (span && attrs) span.setAttributes(attrs);
     try {
       let t0 = start;
-      const pre = await model.preprocess(payload, ctx);
+      const pre =
+        span && attrs
+          ? await inChildSpan(span, ctx, 'preprocess', attrs, (c) => model.preprocess(payload, c))
+          : await model.preprocess(payload, ctx);
       let t1 = process.hrtime.bigint();
       const inputNs = Number(t1 - t0);
       metrics.preprocess.observe(labels, inputNs / 1e9);
       const batcher = this.batcherFor(model, name, stats);
-      const result = batcher ? await batcher.submit(pre, ctx) : await this.predict(model, pre, ctx, stats, false);
+      const result = batcher
+        ? await batcher.submit(pre, ctx)
+        : span && attrs
+          ? await inChildSpan(span, ctx, 'predict', attrs, (c) => this.predict(model, pre, c, stats, false))
+          : await this.predict(model, pre, ctx, stats, false);
       t0 = process.hrtime.bigint();
       const inferNs = Number(t0 - t1);
-      const post = await model.postprocess(result, ctx);
+      const post =
+        span && attrs
+          ? await inChildSpan(span, ctx, 'postprocess', attrs, (c) => model.postprocess(result, c))
+          : await model.postprocess(result, ctx);
       t1 = process.hrtime.bigint();
       const outputNs = Number(t1 - t0);
       metrics.postprocess.observe(labels, outputNs / 1e9);

@@ -1,6 +1,7 @@
 import { NotImplemented } from '../errors.js';
 import type { Payload, Result } from '../protocols/infer-types.js';
 import type { Datatype } from '../tensor/datatypes.js';
+import type { TraceSpan } from '../tracing/span.js';
 
 /** Which wire protocol a request arrived on. */
 export type Protocol = 'v1' | 'v2' | 'grpc-v2';
@@ -15,6 +16,8 @@ export interface InferContext {
   requestId: string;
   /** Aborted when the client goes away or the server gives up on the request. */
   signal: AbortSignal;
+  /** With tracing on: the span of the current stage (a transformer's call to its predictor carries it); else undefined. */
+  span?: TraceSpan;
 }
 
 /** V2 metadata of one input or output tensor. */

@@ -1,14 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { InferContext, Protocol } from '../model/model.js';
+import type { TraceSpan } from '../tracing/span.js';
 
-/** Build the per-request context: request id from `x-request-id`, the body id, or a fresh UUID. */
+/**
+ * Build the per-request context: request id from `x-request-id`, the body id, or a fresh UUID; `span` is the
+ * request's server span when tracing is on.
+ */
 export function makeContext(
   headers: InferContext['headers'],
   protocol: Protocol,
   signal: AbortSignal,
   bodyId?: string,
+  span?: TraceSpan,
 ): InferContext {
   const header = headers['x-request-id'];
   const requestId = (typeof header === 'string' && header) || bodyId || randomUUID();
-  return { headers, protocol, requestId, signal };
+  return { headers, protocol, requestId, signal, span };
 }

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { DataPlane } from '../dataplane.js';
 import { clip } from '../errors.js';
+import { traceRestRequests } from '../tracing/rest-tracing.js';
+import type { Tracer } from '../tracing/span.js';
 import { inflateBody } from './body-encoding.js';
 import { checkJsonSize, JSON_TYPE, sendError } from './rest-helpers.js';
 import { registerV1Routes } from './v1-rest.js';
@@ -15,6 +17,8 @@ export interface RestPluginOptions {
   maxBodySize: number;
   /** Renders Prometheus text for `GET /metrics`; omitted → no metrics route. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** With tracing on, the tracer every request gets a server span from; omitted → no tracing hooks at all. */
+  tracer?: Tracer;
 }
 
 /**
@@ -23,6 +27,7 @@ export interface RestPluginOptions {
  */
 export async function servekitRestPlugin(app: FastifyInstance, options: RestPluginOptions): Promise<void> {
   const { dataplane, maxBodySize } = options;
+  if (options.tracer) traceRestRequests(app, options.tracer);
   // Bodies arrive as raw buffers: JSON is parsed by the protocol (binary-extension bodies are JSON + bytes).
   // gzip / deflate bodies are inflated here, never past maxBodySize.
   app.removeAllContentTypeParsers();

@@ -125,6 +125,11 @@ export const SERVER_FLAGS = [
     default: 30_000,
     doc: 'Dynamic batching: longest queue wait of a request before 503.',
   },
+  {
+    name: 'enable_tracing',
+    type: 'boolean',
+    doc: 'OpenTelemetry tracing, exported over OTLP/HTTP (configured by OTEL_* env). Unset: on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set.',
+  },
 ] as const satisfies readonly FlagSpec[];
 
 /** Parsed values of SERVER_FLAGS. */

@@ -11,6 +11,8 @@ import type { Model } from '../model/model.js';
 import { ModelRepository } from '../model/repository.js';
 import { servekitRestPlugin } from '../protocols/rest-plugin.js';
 import { bindGrpc, createGrpcServer } from '../protocols/v2-grpc.js';
+import type { Tracer, TracingOptions } from '../tracing/span.js';
+import { startTracing } from '../tracing/start-tracing.js';
 import { clientErrorHandler } from './client-errors.js';
 import { serveClusterMetrics, workerMetrics } from './cluster-metrics.js';
 import { frameworkErrorHandler } from './framework-errors.js';
@@ -59,6 +61,8 @@ export interface ModelServerOptions {
   batching?: BatchingOptions | ((modelName: string) => BatchingOptions | undefined);
   /** Collect Node's default process metrics. Default true. */
   defaultMetrics?: boolean;
+  /** OpenTelemetry tracing (OTLP/HTTP export; `true`: every setting from `OTEL_*`). Default off: nothing loaded. */
+  tracing?: boolean | TracingOptions;
 }
 
 /** Where a started server listens. */
@@ -94,6 +98,7 @@ export class ModelServer {
   private health?: NodeHttpServer;
   private addresses?: ServerAddresses;
   private stopping?: Promise<void>;
+  private tracer?: Tracer;
 
   constructor(readonly options: ModelServerOptions = {}) {
     this.logger = options.logger ?? pino({ level: options.logLevel ?? 'info', base: { pid: process.pid } });
@@ -140,6 +145,8 @@ export class ModelServer {
       frameworkErrors: frameworkErrorHandler(this.logger),
     });
     this.app = app;
+    const { tracing } = this.options;
+    if (tracing) this.tracer = await startTracing(tracing === true ? {} : tracing, SERVER_VERSION);
     this.httpDrain = new HttpDrain(app.server);
     if (this.options.enableDocsUrl) await this.registerDocs(app);
     await app.register(servekitRestPlugin, {
@@ -148,6 +155,7 @@ export class ModelServer {
       metrics: cluster.isWorker
         ? workerMetrics(this.metrics.registry)
         : async () => ({ contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
+      tracer: this.tracer,
     });
     await app.listen({ port: httpPort, host });
     const address = app.server.address();
@@ -155,6 +163,7 @@ export class ModelServer {
     if (enableGrpc) {
       this.grpc = createGrpcServer(this.dataplane, {
         maxMessageSize: this.options.grpcMaxMessageSize ?? 64 * 1024 * 1024,
+        tracer: this.tracer,
       });
       addresses.grpcPort = await bindGrpc(this.grpc, host, grpcPort);
     }
@@ -286,6 +295,7 @@ export class ModelServer {
       health.closeAllConnections();
       await closed;
     }
+    await this.tracer?.shutdown(); // exports the spans still buffered
   }
 
   private async registerDocs(app: FastifyInstance): Promise<void> {

@@ -1,4 +1,5 @@
 import { type BatchingOptions, validateBatchingOptions } from '../batching/batcher.js';
+import { tracingEnabled } from '../tracing/start-tracing.js';
 import type { ServerFlags } from './flags.js';
 import type { ModelServerOptions } from './model-server.js';
 
@@ -43,5 +44,6 @@ export function serverOptionsFromFlags(flags: ServerFlags): ModelServerOptions {
     requestTimeoutMs: flags.request_timeout_seconds * 1000,
     healthPort: flags.health_port,
     batching: batchingFromFlags(flags),
+    tracing: tracingEnabled(flags.enable_tracing, process.env),
   };
 }
