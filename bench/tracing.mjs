@@ -1,10 +1,12 @@
 // OpenTelemetry tracing cost, side by side in one run: the same model (iris logistic regression, ONNX) served by
-// `servekit serve` with tracing off, on (every request sampled, spans exported over OTLP/HTTP to a receiver on
-// loopback in this process) and on with 1 % sampled; optionally also by a build from before tracing existed
-// (`--baseline DIR`: a checkout of the parent commit, built with `tsc -b`). Rounds interleave the servers (order
-// rotated each round), so a load change on the machine hits all of them alike; medians are reported.
+// `servekit serve` with tracing off (two identical servers: their difference is the noise band), on (every request
+// sampled, spans exported over OTLP/HTTP to a receiver on loopback in this process) and on with 1 % sampled;
+// optionally also by a build from before tracing existed (`--baseline DIR`: a checkout of the parent commit, built
+// with `tsc -b`). Rounds interleave the servers (order rotated each round), so a load change on the machine hits
+// all of them alike; each number is the median over rounds of its ratio to "tracing off" in the same round, with the
+// interquartile range of those ratios.
 //
-// Usage: node bench/tracing.mjs [--duration 3] [--warmup 0.5] [--rounds 5] [--baseline DIR]
+// Usage: node bench/tracing.mjs [--duration 1] [--warmup 0.3] [--rounds 12] [--baseline DIR]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { cpus, totalmem } from 'node:os';
@@ -15,9 +17,9 @@ import { ROOT, runLoadgen, serveArgv, startServer, stopServer } from './lib/serv
 
 const { values: opts } = parseArgs({
   options: {
-    duration: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '0.5' },
-    rounds: { type: 'string', default: '5' },
+    duration: { type: 'string', default: '1' },
+    warmup: { type: 'string', default: '0.3' },
+    rounds: { type: 'string', default: '12' },
     baseline: { type: 'string' },
   },
 });
@@ -66,6 +68,7 @@ const otel = (sampler, arg) => ({
 });
 const variants = [
   ['tracing off', serveArgv([...irisArgs, '--enable_tracing', 'false']), {}],
+  ['tracing off (2nd server)', serveArgv([...irisArgs, '--enable_tracing', 'false']), {}],
   ['tracing on, always_on', serveArgv([...irisArgs, '--enable_tracing']), otel('always_on')],
   ['tracing on, 1 % sampled', serveArgv([...irisArgs, '--enable_tracing']), otel('traceidratio', '0.01')],
 ];
@@ -77,7 +80,11 @@ const cases = [
   ['REST V2 JSON', json, (s) => `http://127.0.0.1:${s.port}`],
   ['gRPC V2 raw', grpcReq, (s) => `127.0.0.1:${s.grpcPort}`],
 ];
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))];
+const median = (xs) => quantile(xs, 0.5);
+/** Median and interquartile range of `xs`. */
+const spread = (xs) => ({ median: median(xs), q1: quantile(xs, 0.25), q3: quantile(xs, 0.75) });
+const fmt = (r) => `×${r.median.toFixed(2)} (${r.q1.toFixed(2)}–${r.q3.toFixed(2)})`;
 
 const servers = new Map();
 const runs = new Map();
@@ -124,16 +131,17 @@ for (const [caseLabel] of cases) {
       c1p99: median(c1.map((r) => r.p99)),
       c8rps: median(c8.map((r) => r.rps)),
       c8cpuMs: median(c8.map((r) => r.cpuMsPerReq)),
-      // Ratio to "tracing off", median of the per-round ratios (each round's runs were next to each other).
-      c8rpsRatio: median(c8.map((r, i) => r.rps / ref(8)[i].rps)),
-      c1p50Ratio: median(c1.map((r, i) => r.p50 / ref(1)[i].p50)),
+      // Ratios to "tracing off" in the same round (runs next to each other): median and interquartile range.
+      c8rpsRatio: spread(c8.map((r, i) => r.rps / ref(8)[i].rps)),
+      c8cpuRatio: spread(c8.map((r, i) => r.cpuMsPerReq / ref(8)[i].cpuMsPerReq)),
+      c1p50Ratio: spread(c1.map((r, i) => r.p50 / ref(1)[i].p50)),
       runs: { c1, c8 },
     };
     rows.push(row);
     process.stdout.write(
-      `${caseLabel.padEnd(13)} ${label.padEnd(26)} c=1 p50 ${row.c1p50.toFixed(3)} ms (×${row.c1p50Ratio.toFixed(3)}) ` +
-        `p99 ${row.c1p99.toFixed(3)} | c=8 ${Math.round(row.c8rps)} req/s (×${row.c8rpsRatio.toFixed(3)}), ` +
-        `server CPU ${row.c8cpuMs.toFixed(3)} ms/req\n`,
+      `${caseLabel.padEnd(13)} ${label.padEnd(26)} c=1 p50 ${row.c1p50.toFixed(3)} ms ${fmt(row.c1p50Ratio)} | ` +
+        `c=8 ${Math.round(row.c8rps)} req/s ${fmt(row.c8rpsRatio)}, server CPU ${row.c8cpuMs.toFixed(3)} ms/req ` +
+        `${fmt(row.c8cpuRatio)}\n`,
     );
   }
 }

@@ -239,28 +239,26 @@ export class DataPlane {
     // With tracing on: preprocess, predict (unbatched; the batcher traces its own) and postprocess get child spans.
     const span = ctx.span;
     const attrs = span && modelAttributes(name, version);
-    if (span && attrs) span.setAttributes(attrs);
+    if (attrs) span?.setAttributes(attrs);
     try {
       let t0 = start;
-      const pre =
-        span && attrs
-          ? await inChildSpan(span, ctx, 'preprocess', attrs, (c) => model.preprocess(payload, c))
-          : await model.preprocess(payload, ctx);
+      const pre = span
+        ? await inChildSpan(span, ctx, 'preprocess', attrs, (c) => model.preprocess(payload, c))
+        : await model.preprocess(payload, ctx);
       let t1 = process.hrtime.bigint();
       const inputNs = Number(t1 - t0);
       metrics.preprocess.observe(labels, inputNs / 1e9);
       const batcher = this.batcherFor(model, name, stats);
       const result = batcher
         ? await batcher.submit(pre, ctx)
-        : span && attrs
+        : span
           ? await inChildSpan(span, ctx, 'predict', attrs, (c) => this.predict(model, pre, c, stats, false))
           : await this.predict(model, pre, ctx, stats, false);
       t0 = process.hrtime.bigint();
       const inferNs = Number(t0 - t1);
-      const post =
-        span && attrs
-          ? await inChildSpan(span, ctx, 'postprocess', attrs, (c) => model.postprocess(result, c))
-          : await model.postprocess(result, ctx);
+      const post = span
+        ? await inChildSpan(span, ctx, 'postprocess', attrs, (c) => model.postprocess(result, c))
+        : await model.postprocess(result, ctx);
       t1 = process.hrtime.bigint();
       const outputNs = Number(t1 - t0);
       metrics.postprocess.observe(labels, outputNs / 1e9);

@@ -19,6 +19,7 @@ interface OtlpSpan {
   traceId: string;
   spanId: string;
   parentSpanId?: string;
+  traceState?: string;
   name: string;
   kind: number;
   attributes?: KeyValue[];
@@ -41,6 +42,8 @@ export interface ReceivedSpan {
   spanId: string;
   /** Parent span id, undefined for a root. */
   parentSpanId?: string;
+  /** W3C tracestate of the span ('' when none). */
+  traceState: string;
   name: string;
   /** OTLP SpanKind: 1 internal, 2 server, 3 client. */
   kind: number;
@@ -77,6 +80,7 @@ export function decodeExport(body: ExportRequest): ReceivedSpan[] {
           traceId: s.traceId,
           spanId: s.spanId,
           parentSpanId: s.parentSpanId || undefined,
+          traceState: s.traceState ?? '',
           name: s.name,
           kind: s.kind,
           attributes: decodeAttributes(s.attributes),

@@ -135,6 +135,8 @@ describe('tracing across a transformer → predictor pair (real OTLP/HTTP receiv
     expect(pServer.attributes['servekit.model.name']).toBe('lin');
     expect(pServer.attributes['url.path']).toBe('/v2/models/lin/infer');
     stages(spans, pServer);
+    // The client's tracestate travels with the context, through the hop too.
+    expect(new Set(spans.map((s) => s.traceState))).toEqual(new Set(['vendor=abc']));
   });
 
   it('REST V1 to a v1 predictor: the same structure', async () => {

@@ -11,7 +11,8 @@ type TracedRequest = FastifyRequest & { [SPAN]?: TraceSpan };
  * with `http.response.status_code`; 5xx answers are errors. Call only when tracing is on.
  */
 export function traceRestRequests(app: FastifyInstance, tracer: Tracer): void {
-  app.addHook('onRequest', async (request) => {
+  // Callback hooks (not async): no promise per request per hook.
+  app.addHook('onRequest', (request, _reply, done) => {
     const route = request.routeOptions.url;
     const query = request.url.indexOf('?');
     (request as TracedRequest)[SPAN] = tracer.startServerSpan(
@@ -29,20 +30,25 @@ export function traceRestRequests(app: FastifyInstance, tracer: Tracer): void {
         'user_agent.original': request.headers['user-agent'],
       },
     );
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const span = (request as TracedRequest)[SPAN];
-    if (!span) return;
-    const status = reply.statusCode;
-    span.setAttributes({ 'http.response.status_code': status });
-    if (status >= 500) span.fail({ name: String(status), message: `HTTP ${status}` });
-    span.end();
+    if (span) {
+      const status = reply.statusCode;
+      span.setAttributes({ 'http.response.status_code': status });
+      if (status >= 500) span.fail({ name: String(status), message: `HTTP ${status}` });
+      span.end();
+    }
+    done();
   });
-  app.addHook('onRequestAbort', async (request) => {
+  app.addHook('onRequestAbort', (request, done) => {
     const span = (request as TracedRequest)[SPAN];
-    if (!span) return;
-    span.fail({ name: 'RequestAborted', message: 'The client closed the connection before the response.' });
-    span.end();
+    if (span) {
+      span.fail({ name: 'RequestAborted', message: 'The client closed the connection before the response.' });
+      span.end();
+    }
+    done();
   });
 }
 

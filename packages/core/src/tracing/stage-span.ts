@@ -9,7 +9,7 @@ export async function inChildSpan<T>(
   parent: TraceSpan,
   ctx: InferContext,
   name: string,
-  attributes: SpanAttributes,
+  attributes: SpanAttributes | undefined,
   fn: (ctx: InferContext) => T | Promise<T>,
 ): Promise<T> {
   const span = parent.child(name, { attributes });
