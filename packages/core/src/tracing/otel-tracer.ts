@@ -137,6 +137,10 @@ export class OtelTracer implements Tracer {
     return new OtelSpan(this.tracer, span);
   }
 
+  async flush(): Promise<void> {
+    await this.provider.forceFlush();
+  }
+
   async shutdown(): Promise<void> {
     try {
       await this.provider.shutdown();

@@ -50,6 +50,8 @@ export interface Tracer {
    * (HTTP headers or gRPC metadata, lower-case names) when they are valid, else the root of a new trace.
    */
   startServerSpan(name: string, headers: Readonly<Record<string, unknown>>, attributes: SpanAttributes): TraceSpan;
+  /** Export the spans ended so far (resolves when the exporter has sent them). */
+  flush(): Promise<void>;
   /** Export the spans not exported yet and stop (the server calls it when it stops). */
   shutdown(): Promise<void>;
 }
