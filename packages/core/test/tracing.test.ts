@@ -2,6 +2,7 @@
 // over REST V2, V1 and gRPC, one trace across both servers from the client's traceparent; the batch's predict span
 // and its links; failures; and tracing off (no span in the context, nothing exported, no SDK import on the way).
 import { readFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpcJs from '@grpc/grpc-js';
@@ -193,6 +194,28 @@ describe('tracing across a transformer → predictor pair (real OTLP/HTTP receiv
     expect(pServer.parentSpanId).toBe(hop.spanId);
     expect(pServer.attributes['rpc.grpc.status_code']).toBe(0);
     stages(spans, pServer);
+  });
+
+  it('a predictor that cannot be reached: the client span and the transformer span are errors (503)', async () => {
+    const rcv = await receiver();
+    // A listener that hangs up on every connection (a closed port could be taken by another process meanwhile).
+    const hangUp = createServer((socket) => socket.destroy());
+    await new Promise<void>((r) => hangUp.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => hangUp.close(() => r())));
+    const port = (hangUp.address() as AddressInfo).port;
+    const predictor = new RemotePredictor({ host: `127.0.0.1:${port}`, protocol: 'v2', timeoutMs: 10_000 });
+    const transformer = await traced([new Transformer('t', { predictor })], rcv, 'transformer');
+    const rest = new RestClient({ baseUrl: `http://127.0.0.1:${transformer.httpPort}`, retries: 0 });
+    await expect(rest.infer('t', req)).rejects.toMatchObject({ status: 503 });
+    rest.close();
+    await transformer.stop();
+    const hop = one(rcv.spans, (s) => s.kind === CLIENT, 'client span');
+    expect(hop.statusCode).toBe(ERROR);
+    expect(hop.attributes['error.type']).toBe('ClientError');
+    expect(hop.statusMessage).toMatch(/hang up|ECONNRESET/);
+    const server = one(rcv.spans, (s) => s.kind === SERVER, 'server span');
+    expect(server.attributes['http.response.status_code']).toBe(503);
+    expect(server.statusCode).toBe(ERROR);
   });
 
   it('without a client traceparent, the transformer starts the trace and the predictor joins it', async () => {
