@@ -90,6 +90,7 @@ export type {
   Tracer,
   TraceSpan,
   TraceSpanKind,
+  TracingLog,
   TracingOptions,
 } from './tracing/span.js';
 export { startTracing, tracingEnabled } from './tracing/start-tracing.js';

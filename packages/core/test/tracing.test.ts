@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpcJs from '@grpc/grpc-js';
 import { GrpcClient, RemotePredictor, RestClient } from '@servekit/client';
 import type { PredictorProtocol } from '@servekit/core';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Model } from '../src/model/model.js';
 import { Transformer } from '../src/model/transformer.js';
@@ -312,6 +313,27 @@ describe('tracing of batching, failures and sampling', () => {
     expect(span.attributes['http.response.status_code']).toBe(400);
     expect(span.statusCode).not.toBe(ERROR);
     expect(rcv.spans.some((s) => s.traceId === '4'.repeat(32))).toBe(false);
+  });
+});
+
+describe('tracing errors', () => {
+  it('an OTLP endpoint that fails is reported in the server log, and serving goes on', async () => {
+    // A collector that hangs up on every export.
+    const hangUp = createServer((socket) => socket.destroy());
+    await new Promise<void>((r) => hangUp.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => hangUp.close(() => r())));
+    const endpoint = `http://127.0.0.1:${(hangUp.address() as AddressInfo).port}/v1/traces`;
+    const lines: Array<{ level: number; msg: string }> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const server = await startServer([new LinearModel('lin')], { logger, tracing: { endpoint } });
+    cleanups.push(() => server.stop());
+    const rest = new RestClient({ baseUrl: `http://127.0.0.1:${server.httpPort}`, retries: 0 });
+    const res = await rest.infer('lin', req);
+    rest.close();
+    expect(res.outputs[0]!.name).toBe('y');
+    await server.stop();
+    const failures = lines.filter((l) => l.level >= 40 && l.msg.startsWith('OpenTelemetry:'));
+    expect(failures.length).toBeGreaterThan(0);
   });
 });
 

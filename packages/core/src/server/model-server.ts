@@ -146,7 +146,10 @@ export class ModelServer {
     });
     this.app = app;
     const { tracing } = this.options;
-    if (tracing) this.tracer = await startTracing(tracing === true ? {} : tracing, SERVER_VERSION);
+    if (tracing) {
+      const log = { warn: (m: string) => this.logger.warn(m), error: (m: string) => this.logger.error(m) };
+      this.tracer = await startTracing(tracing === true ? {} : tracing, SERVER_VERSION, log);
+    }
     this.httpDrain = new HttpDrain(app.server);
     if (this.options.enableDocsUrl) await this.registerDocs(app);
     await app.register(servekitRestPlugin, {

@@ -7,6 +7,7 @@
 import {
   type Attributes,
   type Context,
+  DiagLogLevel,
   diag,
   type Link,
   type Tracer as OtelApiTracer,
@@ -22,7 +23,15 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-import type { ChildSpanOptions, SpanAttributes, Tracer, TraceSpan, TraceSpanKind, TracingOptions } from './span.js';
+import type {
+  ChildSpanOptions,
+  SpanAttributes,
+  Tracer,
+  TraceSpan,
+  TraceSpanKind,
+  TracingLog,
+  TracingOptions,
+} from './span.js';
 
 const propagator = new W3CTraceContextPropagator();
 
@@ -119,7 +128,22 @@ export class OtelTracer implements Tracer {
   private readonly provider: BasicTracerProvider;
   private readonly tracer: OtelApiTracer;
 
-  constructor(options: TracingOptions, serverVersion: string) {
+  constructor(options: TracingOptions, serverVersion: string, log?: TracingLog) {
+    if (log) {
+      const quiet = () => {};
+      const text = (message: string, args: unknown[]) =>
+        `OpenTelemetry: ${[message, ...args.map((a) => (a instanceof Error ? a.message : String(a)))].join(' ')}`;
+      diag.setLogger(
+        {
+          error: (m, ...a) => log.error(text(m, a)),
+          warn: (m, ...a) => log.warn(text(m, a)),
+          info: quiet,
+          debug: quiet,
+          verbose: quiet,
+        },
+        { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
+      );
+    }
     const env = detectResources({ detectors: [envDetector] });
     let resource = defaultResource()
       .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: 'servekit', [ATTR_SERVICE_VERSION]: serverVersion }))

@@ -66,3 +66,11 @@ export interface TracingOptions {
    */
   endpoint?: string;
 }
+
+/** Where the OpenTelemetry SDK's own warnings and errors go (a failed export, a bad `OTEL_*` value): the server log. */
+export interface TracingLog {
+  /** Log a warning. */
+  warn(message: string): void;
+  /** Log an error. */
+  error(message: string): void;
+}

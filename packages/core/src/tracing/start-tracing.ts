@@ -1,12 +1,13 @@
-import type { Tracer, TracingOptions } from './span.js';
+import type { Tracer, TracingLog, TracingOptions } from './span.js';
 
 /**
  * Start OpenTelemetry tracing: loads the OpenTelemetry SDK (only now, with `import()`: a server without tracing never
- * loads it) and returns the tracer the server's transports start their spans with.
+ * loads it) and returns the tracer the server's transports start their spans with. The SDK's warnings and errors (a
+ * failed export) go to `log` (process-wide: the SDK has one diagnostic logger, the last server started sets it).
  */
-export async function startTracing(options: TracingOptions, serverVersion: string): Promise<Tracer> {
+export async function startTracing(options: TracingOptions, serverVersion: string, log?: TracingLog): Promise<Tracer> {
   const { OtelTracer } = await import('./otel-tracer.js');
-  return new OtelTracer(options, serverVersion);
+  return new OtelTracer(options, serverVersion, log);
 }
 
 /**
