@@ -17,6 +17,7 @@ import {
 import { ClientError, isConnectionError } from './errors.js';
 import { GrpcClient } from './grpc-client.js';
 import { RestClient } from './rest-client.js';
+import { type HopSpec, traceHop } from './trace-hop.js';
 
 /** Options of a RemotePredictor (KServe's `--predictor_*` flags). */
 export interface RemotePredictorOptions {
@@ -70,6 +71,8 @@ export class RemotePredictor implements Predictor {
   private readonly timeoutMs: number;
   private readonly readyTimeoutMs: number;
   private readonly binary: boolean;
+  /** `server.address` / `server.port` of the predictor, for client spans. */
+  private readonly server: { 'server.address': string; 'server.port': number | undefined };
 
   constructor(options: RemotePredictorOptions) {
     const { host, protocol } = options;
@@ -94,6 +97,8 @@ export class RemotePredictor implements Predictor {
       // As KServe: a gRPC host without a port gets :80 (:443 with TLS).
       const address = /:\d+$/.test(bare) ? bare : `${bare}:${ssl ? 443 : 80}`;
       this.description = `${ssl ? 'grpcs' : 'grpc'}://${address}`;
+      const colon = address.lastIndexOf(':');
+      this.server = { 'server.address': address.slice(0, colon), 'server.port': Number(address.slice(colon + 1)) };
       this.grpc = new GrpcClient({
         address,
         deadlineMs: this.timeoutMs,
@@ -105,6 +110,9 @@ export class RemotePredictor implements Predictor {
     } else {
       const base = /^https?:\/\//i.test(host) ? host.replace(/\/+$/, '') : `${ssl ? 'https' : 'http'}://${host}`;
       this.description = base;
+      const url = new URL(base);
+      const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+      this.server = { 'server.address': url.hostname, 'server.port': port };
       this.rest = new RestClient({ baseUrl: base, timeoutMs: this.timeoutMs, keepAlive: true, ...tls, ...retry });
     }
   }
@@ -114,8 +122,16 @@ export class RemotePredictor implements Predictor {
     if (!this.rest || this.protocol !== 'v1') {
       throw new PredictorError(`Predictor ${this.description} speaks ${this.protocol}, not v1.`, 502);
     }
+    const rest = this.rest;
+    const headers = forwardHeaders(ctx.headers);
     try {
-      return await this.rest.v1Predict(model, body, { headers: forwardHeaders(ctx.headers), signal: ctx.signal });
+      return await traceHop(
+        ctx,
+        headers,
+        () => this.restHop(`/v1/models/${encodeURIComponent(model)}:predict`),
+        () => rest.v1Predict(model, body, { headers, signal: ctx.signal }),
+        failureAttributes,
+      );
     } catch (err) {
       throw this.failure(err, ctx);
     }
@@ -125,16 +141,28 @@ export class RemotePredictor implements Predictor {
   async inferV2(model: string, request: InferRequest, ctx: InferContext): Promise<InferResponse> {
     const headers = forwardHeaders(ctx.headers);
     try {
-      if (this.grpc) return await this.grpc.infer(model, request, { metadata: headers, signal: ctx.signal });
+      const grpcClient = this.grpc;
+      if (grpcClient) {
+        return await traceHop(
+          ctx,
+          headers,
+          () => this.grpcHop(),
+          () => grpcClient.infer(model, request, { metadata: headers, signal: ctx.signal }),
+          failureAttributes,
+        );
+      }
       if (this.protocol !== 'v2') {
         throw new PredictorError(`Predictor ${this.description} speaks ${this.protocol}, not v2.`, 502);
       }
-      return await this.rest!.infer(model, request, {
+      const rest = this.rest!;
+      return await traceHop(
+        ctx,
         headers,
-        signal: ctx.signal,
-        binary: this.binary,
-        binaryOutputs: this.binary,
-      });
+        () => this.restHop(`/v2/models/${encodeURIComponent(model)}/infer`),
+        () =>
+          rest.infer(model, request, { headers, signal: ctx.signal, binary: this.binary, binaryOutputs: this.binary }),
+        failureAttributes,
+      );
     } catch (err) {
       throw this.failure(err, ctx);
     }
@@ -170,6 +198,24 @@ export class RemotePredictor implements Predictor {
     this.grpc?.close();
   }
 
+  /** The client span of a REST call to `path` (OpenTelemetry HTTP client conventions). */
+  private restHop(path: string): HopSpec {
+    return {
+      name: 'POST',
+      attributes: { 'http.request.method': 'POST', 'url.full': `${this.description}${path}`, ...this.server },
+      ok: { 'http.response.status_code': 200 },
+    };
+  }
+
+  /** The client span of a gRPC ModelInfer call (OpenTelemetry RPC conventions). */
+  private grpcHop(): HopSpec {
+    return {
+      name: `${GRPC_SERVICE}/ModelInfer`,
+      attributes: { 'rpc.system': 'grpc', 'rpc.service': GRPC_SERVICE, 'rpc.method': 'ModelInfer', ...this.server },
+      ok: { 'rpc.grpc.status_code': grpc.status.OK },
+    };
+  }
+
   /** A failed call as the error the transformer answers with. */
   private failure(err: unknown, ctx: InferContext): ServekitError {
     if (err instanceof PredictorError) return err;
@@ -196,6 +242,14 @@ export class RemotePredictor implements Predictor {
     }
     return new PredictorError(`Predictor ${this.description} sent a bad answer: ${message}`, 502);
   }
+}
+
+const GRPC_SERVICE = 'inference.GRPCInferenceService';
+
+/** The status attributes of a failed hop: the HTTP status or gRPC code the predictor answered, if any. */
+function failureAttributes(err: unknown): Record<string, number | undefined> {
+  if (!(err instanceof ClientError)) return {};
+  return { 'http.response.status_code': err.status, 'rpc.grpc.status_code': err.grpcCode };
 }
 
 /** The HTTP status a servekit (or KServe) server uses for a gRPC status code. */

@@ -29,6 +29,7 @@ import {
   type V1Response,
 } from './protocols/infer-types.js';
 import { responseToV1 } from './protocols/v1-v2.js';
+import { inChildSpan, modelAttributes } from './tracing/stage-span.js';
 
 /** Server metadata (`GET /v2`). */
 export interface ServerMetadata {
@@ -186,7 +187,7 @@ export class DataPlane {
       let result: Result;
       try {
         checkInputNames(model, name, request);
-        result = await this.pipeline(model, name, request, ctx);
+        result = await this.pipeline(model, name, request, ctx, version);
       } finally {
         lease.release();
       }
@@ -237,29 +238,47 @@ export class DataPlane {
   }
 
   /** The hook pipeline, holding a concurrency slot when admission control is on (its wait is queue time). */
-  private pipeline(model: Model, name: string, payload: Payload, ctx: InferContext): Promise<Result> {
+  private pipeline(model: Model, name: string, payload: Payload, ctx: InferContext, version?: string): Promise<Result> {
     const ac = this.admissionControl;
-    if (!ac) return this.stages(model, name, payload, ctx);
+    if (!ac) return this.stages(model, name, payload, ctx, version);
     const onWaited = (ms: number) => this.statistics.of(model).recordQueue(ms * 1e6);
-    return ac.run(name, ctx, () => this.stages(model, name, payload, ctx), onWaited);
+    return ac.run(name, ctx, () => this.stages(model, name, payload, ctx, version), onWaited);
   }
 
-  private async stages(model: Model, name: string, payload: Payload, ctx: InferContext): Promise<Result> {
+  private async stages(
+    model: Model,
+    name: string,
+    payload: Payload,
+    ctx: InferContext,
+    version?: string,
+  ): Promise<Result> {
     const { metrics } = this.options;
     const labels = { model_name: name };
     const stats = this.statistics.of(model);
     const start = process.hrtime.bigint();
+    // With tracing on: preprocess, predict (unbatched; the batcher traces its own) and postprocess get child spans.
+    const span = ctx.span;
+    const attrs = span && modelAttributes(name, version);
+    if (attrs) span?.setAttributes(attrs);
     try {
       let t0 = start;
-      const pre = await model.preprocess(payload, ctx);
+      const pre = span
+        ? await inChildSpan(span, ctx, 'preprocess', attrs, (c) => model.preprocess(payload, c))
+        : await model.preprocess(payload, ctx);
       let t1 = process.hrtime.bigint();
       const inputNs = Number(t1 - t0);
       metrics.preprocess.observe(labels, inputNs / 1e9);
       const batcher = this.batcherFor(model, name, stats);
-      const result = batcher ? await batcher.submit(pre, ctx) : await this.predict(model, pre, ctx, stats, false);
+      const result = batcher
+        ? await batcher.submit(pre, ctx)
+        : span
+          ? await inChildSpan(span, ctx, 'predict', attrs, (c) => this.predict(model, pre, c, stats, false))
+          : await this.predict(model, pre, ctx, stats, false);
       t0 = process.hrtime.bigint();
       const inferNs = Number(t0 - t1);
-      const post = await model.postprocess(result, ctx);
+      const post = span
+        ? await inChildSpan(span, ctx, 'postprocess', attrs, (c) => model.postprocess(result, c))
+        : await model.postprocess(result, ctx);
       t1 = process.hrtime.bigint();
       const outputNs = Number(t1 - t0);
       metrics.postprocess.observe(labels, outputNs / 1e9);

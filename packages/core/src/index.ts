@@ -86,3 +86,15 @@ export { DataPlane, type DataPlaneOptions } from './dataplane.js';
 export { createServerMetrics, type ServerMetrics } from './metrics.js';
 export { ModelRepository } from './model/repository.js';
 export { type RestPluginOptions, servekitRestPlugin } from './protocols/rest-plugin.js';
+// OpenTelemetry tracing (the SDK itself is loaded only by startTracing, when tracing is on).
+export type {
+  ChildSpanOptions,
+  SpanAttributes,
+  SpanAttributeValue,
+  Tracer,
+  TraceSpan,
+  TraceSpanKind,
+  TracingLog,
+  TracingOptions,
+} from './tracing/span.js';
+export { startTracing, tracingEnabled } from './tracing/start-tracing.js';

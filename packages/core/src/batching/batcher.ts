@@ -30,6 +30,8 @@ import { deadlinePassed, RequestTimeoutExpired } from '../admission/deadline.js'
 import { DeadlineExceeded, Overloaded, RequestCancelled, ServerNotReady } from '../errors.js';
 import type { InferContext } from '../model/model.js';
 import { isInferRequest, isInferResponse, type Payload, type Result } from '../protocols/infer-types.js';
+import { startBatchSpan, startQueueSpan } from '../tracing/batch-spans.js';
+import type { TraceSpan } from '../tracing/span.js';
 import { batchShape, mergePayloads, splitResult } from './merge-split.js';
 
 /** Per-model batching options. */
@@ -108,6 +110,8 @@ interface Item {
   onAbort: () => void;
   /** True while the item sits in its queue. */
   queued: boolean;
+  /** With tracing on, the request's queue-wait span (ended when its batch starts or it fails). */
+  span?: TraceSpan;
 }
 
 interface Queue {
@@ -233,6 +237,7 @@ export class Batcher {
         queue,
         onAbort: () => this.cancel(item),
         queued: true,
+        span: ctx.span && startQueueSpan(ctx.span, this.modelName, rows),
       };
       ctx.signal.addEventListener('abort', item.onAbort, { once: true });
       queue.items.push(item);
@@ -315,6 +320,8 @@ export class Batcher {
 
   /** Take a queued item out of its queue and reject it. */
   private fail(item: Item, err: Error): void {
+    item.span?.fail(err);
+    item.span?.end();
     this.unqueue(item);
     item.reject(err);
   }
@@ -429,7 +436,8 @@ export class Batcher {
       if (++aborted === batch.length) ac.abort();
     };
     for (const item of batch) item.ctx.signal.addEventListener('abort', onMemberAbort, { once: true });
-    const ctx: InferContext = { ...batch[0]!.ctx, signal: ac.signal };
+    const span = startBatchSpan(batch, this.modelName, total);
+    const ctx: InferContext = { ...batch[0]!.ctx, signal: ac.signal, span };
     const payloads = batch.map((i) => i.payload);
     Promise.resolve()
       .then(() => this.run(mergePayloads(payloads), ctx))
@@ -442,9 +450,11 @@ export class Batcher {
         for (let i = 0; i < batch.length; i++) batch[i]!.resolve(parts[i]!);
       })
       .catch((err: unknown) => {
+        span?.fail(err);
         for (const item of batch) item.reject(err);
       })
       .finally(() => {
+        span?.end();
         for (const item of batch) item.ctx.signal.removeEventListener('abort', onMemberAbort);
         this.inflight--;
         if (this.inflight === 0) {

@@ -1,6 +1,7 @@
 import { NotImplemented } from '../errors.js';
 import type { Payload, Result } from '../protocols/infer-types.js';
 import type { Datatype } from '../tensor/datatypes.js';
+import type { TraceSpan } from '../tracing/span.js';
 
 /** Which wire protocol a request arrived on. */
 export type Protocol = 'v1' | 'v2' | 'grpc-v2';
@@ -17,6 +18,8 @@ export interface InferContext {
   signal: AbortSignal;
   /** The client's deadline on `performance.now()`'s clock (ms), if it sent one; queues drop the request past it. */
   deadline?: number;
+  /** With tracing on: the span of the current stage (a transformer's call to its predictor carries it); else undefined. */
+  span?: TraceSpan;
 }
 
 /** V2 metadata of one input or output tensor. */

@@ -1,18 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { deadlineFromHeaders } from '../admission/deadline.js';
 import type { InferContext, Protocol } from '../model/model.js';
+import type { TraceSpan } from '../tracing/span.js';
 
 /**
  * Build the per-request context: request id from `x-request-id`, the body id, or a fresh UUID; deadline from the
- * `x-request-timeout` header (seconds).
+ * `x-request-timeout` header (seconds); `span` is the request's server span when tracing is on.
  */
 export function makeContext(
   headers: InferContext['headers'],
   protocol: Protocol,
   signal: AbortSignal,
   bodyId?: string,
+  span?: TraceSpan,
 ): InferContext {
   const header = headers['x-request-id'];
   const requestId = (typeof header === 'string' && header) || bodyId || randomUUID();
-  return { headers, protocol, requestId, signal, deadline: deadlineFromHeaders(headers) };
+  return { headers, protocol, requestId, signal, deadline: deadlineFromHeaders(headers), span };
 }

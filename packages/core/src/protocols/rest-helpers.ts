@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { clip, InvalidInput, redactPaths, ServekitError, toServekitError } from '../errors.js';
 import { type RequestLimits, RequestTooLarge } from '../limits.js';
 import type { InferContext, Protocol } from '../model/model.js';
+import { restRequestSpan } from '../tracing/rest-tracing.js';
 import { makeContext } from './context.js';
 
 /** The media type of every JSON answer (exactly, without a charset: KServe's Python client checks it). */
@@ -23,7 +24,7 @@ export function restContext(
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) ac.abort();
   });
-  return makeContext(request.headers, protocol, ac.signal, bodyId);
+  return makeContext(request.headers, protocol, ac.signal, bodyId, restRequestSpan(request));
 }
 
 /** Most characters of a fastify error message sent to a client. */

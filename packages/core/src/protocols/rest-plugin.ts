@@ -3,6 +3,8 @@ import type { DataPlane } from '../dataplane.js';
 import { clip } from '../errors.js';
 import type { PayloadLogger } from '../payload-log/payload-logger.js';
 import { registerPayloadLogHooks } from '../payload-log/rest-hooks.js';
+import { traceRestRequests } from '../tracing/rest-tracing.js';
+import type { Tracer } from '../tracing/span.js';
 import { inflateBody } from './body-encoding.js';
 import { checkJsonSize, JSON_TYPE, sendError } from './rest-helpers.js';
 import { registerV1Routes } from './v1-rest.js';
@@ -19,6 +21,8 @@ export interface RestPluginOptions {
   metrics?: () => Promise<{ contentType: string; body: string }>;
   /** Logs inference requests and responses (payload logging); omitted → nothing is captured. */
   payloadLog?: PayloadLogger;
+  /** With tracing on, the tracer every request gets a server span from; omitted → no tracing hooks at all. */
+  tracer?: Tracer;
 }
 
 /**
@@ -27,6 +31,7 @@ export interface RestPluginOptions {
  */
 export async function servekitRestPlugin(app: FastifyInstance, options: RestPluginOptions): Promise<void> {
   const { dataplane, maxBodySize } = options;
+  if (options.tracer) traceRestRequests(app, options.tracer);
   // Bodies arrive as raw buffers: JSON is parsed by the protocol (binary-extension bodies are JSON + bytes).
   // gzip / deflate bodies are inflated here, never past maxBodySize.
   app.removeAllContentTypeParsers();

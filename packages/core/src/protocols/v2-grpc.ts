@@ -7,6 +7,8 @@ import { modelConfig } from '../extensions/model-config.js';
 import type { InferContext } from '../model/model.js';
 import { logModelInfer } from '../payload-log/grpc-hook.js';
 import type { PayloadLogger } from '../payload-log/payload-logger.js';
+import { endGrpcSpan, grpcCallSpan, startGrpcSpan } from '../tracing/grpc-tracing.js';
+import type { Tracer } from '../tracing/span.js';
 import { makeContext } from './context.js';
 import { inferenceService } from './grpc-proto.js';
 import { MalformedMessage, servedServiceDefinition } from './grpc-service-definition.js';
@@ -20,7 +22,7 @@ function grpcContext(call: grpc.ServerUnaryCall<unknown, unknown>, bodyId?: stri
   for (const [k, v] of Object.entries(call.metadata.getMap())) headers[k] = typeof v === 'string' ? v : v.toString();
   const ac = new AbortController();
   call.once('cancelled', () => ac.abort());
-  const ctx = makeContext(headers, 'grpc-v2', ac.signal, bodyId);
+  const ctx = makeContext(headers, 'grpc-v2', ac.signal, bodyId, grpcCallSpan(call));
   ctx.deadline = earliest(ctx.deadline, deadlineFromGrpc(call.getDeadline()));
   return ctx;
 }
@@ -37,8 +39,13 @@ export function clipDetails(message: string): string {
  * A unary handler whose errors become gRPC statuses: known errors keep their code and message, anything else is
  * logged to `logger` and answered INTERNAL with a generic message; every message has its absolute paths redacted.
  */
-function unaryWith(logger: Logger, handler: Handler): grpc.handleUnaryCall<Record<string, unknown>, unknown> {
+function unaryWith(
+  logger: Logger,
+  handler: Handler,
+  tracer?: Tracer,
+): grpc.handleUnaryCall<Record<string, unknown>, unknown> {
   return (call, callback) => {
+    const span = tracer && startGrpcSpan(tracer, call);
     const run = async (): Promise<unknown> => {
       const req: unknown = call.request;
       if (req instanceof MalformedMessage)
@@ -46,11 +53,15 @@ function unaryWith(logger: Logger, handler: Handler): grpc.handleUnaryCall<Recor
       return handler(call);
     };
     run().then(
-      (res) => callback(null, res),
+      (res) => {
+        if (span) endGrpcSpan(span, grpc.status.OK);
+        callback(null, res);
+      },
       (err: unknown) => {
         const e = toServekitError(err);
         if (e !== err) logger.error({ err, rpc: call.getPath() }, 'internal error in a gRPC call');
         const details = clipDetails(redactPaths(e.message));
+        if (span) endGrpcSpan(span, e.grpcCode, details);
         callback({ code: e.grpcCode, details, name: e.name, message: details });
       },
     );
@@ -58,9 +69,9 @@ function unaryWith(logger: Logger, handler: Handler): grpc.handleUnaryCall<Recor
 }
 
 /** The `inference.GRPCInferenceService` handlers, all backed by the dataplane. */
-export function grpcHandlers(dataplane: DataPlane): grpc.UntypedServiceImplementation {
+export function grpcHandlers(dataplane: DataPlane, tracer?: Tracer): grpc.UntypedServiceImplementation {
   const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-  const unary = (handler: Handler) => unaryWith(dataplane.logger, handler);
+  const unary = (handler: Handler) => unaryWith(dataplane.logger, handler, tracer);
   return {
     ServerLive: unary(async () => ({ live: dataplane.live() })),
     ServerReady: unary(async () => ({ ready: dataplane.ready() })),
@@ -134,6 +145,8 @@ export interface GrpcServerOptions {
   maxMessageSize: number;
   /** Logs ModelInfer requests and responses (payload logging); omitted → nothing is captured. */
   payloadLog?: PayloadLogger;
+  /** With tracing on, the tracer every call gets a server span from. */
+  tracer?: Tracer;
 }
 
 /** A grpc-js server with the inference service registered (not bound yet). */
@@ -144,7 +157,7 @@ export function createGrpcServer(dataplane: DataPlane, options: GrpcServerOption
   });
   // Triton's and KServe's load/unload layouts, then every deserializer answering malformed bytes with INVALID_ARGUMENT.
   const definition = servedServiceDefinition(withDualLayoutRepositoryRequests(inferenceService().service));
-  const handlers = grpcHandlers(dataplane);
+  const handlers = grpcHandlers(dataplane, options.tracer);
   if (options.payloadLog)
     handlers.ModelInfer = logModelInfer(
       handlers.ModelInfer as grpc.handleUnaryCall<Record<string, unknown>, unknown>,

@@ -205,6 +205,11 @@ export const SERVER_FLAGS = [
     default: 10,
     doc: 'TLS: how often the TLS files are checked; changed ones serve new connections (0: never).',
   },
+  {
+    name: 'enable_tracing',
+    type: 'boolean',
+    doc: 'OpenTelemetry tracing, exported over OTLP/HTTP (configured by OTEL_* env). Unset: on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set.',
+  },
 ] as const satisfies readonly FlagSpec[];
 
 /** Parsed values of SERVER_FLAGS. */

@@ -14,6 +14,8 @@ import type { PayloadLogOptions } from '../payload-log/options.js';
 import type { PayloadLogger } from '../payload-log/payload-logger.js';
 import { servekitRestPlugin } from '../protocols/rest-plugin.js';
 import { bindGrpc, createGrpcServer } from '../protocols/v2-grpc.js';
+import type { Tracer, TracingOptions } from '../tracing/span.js';
+import { startTracing } from '../tracing/start-tracing.js';
 import { clientErrorHandler } from './client-errors.js';
 import { serveClusterMetrics, workerMetrics } from './cluster-metrics.js';
 import { frameworkErrorHandler } from './framework-errors.js';
@@ -70,6 +72,8 @@ export interface ModelServerOptions {
   payloadLog?: PayloadLogOptions;
   /** Serve HTTPS and gRPC over TLS (mutual with a client CA), reloading the files on change. Default: plain. */
   tls?: TlsOptions;
+  /** OpenTelemetry tracing (OTLP/HTTP export; `true`: every setting from `OTEL_*`). Default off: nothing loaded. */
+  tracing?: boolean | TracingOptions;
 }
 
 /** Where a started server listens. */
@@ -107,6 +111,7 @@ export class ModelServer {
   private stopping?: Promise<void>;
   private payloadLog?: PayloadLogger;
   private tlsFiles?: TlsFiles;
+  private tracer?: Tracer;
 
   constructor(readonly options: ModelServerOptions = {}) {
     this.logger = options.logger ?? pino({ level: options.logLevel ?? 'info', base: { pid: process.pid } });
@@ -160,6 +165,11 @@ export class ModelServer {
       frameworkErrors: frameworkErrorHandler(this.logger),
     });
     this.app = app;
+    const { tracing } = this.options;
+    if (tracing) {
+      const log = { warn: (m: string) => this.logger.warn(m), error: (m: string) => this.logger.error(m) };
+      this.tracer = await startTracing(tracing === true ? {} : tracing, SERVER_VERSION, log);
+    }
     this.httpDrain = new HttpDrain(app.server);
     if (this.options.payloadLog) this.payloadLog = await startPayloadLog(this, this.options.payloadLog);
     if (this.options.enableDocsUrl) await this.registerDocs(app);
@@ -170,6 +180,7 @@ export class ModelServer {
         ? workerMetrics(this.metrics.registry)
         : async () => ({ contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
       payloadLog: this.payloadLog,
+      tracer: this.tracer,
     });
     await app.listen({ port: httpPort, host });
     const address = app.server.address();
@@ -179,6 +190,7 @@ export class ModelServer {
       this.grpc = createGrpcServer(this.dataplane, {
         maxMessageSize: this.options.grpcMaxMessageSize ?? 64 * 1024 * 1024,
         payloadLog: this.payloadLog,
+        tracer: this.tracer,
       });
       addresses.grpcPort = await bindGrpc(this.grpc, host, grpcPort, tls && grpcServerCredentials(tls));
     }
@@ -313,6 +325,7 @@ export class ModelServer {
       await closed;
     }
     this.tlsFiles?.close();
+    await this.tracer?.shutdown(); // exports the spans still buffered
   }
 
   private async registerDocs(app: FastifyInstance): Promise<void> {

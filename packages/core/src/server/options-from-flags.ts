@@ -5,6 +5,7 @@ import {
 } from '../admission/admission-controller.js';
 import { type BatchingOptions, validateBatchingOptions } from '../batching/batcher.js';
 import type { PayloadLogOptions } from '../payload-log/options.js';
+import { tracingEnabled } from '../tracing/start-tracing.js';
 import type { ServerFlags } from './flags.js';
 import type { ModelServerOptions } from './model-server.js';
 import { checkTlsOptions, type TlsOptions } from './tls.js';
@@ -82,6 +83,7 @@ export function serverOptionsFromFlags(flags: ServerFlags): ModelServerOptions {
     admission: admissionFromFlags(flags),
     payloadLog: payloadLogFromFlags(flags),
     tls: tlsFromFlags(flags),
+    tracing: tracingEnabled(flags.enable_tracing, process.env),
   };
 }
 
