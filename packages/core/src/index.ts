@@ -18,6 +18,7 @@ export {
 
 /**** ModelServer and flags ****/
 
+export type { AuthOptions } from './auth/server-auth.js';
 export type { BatchingOptions } from './batching/batcher.js';
 export {
   boolWord,

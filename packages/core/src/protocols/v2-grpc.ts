@@ -127,6 +127,8 @@ function repositoryModelName(req: RepositoryModelRequest, what: 'load' | 'unload
 export interface GrpcServerOptions {
   /** Largest message accepted and sent, in bytes. */
   maxMessageSize: number;
+  /** Wraps the service handlers before they are registered (e.g. authentication). */
+  wrapHandlers?: (handlers: grpc.UntypedServiceImplementation) => grpc.UntypedServiceImplementation;
 }
 
 /** A grpc-js server with the inference service registered (not bound yet). */
@@ -137,7 +139,8 @@ export function createGrpcServer(dataplane: DataPlane, options: GrpcServerOption
   });
   // Triton's and KServe's load/unload layouts, then every deserializer answering malformed bytes with INVALID_ARGUMENT.
   const definition = servedServiceDefinition(withDualLayoutRepositoryRequests(inferenceService().service));
-  server.addService(definition, grpcHandlers(dataplane));
+  const handlers = grpcHandlers(dataplane);
+  server.addService(definition, options.wrapHandlers ? options.wrapHandlers(handlers) : handlers);
   return server;
 }
 

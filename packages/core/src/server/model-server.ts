@@ -3,6 +3,7 @@ import type { Server as NodeHttpServer } from 'node:http';
 import type * as grpc from '@grpc/grpc-js';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
+import type { AuthOptions, ServerAuth } from '../auth/server-auth.js';
 import type { BatchingOptions } from '../batching/batcher.js';
 import { DataPlane, SERVER_VERSION } from '../dataplane.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../limits.js';
@@ -59,6 +60,8 @@ export interface ModelServerOptions {
   batching?: BatchingOptions | ((modelName: string) => BatchingOptions | undefined);
   /** Collect Node's default process metrics. Default true. */
   defaultMetrics?: boolean;
+  /** Bearer-token / JWT authentication of every route but the probes. Default: off. */
+  auth?: AuthOptions;
 }
 
 /** Where a started server listens. */
@@ -92,6 +95,7 @@ export class ModelServer {
   private grpc?: grpc.Server;
   private httpDrain?: HttpDrain;
   private health?: NodeHttpServer;
+  private auth?: ServerAuth;
   private addresses?: ServerAddresses;
   private stopping?: Promise<void>;
 
@@ -141,6 +145,12 @@ export class ModelServer {
     });
     this.app = app;
     this.httpDrain = new HttpDrain(app.server);
+    if (this.options.auth?.tokenFile || this.options.auth?.jwksUrl) {
+      // Loaded only when on: a server without auth pays nothing for it, at start or per request.
+      const { startServerAuth } = await import('../auth/server-auth.js');
+      this.auth = await startServerAuth(this.options.auth, this.logger, this.metrics.registry);
+      app.addHook('onRequest', this.auth.httpHook);
+    }
     if (this.options.enableDocsUrl) await this.registerDocs(app);
     await app.register(servekitRestPlugin, {
       dataplane: this.dataplane,
@@ -155,6 +165,7 @@ export class ModelServer {
     if (enableGrpc) {
       this.grpc = createGrpcServer(this.dataplane, {
         maxMessageSize: this.options.grpcMaxMessageSize ?? 64 * 1024 * 1024,
+        wrapHandlers: this.auth?.guardGrpc,
       });
       addresses.grpcPort = await bindGrpc(this.grpc, host, grpcPort);
     }
@@ -286,6 +297,7 @@ export class ModelServer {
       health.closeAllConnections();
       await closed;
     }
+    this.auth?.close();
   }
 
   private async registerDocs(app: FastifyInstance): Promise<void> {
@@ -327,6 +339,12 @@ export class ModelServer {
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGTERM'));
+    // Each worker re-reads the token file on SIGHUP: pass the signal on.
+    if (this.options.auth?.tokenFile) {
+      process.on('SIGHUP', () => {
+        for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
+      });
+    }
     await online;
     this.logger.info({ workers: n, httpPort, grpcPort }, `servekit primary supervising ${n} workers`);
     return { httpPort, grpcPort };

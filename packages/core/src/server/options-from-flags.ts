@@ -1,3 +1,4 @@
+import { authFromFlags } from '../auth/auth-flags.js';
 import { type BatchingOptions, validateBatchingOptions } from '../batching/batcher.js';
 import type { ServerFlags } from './flags.js';
 import type { ModelServerOptions } from './model-server.js';
@@ -43,5 +44,6 @@ export function serverOptionsFromFlags(flags: ServerFlags): ModelServerOptions {
     requestTimeoutMs: flags.request_timeout_seconds * 1000,
     healthPort: flags.health_port,
     batching: batchingFromFlags(flags),
+    auth: authFromFlags(flags),
   };
 }
