@@ -190,16 +190,18 @@ describe('static bearer tokens (--auth_token_file)', () => {
   it('every route but the probes and /metrics needs credentials; metrics count refusals by reason', async () => {
     const { base } = await serve({ tokenFile: await tokenFile('tokens', TOKEN_A) });
     const get = (path: string, init: RequestInit = {}) => fetch(`${base}${path}`, init);
-    for (const open of ['/', '/v2/health/live', '/v2/health/ready']) {
+    // The health APIs: server liveness/readiness and model readiness (KServe V1 and Open Inference Protocol).
+    for (const open of ['/', '/v2/health/live', '/v2/health/ready', '/v1/models/lin', '/v2/models/lin/ready']) {
       expect((await get(open)).status, open).toBe(200);
       expect((await get(open, { method: 'HEAD' })).status, `HEAD ${open}`).toBe(200);
     }
+    expect((await get('/v2/models/lin/versions/7/ready')).status).toBe(503); // an unknown version is not ready
     const guarded = [
       '/v2',
       '/v1/models',
-      '/v1/models/lin',
       '/v2/models/lin',
-      '/v2/models/lin/ready',
+      '/v2/models/lin/versions/7',
+      '/v2/models/lin/stats',
       '/v2/models/stats',
       '/v2/models/lin/config',
       '/no/such/route',
@@ -220,7 +222,7 @@ describe('static bearer tokens (--auth_token_file)', () => {
       headers: { authorization: 'Bearer nope' },
     });
     expect(unload.status).toBe(401);
-    expect((await get('/v2/models/lin/ready', withToken)).status).toBe(200);
+    expect((await get('/v2/models/lin/config', withToken)).status).toBe(200);
 
     const metrics = await get('/metrics');
     expect(metrics.status).toBe(200);
@@ -250,14 +252,15 @@ describe('static bearer tokens (--auth_token_file)', () => {
     expect((await fetch(`http://127.0.0.1:${server.httpPort}/v2`)).status).toBe(401);
   });
 
-  it('gRPC: UNAUTHENTICATED (with a www-authenticate trailer) except ServerLive/ServerReady', async () => {
+  it('gRPC: UNAUTHENTICATED (with a www-authenticate trailer) except ServerLive/ServerReady/ModelReady', async () => {
     const { server, base } = await serve({ tokenFile: await tokenFile('tokens', TOKEN_A) });
     const anonymous = grpcClient(server);
     expect(await anonymous.serverLive()).toBe(true);
     expect(await anonymous.serverReady()).toBe(true);
+    expect(await anonymous.modelReady('lin')).toBe(true);
     for (const call of [
       () => anonymous.infer('lin', { inputs: [x] }),
-      () => anonymous.modelReady('lin'),
+      () => anonymous.load('lin'),
       () => anonymous.serverMetadata(),
       () => anonymous.modelMetadata('lin'),
       () => anonymous.unload('lin'),
@@ -273,7 +276,7 @@ describe('static bearer tokens (--auth_token_file)', () => {
     expect(wrong.message).toBe('Invalid bearer token.');
     const client = grpcClient(server, TOKEN_A);
     expect(Array.from((await client.infer('lin', { inputs: [x] })).outputs[0]!.data as Float32Array)).toEqual([3, 5]);
-    expect(await client.modelReady('lin')).toBe(true);
+    expect((await client.modelMetadata('lin')).name).toBe('lin');
     const text = await (await fetch(`${base}/metrics`)).text();
     expect(text).toContain('servekit_auth_failures_total{protocol="grpc",reason="missing"} 5');
     expect(text).toContain('servekit_auth_failures_total{protocol="grpc",reason="invalid"} 1');
@@ -403,8 +406,8 @@ describe('JWTs verified against a JWKS (--auth_jwks_url)', () => {
       expect(r.body, what).toEqual({ error: 'Invalid bearer token.' });
     }
     // gRPC takes the same credentials.
-    expect(await grpcClient(server, await jwt(ec)).modelReady('lin')).toBe(true);
-    const err = await grpcError(grpcClient(server, refused.expired).modelReady('lin'));
+    expect((await grpcClient(server, await jwt(ec)).modelMetadata('lin')).name).toBe('lin');
+    const err = await grpcError(grpcClient(server, refused.expired!).modelMetadata('lin'));
     expect(err.grpcCode).toBe(UNAUTHENTICATED);
     for (const token of [good, ...Object.values(refused)]) expect(lines.join('')).not.toContain(token);
   });

@@ -3,8 +3,8 @@ import type { AuthFailureCounter } from './auth-metrics.js';
 import type { Authenticator, AuthOutcome } from './authenticator.js';
 import { authErrorMessage, wwwAuthenticate } from './http-auth.js';
 
-/** gRPC methods open without credentials: the liveness and readiness probes. */
-export const OPEN_GRPC_METHODS: readonly string[] = ['ServerLive', 'ServerReady'];
+/** gRPC methods open without credentials: the Open Inference Protocol's health APIs (server live/ready, model ready). */
+export const OPEN_GRPC_METHODS: readonly string[] = ['ServerLive', 'ServerReady', 'ModelReady'];
 
 /** The outcome for a call's `authorization` metadata (more than one value is invalid). */
 function checkMetadata(auth: Authenticator, metadata: grpc.Metadata): AuthOutcome | Promise<AuthOutcome> {

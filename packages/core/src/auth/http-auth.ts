@@ -5,8 +5,19 @@ import type { Authenticator, AuthOutcome } from './authenticator.js';
 /** The realm named in `WWW-Authenticate`. */
 export const AUTH_REALM = 'servekit';
 
-/** Routes open without credentials: liveness and readiness probes (GET, and the HEAD fastify adds). */
-export const OPEN_ROUTES: readonly string[] = ['/', '/v2/health/live', '/v2/health/ready'];
+/**
+ * Routes open without credentials (GET, and the HEAD fastify adds): the health APIs of KServe V1 and the Open
+ * Inference Protocol: server liveness and readiness, and model readiness (what probes and a transformer's predictor
+ * health check ask).
+ */
+export const OPEN_ROUTES: readonly string[] = [
+  '/',
+  '/v2/health/live',
+  '/v2/health/ready',
+  '/v1/models/:name',
+  '/v2/models/:name/ready',
+  '/v2/models/:name/versions/:version/ready',
+];
 
 /** The `WWW-Authenticate` value of a 401 (RFC 6750 §3: no error code when no credentials were sent). */
 export function wwwAuthenticate(reason: Exclude<AuthOutcome, 'ok'>): string {
