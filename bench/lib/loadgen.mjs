@@ -1,7 +1,8 @@
 // Closed-loop load generator, run as its own process so it does not share the server's event loop.
 // Usage: node bench/lib/loadgen.mjs '<json spec>'  →  prints one JSON result line.
 // spec: { kind: 'http'|'grpc', target, path?, method?, headers?, body (base64) | bodyFile | grpcRequest, concurrency,
-//         durationMs, warmupMs, grpcPreserialized? (send grpcRequest serialized once, leave responses unparsed) }
+//         durationMs, warmupMs, grpcPreserialized? (send grpcRequest serialized once, leave responses unparsed),
+//         grpcMetadata? ({ key: value } sent with every call) }
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -37,6 +38,8 @@ async function grpcSender() {
     'grpc.max_send_message_length': 64 << 20,
   });
   const request = spec.grpcRequest;
+  const metadata = new grpc.Metadata();
+  for (const [k, v] of Object.entries(spec.grpcMetadata ?? {})) metadata.set(k, v);
   if (request.raw_input_contents)
     request.raw_input_contents = request.raw_input_contents.map((b) => Buffer.from(b, 'base64'));
   if (spec.grpcPreserialized) {
@@ -47,10 +50,10 @@ async function grpcSender() {
     const same = (b) => b;
     return () =>
       new Promise((resolve) =>
-        client.makeUnaryRequest(method.path, same, same, bytes, new grpc.Metadata(), {}, (err) => resolve(!err)),
+        client.makeUnaryRequest(method.path, same, same, bytes, metadata, {}, (err) => resolve(!err)),
       );
   }
-  return () => new Promise((resolve) => client.ModelInfer(request, (err) => resolve(!err)));
+  return () => new Promise((resolve) => client.ModelInfer(request, metadata, (err) => resolve(!err)));
 }
 
 const send = spec.kind === 'grpc' ? await grpcSender() : httpSender();

@@ -383,7 +383,9 @@ describe('JWTs verified against a JWKS (--auth_jwks_url)', () => {
     expect(jwks.fetches).toBe(1); // fetched at start, not on the first request
     for (const s of [rsa, ec]) expect((await infer(base, `Bearer ${await jwt(s)}`)).status, s.alg).toBe(200);
 
+    // Accepted twice (the second time from the verified-token cache), then its tampered variants are still refused.
     const good = await jwt(rsa);
+    for (let i = 0; i < 2; i++) expect((await infer(base, `Bearer ${good}`)).status).toBe(200);
     const [h, p, sig] = good.split('.') as [string, string, string];
     const payload = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
     const refused: Record<string, string> = {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 
 /** Options of a JWT verifier over a remote JWKS. */
@@ -25,6 +26,12 @@ const CLOCK_TOLERANCE_S = 30;
 /** Least time between two warnings about an unreachable JWKS. */
 const WARN_EVERY_MS = 10_000;
 
+/** Most verified tokens remembered (the oldest is dropped first). */
+const MAX_VERIFIED = 1024;
+
+/** Longest time a verified token is accepted again without verifying its signature (never past its `exp`). */
+export const VERIFIED_TTL_MS = 60_000;
+
 /** jose's error codes that say the key set could not be fetched or read (the server's problem, not the token's). */
 const JWKS_FAILURES = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID', 'ERR_JOSE_GENERIC']);
 
@@ -45,7 +52,9 @@ function jwksUrlOf(raw: string): URL {
 /**
  * A verifier of bearer JWTs signed by a key of a remote JWKS (RS256 or ES256), with the issuer (and audience, when
  * given) checked and `exp` required. The key set is fetched at once (a failure is logged, not fatal), cached, and
- * fetched again when it ages or a token names an unknown key. jose is loaded here, only when JWT auth is configured.
+ * fetched again when it ages or a token names an unknown key. A verified token is remembered (by its SHA-256) for
+ * {@link VERIFIED_TTL_MS} at most and never past its `exp`, so a client reusing it skips the signature check.
+ * jose is loaded here, only when JWT auth is configured.
  */
 export async function createJwtVerifier(
   options: JwtVerifierOptions,
@@ -75,9 +84,18 @@ export async function createJwtVerifier(
     requiredClaims: ['exp'],
     clockTolerance: CLOCK_TOLERANCE_S,
   };
+  const verified = new Map<string, number>(); // SHA-256 of a token → accepted until (ms since epoch)
   return async (token) => {
+    const key = createHash('sha256').update(token).digest('base64');
+    const until = verified.get(key);
+    if (until !== undefined) {
+      if (Date.now() < until) return true;
+      verified.delete(key);
+    }
     try {
-      await jwtVerify(token, jwks, verifyOptions);
+      const { payload } = await jwtVerify(token, jwks, verifyOptions);
+      if (verified.size >= MAX_VERIFIED) verified.delete(verified.keys().next().value as string);
+      verified.set(key, Math.min((payload.exp ?? 0) * 1000, Date.now() + VERIFIED_TTL_MS));
       return true;
     } catch (err) {
       if (!(err instanceof errors.JOSEError) || JWKS_FAILURES.has(err.code)) warnJwks(err);
