@@ -1,7 +1,7 @@
 // What authentication costs per request: the same tiny echo model served by `servekit serve` with auth off, with a
 // static token file (1 and 100 tokens), and with JWTs (RS256, ES256) verified against a loopback JWKS; REST V2 JSON
-// and gRPC ModelInfer, c=1 and c=16, rounds interleaving every case so machine load hits them alike (medians).
-// Usage: node bench/auth.mjs [--duration 2] [--warmup 0.5] [--rounds 3]  →  table on stdout, bench/out/auth.json
+// c=1 and c=16 and gRPC ModelInfer c=16, rounds interleaving every case so machine load hits them alike (medians).
+// Usage: node bench/auth.mjs [--duration 2] [--warmup 0.5] [--rounds 7]  →  table on stdout, bench/out/auth.json
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -17,7 +17,7 @@ const { values: opts } = parseArgs({
   options: {
     duration: { type: 'string', default: '2' },
     warmup: { type: 'string', default: '0.5' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '7' },
   },
 });
 const rounds = Number(opts.rounds);
@@ -141,7 +141,7 @@ async function checkCosts() {
   ];
   const reused = { RS256: await jwt('RS256'), ES256: await jwt('ES256') };
   const times = new Map(kinds.map(([label]) => [label, []]));
-  for (let round = 0; round < 5; round++) {
+  for (let round = 0; round < 9; round++) {
     for (const [label, make, token, n] of kinds) {
       const auth = await make();
       const headers = Array.from({ length: n }, (_, i) => `Bearer ${token(i)}`);
@@ -176,7 +176,7 @@ try {
         authorization ? { grpcMetadata: { authorization } } : {},
       ],
     ]) {
-      for (const concurrency of [1, 16]) {
+      for (const concurrency of protocol === 'REST V2 JSON' ? [1, 16] : [16]) {
         cases.push({
           label: config.label,
           protocol,
@@ -188,8 +188,14 @@ try {
     }
   }
   const runs = new Map(cases.map((c) => [c, []]));
+  // The configurations of one protocol and concurrency run back to back, in reverse order every other round, so the
+  // ratios to "auth off" compare runs seconds apart.
+  const order = [...cases].sort(
+    (a, b) =>
+      a.protocol.localeCompare(b.protocol) || a.concurrency - b.concurrency || cases.indexOf(a) - cases.indexOf(b),
+  );
   for (let round = 0; round < rounds; round++) {
-    for (const c of cases) {
+    for (const c of round % 2 === 0 ? order : [...order].reverse()) {
       runs.get(c).push(await once(`${c.label} ${c.protocol} c=${c.concurrency}`, c.spec, c.pid));
     }
     process.stdout.write(`round ${round + 1}/${rounds} done\n`);
