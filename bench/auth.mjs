@@ -1,7 +1,7 @@
 // What authentication costs per request: the same tiny echo model served by `servekit serve` with auth off, with a
 // static token file (1 and 100 tokens), and with JWTs (RS256, ES256) verified against a loopback JWKS; REST V2 JSON
 // c=1 and c=16 and gRPC ModelInfer c=16, rounds interleaving every case so machine load hits them alike (medians).
-// Usage: node bench/auth.mjs [--duration 2] [--warmup 0.5] [--rounds 7]  →  table on stdout, bench/out/auth.json
+// Usage: node bench/auth.mjs [--duration 2] [--warmup 0.5] [--rounds 7] [--sockets false: in-process parts only]  →  table on stdout, bench/out/auth.json
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -18,6 +18,7 @@ const { values: opts } = parseArgs({
     duration: { type: 'string', default: '2' },
     warmup: { type: 'string', default: '0.5' },
     rounds: { type: 'string', default: '7' },
+    sockets: { type: 'string', default: 'true' },
   },
 });
 const rounds = Number(opts.rounds);
@@ -158,11 +159,79 @@ async function checkCosts() {
   return kinds.map(([label]) => ({ label, usPerCheck: median(times.get(label)), all: times.get(label) }));
 }
 
+/**
+ * The whole REST request path in this process, through fastify's inject (no sockets): one ModelServer per
+ * configuration, blocks of requests alternating between them (order reversed every other round), CPU µs per request
+ * of this process and the per-round ratio to "auth off". Fine-grained alternation cancels the drift of a loaded
+ * machine that seconds-long socket runs cannot.
+ */
+async function injectCosts() {
+  const { Model, ModelServer } = await import('../packages/core/dist/index.js');
+  class Echo extends Model {
+    predict(payload) {
+      return { model_name: this.name, outputs: payload.inputs };
+    }
+  }
+  const jwtAuth = { jwksUrl: JWKS_URL, jwtIssuer: ISSUER, jwtAudience: AUDIENCE };
+  const variants = [
+    ['auth off', undefined, undefined],
+    ['static token (file of 1)', { tokenFile: tokenFile(1) }, TOKEN],
+    ['static token (file of 100)', { tokenFile: tokenFile(100) }, TOKEN],
+    ['JWT RS256 (JWKS)', jwtAuth, await jwt('RS256')],
+    ['JWT ES256 (JWKS)', jwtAuth, await jwt('ES256')],
+  ];
+  const servers = [];
+  for (const [, auth] of variants) {
+    const server = new ModelServer({
+      httpPort: 0,
+      host: '127.0.0.1',
+      enableGrpc: false,
+      defaultMetrics: false,
+      logger: pino({ level: 'silent' }),
+      auth,
+    });
+    await server.start([new Echo('echo')]);
+    servers.push(server);
+  }
+  const payload = Buffer.from(v2.body, 'base64');
+  const BLOCK = 300;
+  const ROUNDS = 15;
+  const cpu = variants.map(() => []);
+  const block = async (i) => {
+    const headers = { 'content-type': 'application/json' };
+    if (variants[i][2]) headers.authorization = `Bearer ${variants[i][2]}`;
+    const app = servers[i].http;
+    const c0 = process.cpuUsage();
+    for (let n = 0; n < BLOCK; n++) {
+      const res = await app.inject({ method: 'POST', url: '/v2/models/echo/infer', payload, headers });
+      if (res.statusCode !== 200) throw new Error(`${variants[i][0]}: ${res.statusCode} ${res.body}`);
+    }
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / BLOCK;
+  };
+  for (let i = 0; i < variants.length; i++) await block(i); // warm-up
+  for (let round = 0; round < ROUNDS; round++) {
+    const idx = variants.map((_, i) => i);
+    for (const i of round % 2 === 0 ? idx : idx.reverse()) cpu[i].push(await block(i));
+  }
+  for (const server of servers) await server.stop();
+  return variants.map(([label], i) => {
+    const ratios = cpu[i].map((us, r) => us / cpu[0][r]);
+    return {
+      label,
+      cpuUsPerReq: median(cpu[i]),
+      cpuVsOff: median(ratios),
+      cpuVsOffRange: [Math.min(...ratios), Math.max(...ratios)],
+      all: cpu[i],
+    };
+  });
+}
+
 const servers = [];
 const rows = [];
 try {
   const cases = [];
-  for (const config of configs) {
+  for (const config of opts.sockets === 'false' ? [] : configs) {
     const server = await startServer(serveArgv(['--model_module', MODULE, '--model_name', 'echo', ...config.flags]));
     servers.push(server);
     config.startupMs = server.startupMs;
@@ -228,9 +297,16 @@ try {
   for (const s of servers.reverse()) await stopServer(s);
 }
 
-for (const c of configs) process.stdout.write(`startup ${c.label}: ${Math.round(c.startupMs)} ms\n`);
+for (const c of configs.filter((c) => c.startupMs !== undefined))
+  process.stdout.write(`startup ${c.label}: ${Math.round(c.startupMs)} ms\n`);
 const checks = await checkCosts();
 for (const c of checks) process.stdout.write(`check ${c.label.padEnd(28)} ${c.usPerCheck.toFixed(2)} µs\n`);
+const injected = await injectCosts();
+for (const r of injected) {
+  process.stdout.write(
+    `inject ${r.label.padEnd(28)} ${r.cpuUsPerReq.toFixed(1)} µs CPU/req  ×off ${r.cpuVsOff.toFixed(3)} (${r.cpuVsOffRange.map((v) => v.toFixed(3)).join('–')})\n`,
+  );
+}
 await new Promise((resolve) => jwksServer.close(resolve));
 mkdirSync(join(ROOT, 'bench/out'), { recursive: true });
 const machine = {
@@ -241,7 +317,7 @@ const machine = {
 };
 writeFileSync(
   join(ROOT, 'bench/out/auth.json'),
-  `${JSON.stringify({ machine, durationMs, warmupMs, rounds, startupMs: Object.fromEntries(configs.map((c) => [c.label, c.startupMs])), checks, rows }, null, 2)}\n`,
+  `${JSON.stringify({ machine, durationMs, warmupMs, rounds, startupMs: Object.fromEntries(configs.map((c) => [c.label, c.startupMs])), checks, injected, rows }, null, 2)}\n`,
 );
 rmSync(work, { recursive: true, force: true });
 process.stdout.write(`\nmachine: ${JSON.stringify(machine)}\nwritten: bench/out/auth.json\n`);
