@@ -1,6 +1,7 @@
 // `servekit serve --auth_token_file`: the real binary re-reads its token file on SIGHUP (and keeps serving), refuses
 // a bad --auth_* configuration at start, and answers 401 / UNAUTHENTICATED to real clients.
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GrpcClient } from '@servekit/client';
@@ -17,14 +18,22 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 afterEach(() => killAll());
 
-async function inferStatus(base: string, token: string): Promise<number> {
-  const res = await fetch(`${base}/v2/models/m/infer`, {
-    method: 'POST',
-    body: BODY,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+/** Status of an inference with `token`; `fresh` opens a new connection for it (the cluster spreads connections). */
+async function inferStatus(base: string, token: string, fresh = false): Promise<number> {
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  if (!fresh) {
+    const res = await fetch(`${base}/v2/models/m/infer`, { method: 'POST', body: BODY, headers });
+    await res.arrayBuffer();
+    return res.status;
+  }
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}/v2/models/m/infer`, { method: 'POST', headers, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(BODY);
   });
-  await res.arrayBuffer();
-  return res.status;
 }
 
 describe('servekit serve --auth_token_file', () => {
@@ -64,6 +73,34 @@ describe('servekit serve --auth_token_file', () => {
     expect(log).toContain('"cause":"SIGHUP"');
     expect(log).not.toContain('first-token');
     expect(log).not.toContain('second-token');
+    expect(await stop(r)).toBe(0);
+  });
+
+  it('with --workers 2, SIGHUP to the primary reaches every worker', async () => {
+    const target = join(dir, 'workers-target');
+    await writeFile(target, 'first-token\n');
+    const linkDir = await mkdtemp(join(dir, 'workers-'));
+    await symlink(target, join(linkDir, 'tokens'));
+    const r = await serve(
+      ['--model_module', MODULE, '--model_name', 'm', '--workers', '2', '--auth_token_file', join(linkDir, 'tokens')],
+      { SLEEP_MS: '0' },
+    );
+    const count = (what: string) => r.log.join('\n').split(what).length - 1;
+    const until = async (done: () => boolean) => {
+      for (let i = 0; i < 400 && !done(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    };
+    await until(() => count('"models":') >= 2); // both workers serving
+    expect(count('"models":')).toBe(2);
+    await writeFile(target, 'second-token\n');
+    r.proc.kill('SIGHUP');
+    await until(() => count('"cause":"SIGHUP"') >= 2);
+    expect(count('"cause":"SIGHUP"')).toBe(2);
+    expect(r.proc.exitCode).toBeNull();
+    // New connections, spread over the workers: all take the new token only.
+    for (let i = 0; i < 6; i++) {
+      expect(await inferStatus(r.base, 'second-token', true)).toBe(200);
+      expect(await inferStatus(r.base, 'first-token', true)).toBe(401);
+    }
     expect(await stop(r)).toBe(0);
   });
 
