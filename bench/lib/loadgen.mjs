@@ -2,7 +2,8 @@
 // Usage: node bench/lib/loadgen.mjs '<json spec>'  →  prints one JSON result line.
 // spec: { kind: 'http'|'grpc', target, path?, method?, headers?, body (base64) | bodyFile | grpcRequest, concurrency,
 //         durationMs, warmupMs, grpcPreserialized? (send grpcRequest serialized once, leave responses unparsed),
-//         caFile? (https:// targets and gRPC over TLS trust this PEM CA), certFile?, keyFile? (client certificate) }
+//         caFile? (https:// targets and gRPC over TLS trust this PEM CA), certFile?, keyFile? (client certificate),
+//         grpcMetadata? ({ key: value } sent with every call) }
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -53,6 +54,8 @@ async function grpcSender() {
     'grpc.max_send_message_length': 64 << 20,
   });
   const request = spec.grpcRequest;
+  const metadata = new grpc.Metadata();
+  for (const [k, v] of Object.entries(spec.grpcMetadata ?? {})) metadata.set(k, v);
   if (request.raw_input_contents)
     request.raw_input_contents = request.raw_input_contents.map((b) => Buffer.from(b, 'base64'));
   if (spec.grpcPreserialized) {
@@ -63,10 +66,10 @@ async function grpcSender() {
     const same = (b) => b;
     return () =>
       new Promise((resolve) =>
-        client.makeUnaryRequest(method.path, same, same, bytes, new grpc.Metadata(), {}, (err) => resolve(!err)),
+        client.makeUnaryRequest(method.path, same, same, bytes, metadata, {}, (err) => resolve(!err)),
       );
   }
-  return () => new Promise((resolve) => client.ModelInfer(request, (err) => resolve(!err)));
+  return () => new Promise((resolve) => client.ModelInfer(request, metadata, (err) => resolve(!err)));
 }
 
 const send = spec.kind === 'grpc' ? await grpcSender() : httpSender();

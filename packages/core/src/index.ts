@@ -20,6 +20,7 @@ export {
 
 export type { AdmissionOptions } from './admission/admission-controller.js';
 export { REQUEST_TIMEOUT_HEADER, RequestTimeoutExpired } from './admission/deadline.js';
+export type { AuthOptions } from './auth/server-auth.js';
 export type { BatchingOptions } from './batching/batcher.js';
 export { LOG_MODES, type LogMode, type PayloadLogOptions } from './payload-log/options.js';
 export {

@@ -147,6 +147,8 @@ export interface GrpcServerOptions {
   payloadLog?: PayloadLogger;
   /** With tracing on, the tracer every call gets a server span from. */
   tracer?: Tracer;
+  /** Wraps the service handlers before they are registered (e.g. authentication). */
+  wrapHandlers?: (handlers: grpc.UntypedServiceImplementation) => grpc.UntypedServiceImplementation;
 }
 
 /** A grpc-js server with the inference service registered (not bound yet). */
@@ -163,7 +165,7 @@ export function createGrpcServer(dataplane: DataPlane, options: GrpcServerOption
       handlers.ModelInfer as grpc.handleUnaryCall<Record<string, unknown>, unknown>,
       options.payloadLog,
     );
-  server.addService(definition, handlers);
+  server.addService(definition, options.wrapHandlers ? options.wrapHandlers(handlers) : handlers);
   return server;
 }
 

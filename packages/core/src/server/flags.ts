@@ -210,6 +210,24 @@ export const SERVER_FLAGS = [
     type: 'boolean',
     doc: 'OpenTelemetry tracing, exported over OTLP/HTTP (configured by OTEL_* env). Unset: on when OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set.',
   },
+  {
+    name: 'auth_token_file',
+    type: 'string',
+    doc: 'Require a bearer token: a file of accepted tokens, one a line (reloaded on change and SIGHUP).',
+  },
+  {
+    name: 'auth_jwks_url',
+    type: 'string',
+    doc: 'Require a bearer token: accept JWTs (RS256/ES256) signed by a key of this JWKS.',
+  },
+  { name: 'auth_jwt_issuer', type: 'string', doc: 'Required `iss` of JWTs (needed with --auth_jwks_url).' },
+  { name: 'auth_jwt_audience', type: 'string', doc: 'Accepted `aud` of JWTs, comma separated (unchecked when unset).' },
+  {
+    name: 'auth_protect_metrics',
+    type: 'boolean',
+    default: false,
+    doc: 'With auth on, also require a bearer token for GET /metrics.',
+  },
 ] as const satisfies readonly FlagSpec[];
 
 /** Parsed values of SERVER_FLAGS. */

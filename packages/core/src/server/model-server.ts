@@ -4,6 +4,7 @@ import type * as grpc from '@grpc/grpc-js';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import type { AdmissionOptions } from '../admission/admission-controller.js';
+import type { AuthOptions, ServerAuth } from '../auth/server-auth.js';
 import type { BatchingOptions } from '../batching/batcher.js';
 import { DataPlane, SERVER_VERSION } from '../dataplane.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../limits.js';
@@ -74,6 +75,8 @@ export interface ModelServerOptions {
   tls?: TlsOptions;
   /** OpenTelemetry tracing (OTLP/HTTP export; `true`: every setting from `OTEL_*`). Default off: nothing loaded. */
   tracing?: boolean | TracingOptions;
+  /** Bearer-token / JWT authentication of every route but the probes. Default: off. */
+  auth?: AuthOptions;
 }
 
 /** Where a started server listens. */
@@ -107,6 +110,7 @@ export class ModelServer {
   private grpc?: grpc.Server;
   private httpDrain?: HttpDrain;
   private health?: NodeHttpServer;
+  private auth?: ServerAuth;
   private addresses?: ServerAddresses;
   private stopping?: Promise<void>;
   private payloadLog?: PayloadLogger;
@@ -172,6 +176,12 @@ export class ModelServer {
     }
     this.httpDrain = new HttpDrain(app.server);
     if (this.options.payloadLog) this.payloadLog = await startPayloadLog(this, this.options.payloadLog);
+    if (this.options.auth?.tokenFile || this.options.auth?.jwksUrl) {
+      // Loaded only when on: a server without auth pays nothing for it, at start or per request.
+      const { startServerAuth } = await import('../auth/server-auth.js');
+      this.auth = await startServerAuth(this.options.auth, this.logger, this.metrics.registry);
+      app.addHook('onRequest', this.auth.httpHook);
+    }
     if (this.options.enableDocsUrl) await this.registerDocs(app);
     await app.register(servekitRestPlugin, {
       dataplane: this.dataplane,
@@ -191,6 +201,7 @@ export class ModelServer {
         maxMessageSize: this.options.grpcMaxMessageSize ?? 64 * 1024 * 1024,
         payloadLog: this.payloadLog,
         tracer: this.tracer,
+        wrapHandlers: this.auth?.guardGrpc,
       });
       addresses.grpcPort = await bindGrpc(this.grpc, host, grpcPort, tls && grpcServerCredentials(tls));
     }
@@ -326,6 +337,7 @@ export class ModelServer {
     }
     this.tlsFiles?.close();
     await this.tracer?.shutdown(); // exports the spans still buffered
+    this.auth?.close();
   }
 
   private async registerDocs(app: FastifyInstance): Promise<void> {
@@ -367,6 +379,12 @@ export class ModelServer {
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGTERM'));
+    // Each worker re-reads the token file on SIGHUP: pass the signal on.
+    if (this.options.auth?.tokenFile) {
+      process.on('SIGHUP', () => {
+        for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
+      });
+    }
     await online;
     this.logger.info({ workers: n, httpPort, grpcPort }, `servekit primary supervising ${n} workers`);
     return { httpPort, grpcPort };

@@ -3,6 +3,7 @@ import {
   admissionEnabled,
   validateAdmissionOptions,
 } from '../admission/admission-controller.js';
+import { authFromFlags } from '../auth/auth-flags.js';
 import { type BatchingOptions, validateBatchingOptions } from '../batching/batcher.js';
 import type { PayloadLogOptions } from '../payload-log/options.js';
 import { tracingEnabled } from '../tracing/start-tracing.js';
@@ -84,6 +85,7 @@ export function serverOptionsFromFlags(flags: ServerFlags): ModelServerOptions {
     payloadLog: payloadLogFromFlags(flags),
     tls: tlsFromFlags(flags),
     tracing: tracingEnabled(flags.enable_tracing, process.env),
+    auth: authFromFlags(flags),
   };
 }
 
