@@ -31,6 +31,15 @@ export const DEFAULT_ADAPTIVE_POLICY: AdaptivePolicy = {
   moveAtOnceMs: 10,
 };
 
+/**
+ * Session options of the main-thread session: unless set, one thread (a run of microseconds gains nothing from a
+ * pool whose threads must wake up and sync, and loses when the cores are busy) and no CPU memory arena (a tiny
+ * model's tensors do not need one; it only holds memory). The worker session, if the model moves, gets `options`.
+ */
+export function mainThreadOptions(options: ort.InferenceSession.SessionOptions): ort.InferenceSession.SessionOptions {
+  return { intraOpNumThreads: 1, enableCpuMemArena: false, ...options };
+}
+
 /** Where an `AdaptiveSession` runs now. */
 export type SessionPlace = 'main' | 'moving' | 'worker' | 'released';
 
@@ -68,7 +77,7 @@ export class AdaptiveSession implements SessionRunner {
       session.worker = worker;
       return { session, info };
     }
-    const { session: main, info } = await MainThreadSession.create(bytes, options);
+    const { session: main, info } = await MainThreadSession.create(bytes, mainThreadOptions(options));
     const session = new AdaptiveSession(bytes, options, policy);
     session.main = main;
     return { session, info };
