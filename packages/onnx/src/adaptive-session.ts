@@ -25,7 +25,7 @@ export interface AdaptivePolicy {
  * takes a millisecond and more, and belongs off the loop.
  */
 export const DEFAULT_ADAPTIVE_POLICY: AdaptivePolicy = {
-  workerFromBytes: 256 * 1024,
+  workerFromBytes: 128 * 1024,
   slowRunMs: 1,
   slowRunsToMove: 3,
   moveAtOnceMs: 10,
