@@ -6,6 +6,6 @@ const [modelPath, name, ...rest] = process.argv.slice(2);
 const { flags } = parseFlags(['--http_port', '0', '--grpc_port', '0', '--host', '127.0.0.1', ...rest]);
 const server = new ModelServer({ ...serverOptionsFromFlags(flags), defaultMetrics: false });
 server.installSignalHandlers();
-// BENCH_EXECUTION=main runs onnxruntime on the event loop thread (for comparison with the default worker).
-const execution = process.env.BENCH_EXECUTION === 'main' ? 'main' : 'worker';
+// BENCH_EXECUTION=auto (default), worker or main: where onnxruntime runs (OnnxModelOptions.execution).
+const execution = process.env.BENCH_EXECUTION ?? 'auto';
 await server.start([new OnnxModel(name, { modelPath, execution })]);

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { parseFlags, usage } from '@servekit/core';
-import { convert } from './convert.js';
 import { SERVE_FLAGS } from './flags.js';
 import { serve } from './serve.js';
 
@@ -39,6 +38,8 @@ async function main(argv: string[]): Promise<void> {
     if (!input || !output || (sig >= 0 && !signatureName)) {
       throw new Error('usage: servekit convert FILE|DIR -o model.onnx [--signature_name NAME]');
     }
+    // Loaded here only: the converters (scikit-learn, trees, TensorFlow) are not what `serve` needs to start.
+    const { convert } = await import('./convert.js');
     const { file, bytes } = await convert(input, output, signatureName === undefined ? {} : { signatureName });
     process.stdout.write(`wrote ${output} (${bytes} bytes) from ${file}\n`);
     return;

@@ -7,6 +7,9 @@ export type { OrtSessionOptions };
 /** Graph optimization levels onnxruntime accepts. */
 export const GRAPH_OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'layout', 'all'] as const;
 
+/** Where an onnxruntime session runs (OnnxModel's `execution`). */
+export const SESSION_EXECUTIONS = ['auto', 'worker', 'main'] as const;
+
 /** `servekit serve` flags that tune the onnxruntime sessions of ONNX, XGBoost and LightGBM models. */
 export const SESSION_FLAGS = [
   {
@@ -29,6 +32,12 @@ export const SESSION_FLAGS = [
     name: 'execution_providers',
     type: 'string',
     doc: 'onnxruntime execution providers in order of preference, comma separated, e.g. cuda,cpu (default: cpu).',
+  },
+  {
+    name: 'session_execution',
+    type: 'string',
+    choices: SESSION_EXECUTIONS,
+    doc: 'Where ONNX and scikit-learn sessions run: auto (small models on the event loop, moved to a worker thread once their runs block it), worker, main (default: auto).',
   },
 ] as const satisfies readonly FlagSpec[];
 

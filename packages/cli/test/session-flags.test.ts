@@ -7,8 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseFlags } from '@servekit/core';
+import type { OnnxModel } from '@servekit/onnx';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SERVE_FLAGS } from '../src/flags.js';
+import { onnxFormat } from '../src/formats/onnx.js';
 import { sessionOptionsFromFlags } from '../src/session-flags.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -48,6 +50,18 @@ describe('sessionOptionsFromFlags', () => {
     expect(() => options(['--intra_op_threads=-1'])).toThrow('--intra_op_threads: expected a whole number');
     expect(() => options(['--inter_op_threads', '1.5'])).toThrow('--inter_op_threads: expected a whole number');
     expect(() => options(['--execution_providers', ' , '])).toThrow('--execution_providers: name at least one');
+  });
+});
+
+describe('--session_execution', () => {
+  it('reaches the ONNX format’s OnnxModel; a value other than auto, worker, main is refused', async () => {
+    const flags = (argv: string[]) => parseFlags(argv, SERVE_FLAGS, {}).flags;
+    const model = async (argv: string[]) =>
+      (await onnxFormat.create('m', join(FIX, 'node/test_relu'), flags(argv), { logger: console }))[0]!
+        .model as OnnxModel;
+    expect((await model([])).options.execution).toBeUndefined(); // OnnxModel's default: auto
+    expect((await model(['--session_execution', 'worker'])).options.execution).toBe('worker');
+    expect(() => flags(['--session_execution', 'thread'])).toThrow('--session_execution');
   });
 });
 

@@ -25,9 +25,16 @@ import {
 } from '@servekit/core';
 import { concatTensors, sliceTensor } from '@servekit/core/wire';
 import type * as ort from 'onnxruntime-node';
+import { AdaptiveSession } from './adaptive-session.js';
 import { V2_TO_ORT, v2Datatype } from './dtype-map.js';
 import { castInput, checkOnnxStrings } from './input-cast.js';
-import { MainThreadSession, type SessionRunner, type WireTensor, WorkerSession } from './session-worker.js';
+import {
+  MainThreadSession,
+  type SessionInfo,
+  type SessionRunner,
+  type WireTensor,
+  WorkerSession,
+} from './session-worker.js';
 import { stripZipMap } from './zipmap.js';
 
 /** Options of an OnnxModel. */
@@ -45,11 +52,13 @@ export interface OnnxModelOptions {
   /** Platform reported in metadata. Default `onnxruntime_onnx`. */
   platform?: string;
   /**
-   * Where the session runs: `worker` (default) keeps inference off the event loop in a worker thread;
-   * `main` runs it on the event loop thread (onnxruntime-node's run is synchronous), lowest latency for
-   * tiny models but it stalls other requests for the duration of each run.
+   * Where the session runs: `auto` (default) runs a small model on the event loop thread and moves it to a worker
+   * thread once its measured runs block the loop (a large model file starts there; `AdaptiveSession`); `worker`
+   * always keeps inference off the event loop in a worker thread; `main` always runs it on the event loop thread
+   * (onnxruntime-node's run is synchronous), lowest latency for tiny models but it stalls other requests for the
+   * duration of each run.
    */
-  execution?: 'worker' | 'main';
+  execution?: 'auto' | 'worker' | 'main';
 }
 
 const utf8 = new TextDecoder();
@@ -106,10 +115,12 @@ export class OnnxModel extends Model implements ClassLabelProvider {
     try {
       const bytes = await this.modelBytes();
       const sessionOptions = { ...DEFAULT_SESSION_OPTIONS, ...this.options.sessionOptions };
-      const open = (b: Uint8Array) =>
+      const open = (b: Uint8Array): Promise<{ session: SessionRunner; info: SessionInfo }> =>
         this.options.execution === 'main'
           ? MainThreadSession.create(b, sessionOptions)
-          : WorkerSession.create(b, sessionOptions);
+          : this.options.execution === 'worker'
+            ? WorkerSession.create(b, sessionOptions)
+            : AdaptiveSession.create(b, sessionOptions);
       let { session, info } = await open(bytes);
       const nonTensorIn = info.inputMetadata.filter((m) => !m.isTensor).map((m) => m.name);
       if (nonTensorIn.length > 0) {

@@ -114,30 +114,57 @@ export interface SessionRunner {
 
 /** A session on the calling thread: lowest latency for tiny models, but each run blocks the event loop. */
 export class MainThreadSession implements SessionRunner {
-  private constructor(private readonly session: ort.InferenceSession) {}
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly TensorClass: typeof ort.Tensor,
+  ) {}
 
   /** Create the session from ModelProto bytes. */
   static async create(
     bytes: Uint8Array,
     options: ort.InferenceSession.SessionOptions,
   ): Promise<{ session: MainThreadSession; info: SessionInfo }> {
-    const { InferenceSession } = await import('onnxruntime-node');
+    const { InferenceSession, Tensor } = await import('onnxruntime-node');
     const s = await InferenceSession.create(bytes, options);
     return {
-      session: new MainThreadSession(s),
+      session: new MainThreadSession(s, Tensor),
       info: { inputMetadata: [...s.inputMetadata], outputMetadata: [...s.outputMetadata] },
     };
   }
 
   async run(feeds: Record<string, WireTensor>): Promise<Record<string, WireTensor>> {
-    const { Tensor } = await import('onnxruntime-node');
+    return (await this.timedRun(feeds)).outputs;
+  }
+
+  /**
+   * Run, and measure how long the run blocked this thread. onnxruntime-node runs synchronously in a `setImmediate`
+   * callback it schedules when called, so a callback scheduled just before it marks the start, and the
+   * continuation (run from the microtasks right after that callback) the end. With `withCpu` the measure is the
+   * smaller of the wall time and the process's CPU time over that span (a thread the OS preempted meanwhile, on a busy
+   * machine, has not computed longer); reading the CPU time is a system call, so callers ask for it only to confirm.
+   */
+  async timedRun(
+    feeds: Record<string, WireTensor>,
+    withCpu = false,
+  ): Promise<{ outputs: Record<string, WireTensor>; blockedMs: number }> {
     const inputs: Record<string, ort.Tensor> = {};
     for (const [name, t] of Object.entries(feeds))
-      inputs[name] = fp16Tensor(new Tensor(t.type as 'float32', t.data as Float32Array, t.dims), t.data);
+      inputs[name] = fp16Tensor(new this.TensorClass(t.type as 'float32', t.data as Float32Array, t.dims), t.data);
+    let wall0 = 0;
+    let cpu0: NodeJS.CpuUsage | undefined;
+    setImmediate(() => {
+      if (withCpu) cpu0 = process.cpuUsage();
+      wall0 = performance.now();
+    });
     const out = await this.session.run(inputs);
-    const result: Record<string, WireTensor> = {};
-    for (const [name, t] of Object.entries(out)) result[name] = toWire(t);
-    return result;
+    let blockedMs = performance.now() - wall0;
+    if (withCpu) {
+      const cpu = process.cpuUsage(cpu0);
+      blockedMs = Math.min(blockedMs, (cpu.user + cpu.system) / 1000);
+    }
+    const outputs: Record<string, WireTensor> = {};
+    for (const [name, t] of Object.entries(out)) outputs[name] = toWire(t);
+    return { outputs, blockedMs };
   }
 
   async release(): Promise<void> {

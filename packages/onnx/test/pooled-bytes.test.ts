@@ -13,7 +13,7 @@ describe('OnnxModel from in-memory bytes', () => {
     const file = readFileSync(RELU);
     const bytes = Buffer.from(file); // under 4 KiB: carved out of the shared pool
     const neighbour = Buffer.from('another pooled buffer');
-    const model = new OnnxModel('relu', { modelBytes: bytes });
+    const model = new OnnxModel('relu', { modelBytes: bytes, execution: 'worker' });
     await model.load();
     expect(model.metadata().inputs.map((i) => i.name)).toEqual(['x']);
     expect(bytes.equals(file)).toBe(true);

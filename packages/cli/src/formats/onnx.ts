@@ -12,6 +12,7 @@ export const onnxFormat: ModelFormatHandler = {
         modelDir: dir,
         predictProba: flags.predict_proba === true,
         sessionOptions: sessionOptionsFromFlags(flags),
+        execution: flags.session_execution,
       }),
     },
   ],

@@ -32,6 +32,7 @@ export const sklearnFormat: ModelFormatHandler = {
       predictProba: flags.predict_proba === true,
       ...(flags.sklearn_method === undefined ? {} : { method: flags.sklearn_method }),
       sessionOptions: sessionOptionsFromFlags(flags),
+      execution: flags.session_execution,
       // Unpickling and conversion run in a worker with these budgets; the server keeps serving meanwhile.
       ...loadBudgetFromFlags(flags),
       ...withDefined('limits', positiveFlag(flags, 'model_max_bytes'), (maxBytes) => ({ maxBytes })),

@@ -13,18 +13,30 @@ import { makeContext } from './context.js';
 /** The media type of every JSON answer (exactly, without a charset: KServe's Python client checks it). */
 export const JSON_TYPE = 'application/json';
 
-/** Per-request context for a REST request, aborted when the client disconnects before the reply. */
+/**
+ * Per-request context for a REST request, aborted when the client disconnects before the reply. Its signal (an
+ * AbortController and a 'close' listener) is made when first read: already aborted if the client has gone by then.
+ */
 export function restContext(
   request: FastifyRequest,
   reply: FastifyReply,
   protocol: Protocol,
   bodyId?: string,
 ): InferContext {
+  return makeContext(request.headers, protocol, () => disconnectSignal(reply.raw), bodyId, restRequestSpan(request));
+}
+
+/** A signal aborted when `res` closes before its answer is fully written (the client went away). */
+function disconnectSignal(res: FastifyReply['raw']): AbortSignal {
   const ac = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) ac.abort();
-  });
-  return makeContext(request.headers, protocol, ac.signal, bodyId, restRequestSpan(request));
+  if (res.destroyed) {
+    if (!res.writableFinished) ac.abort();
+  } else {
+    res.once('close', () => {
+      if (!res.writableFinished) ac.abort();
+    });
+  }
+  return ac.signal;
 }
 
 /** Most characters of a fastify error message sent to a client. */

@@ -36,6 +36,7 @@ export async function servekitRestPlugin(app: FastifyInstance, options: RestPlug
   // gzip / deflate bodies are inflated here, never past maxBodySize.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBodySize }, (request, body, done) => {
+    if (request.headers['content-encoding'] === undefined) return done(null, body); // as is: no promise per body
     inflateBody(body as Buffer, request.headers['content-encoding'], maxBodySize).then(
       (inflated) => done(null, inflated),
       (err: Error) => done(err, undefined),
@@ -43,13 +44,17 @@ export async function servekitRestPlugin(app: FastifyInstance, options: RestPlug
   });
   // A plain JSON body (no binary part, not compressed) declared larger than the JSON limit is refused before it is
   // read: the 413 costs no buffering.
-  app.addHook('preParsing', async (request, _reply, payload) => {
+  app.addHook('preParsing', (request, _reply, payload, done) => {
     const { headers } = request;
     if (headers[BINARY_HEADER] === undefined && headers['content-encoding'] === undefined) {
       const declared = Number(headers['content-length']);
-      if (declared > 0) checkJsonSize(declared, dataplane.limits);
+      try {
+        if (declared > 0) checkJsonSize(declared, dataplane.limits);
+      } catch (err) {
+        return done(err as Error);
+      }
     }
-    return payload;
+    done(null, payload);
   });
   app.setErrorHandler((err, _request, reply) => sendError(reply, err, dataplane.logger));
   app.setNotFoundHandler((request, reply) =>
@@ -59,9 +64,9 @@ export async function servekitRestPlugin(app: FastifyInstance, options: RestPlug
       .send(JSON.stringify({ error: `Route ${request.method} ${clip(request.url)} not found.` })),
   );
   // JSON answers go out as exactly `application/json`, as KServe's server sends them.
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (reply.getHeader('content-type') === 'application/json; charset=utf-8') reply.type(JSON_TYPE);
-    return payload;
+    done(null, payload);
   });
   if (options.payloadLog) registerPayloadLogHooks(app, options.payloadLog);
   // KServe's V1 liveness (`InferenceRESTClient.is_server_live` asks `GET /` of a v1 server).
