@@ -143,7 +143,7 @@ function column(ctx: ConvertContext, x: Var, j: number): Var {
 }
 
 /** One-hot of one column against categories: [N, m] float64 (unknown values → all zeros). */
-function oneHotColumn(ctx: ConvertContext, col: Var, cats: NdArray): Var {
+export function oneHotColumn(ctx: ConvertContext, col: Var, cats: NdArray): Var {
   const values = labels(cats);
   const m = values.length;
   let eq: string;
@@ -172,7 +172,8 @@ function oneHotColumn(ctx: ConvertContext, col: Var, cats: NdArray): Var {
   return { name: ctx.op('Cast', [eq], { to: attr.i(11) }), type: 'DOUBLE', cols: m };
 }
 
-function categories(est: PyObject): NdArray[] {
+/** An encoder's `categories_`, one array per input feature. */
+export function categories(est: PyObject): NdArray[] {
   return list(est, 'categories_').map((c) => {
     if (!isNdArray(c)) throw new UnsupportedEstimatorError(`${est.name}.categories_ entries must be arrays`);
     return c;
@@ -243,7 +244,7 @@ export function labelEncoder(ctx: ConvertContext, est: PyObject, x: Var): Var {
 
 /** Whether an encoder/imputer was fitted on strings (so its input columns should be STRING). */
 export function fittedOnStrings(est: PyObject): boolean {
-  if (est.name === 'OneHotEncoder' || est.name === 'OrdinalEncoder') {
+  if (est.name === 'OneHotEncoder' || est.name === 'OrdinalEncoder' || est.name === 'TargetEncoder') {
     return categories(est).some((c) => labels(c).some((v) => typeof v === 'string'));
   }
   if (est.name === 'SimpleImputer') {

@@ -1,8 +1,6 @@
 /** Why some scikit-learn estimators are refused on purpose: the reason is added to the "not supported" error. */
 /** Class name → reason. */
 const REASONS: Record<string, string> = {
-  TargetEncoder:
-    "it came in scikit-learn 1.3, and servekit's fixtures come from Debian's 1.2.1: there is nothing yet to check a converter against",
   MiniBatchNMF:
     'its transform runs multiplicative updates from the mean of the whole batch, so a row depends on the rows sent with it',
 };

@@ -67,6 +67,7 @@ import { refusalReason } from './refusals.js';
 import { splineTransformer } from './spline.js';
 import { get } from './state.js';
 import { oneClassSvm, svc, svr } from './svm.js';
+import { targetEncoder } from './target-encoder.js';
 import { tfidfTransformer } from './text.js';
 import { forestClassifier, forestRegressor, gradientBoostingClassifier, gradientBoostingRegressor } from './trees.js';
 
@@ -85,6 +86,7 @@ const TRANSFORMERS: Record<string, Transformer> = {
   OneHotEncoder: oneHotEncoder,
   OrdinalEncoder: ordinalEncoder,
   LabelEncoder: labelEncoder,
+  TargetEncoder: targetEncoder,
   PCA: pca,
   IncrementalPCA: pca,
   TruncatedSVD: truncatedSvd,

@@ -1,0 +1,79 @@
+// TargetEncoder came in scikit-learn 1.3; Debian's python3-sklearn here is 1.2.1. These fixtures are NOT made by real
+// scikit-learn 1.3: gen_target_encoder.py pickles a stand-in class under sklearn.preprocessing._target_encoder with a
+// fitted 1.3+ TargetEncoder's exact attribute dict, and computes the expected outputs with an independent NumPy
+// re-implementation of TargetEncoder.transform (read from scikit-learn's source). The pipelines' Ridge /
+// LogisticRegression are real scikit-learn 1.2.1. Only `transform` is served (fit_transform's cross fitting is
+// training-time only).
+import { type InferContext, ModelServer, type V1Response } from '@servekit/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSklearnModel, SklearnModel } from '../src/index.js';
+import { expectClose, localFixture, readJson } from './helpers.js';
+
+interface Case {
+  name: string;
+  file: string;
+  inputs: unknown[][];
+  methods: Record<string, unknown[]>;
+}
+
+const expected = readJson<{ cases: Case[] }>(localFixture('target-encoder/expected.json'));
+const ctx: InferContext = { headers: {}, protocol: 'v1', requestId: 'r1', signal: new AbortController().signal };
+const nums = (v: unknown[]): number[] => (v.flat(2) as unknown[]).map((x) => (x === null ? Number.NaN : (x as number)));
+
+describe.each(expected.cases.map((c) => [c.name, c] as const))('TargetEncoder fixture %s', (_name, c) => {
+  it('serves the same methods as the fixture', async () => {
+    const model = await loadSklearnModel(localFixture(`target-encoder/${c.file}`));
+    expect(Object.keys(model.methods).sort()).toEqual(Object.keys(c.methods).sort());
+  });
+  it('matches every method through SklearnModel (1e-9 relative)', async () => {
+    const m = new SklearnModel(c.name, { path: localFixture(`target-encoder/${c.file}`) });
+    await m.load();
+    try {
+      for (const [method, want] of Object.entries(c.methods)) {
+        const res = (await m.predict({ instances: c.inputs, parameters: { method } }, ctx)) as V1Response;
+        const got = (res.predictions as unknown[]).flat(2);
+        if (method === 'predict' && !c.name.includes('ridge')) expect(got, method).toEqual(want.flat(2));
+        else expectClose(got as number[], nums(want), 1e-9, 1e-12);
+      }
+    } finally {
+      await m.unload();
+    }
+  });
+});
+
+describe('TargetEncoder behind a real ModelServer (HTTP on 127.0.0.1)', () => {
+  let server: ModelServer;
+  let base = '';
+  const strings = expected.cases.find((c) => c.name === 'te_multiclass_strings')!;
+  beforeAll(async () => {
+    server = new ModelServer({ httpPort: 0, host: '127.0.0.1', enableGrpc: false, logLevel: 'silent' });
+    const { httpPort } = await server.start([
+      new SklearnModel('te', { path: localFixture(`target-encoder/${strings.file}`) }),
+    ]);
+    base = `http://127.0.0.1:${httpPort}`;
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('V1 string rows (null = the missing category, unknown strings → target mean): transform', async () => {
+    const res = await fetch(`${base}/v1/models/te:predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: strings.inputs }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { predictions: number[][] };
+    expect(body.predictions[0]).toHaveLength(6); // 2 features × 3 classes
+    expectClose(body.predictions.flat(), nums(strings.methods.transform!), 1e-9, 1e-12);
+  });
+
+  it('a row of the wrong width is a 400', async () => {
+    const res = await fetch(`${base}/v1/models/te:predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: [['red']] }),
+    });
+    expect(res.status).toBe(400);
+  });
+});
