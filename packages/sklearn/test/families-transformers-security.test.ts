@@ -260,11 +260,11 @@ describe('options refused on purpose, with the reason', () => {
     expect(mini).toThrow(UnsupportedEstimatorError);
     expect(mini).toThrow(/MiniBatchNMF is not supported \(its transform runs multiplicative updates from the mean/);
   });
-  it('TargetEncoder: refused with the reason (no scikit-learn here to check it against)', () => {
+  it('TargetEncoder without its fitted state: refused, naming the missing attribute', () => {
     const run = (): unknown =>
       convertSklearnBytes(pickle(obj('sklearn.preprocessing._target_encoder.TargetEncoder', { n_features_in_: 1 })));
-    expect(run).toThrow(UnsupportedEstimatorError);
-    expect(run).toThrow(/TargetEncoder is not supported \(it came in scikit-learn 1\.3/);
+    expect(run).toThrow(PickleFormatError);
+    expect(run).toThrow(/TargetEncoder is missing its fitted attribute '/);
   });
   it("HashingVectorizer(analyzer='char') and stop_words='english'", () => {
     expect(() => convertSklearnBytes(file('refused_hashing_vectorizer_char'))).toThrow(

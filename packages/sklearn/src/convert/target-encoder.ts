@@ -9,7 +9,7 @@ import type { NdArray, PyObject } from '../pickle/py-types.js';
 import { isNdArray } from '../pickle/py-types.js';
 import type { ConvertContext, Var } from './context.js';
 import { categories, oneHotColumn } from './preprocessing.js';
-import { arr, bool, get, list, num, str, toF64 } from './state.js';
+import { arr, bool, get, list, need, num, str, toF64 } from './state.js';
 
 const TARGET_TYPES = new Set(['binary', 'continuous', 'multiclass']);
 
@@ -27,6 +27,7 @@ function readState(est: PyObject): TargetEncoding {
   if (bool(est, '_infrequent_enabled', false)) {
     throw new UnsupportedEstimatorError('TargetEncoder with infrequent categories is not supported');
   }
+  need(est, 'target_type_');
   const type = str(est, 'target_type_');
   if (!TARGET_TYPES.has(type)) {
     throw new UnsupportedEstimatorError(
