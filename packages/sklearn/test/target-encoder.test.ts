@@ -13,7 +13,7 @@ import { expectClose, localFixture, readJson } from './helpers.js';
 interface Case {
   name: string;
   file: string;
-  inputs: unknown[][];
+  inputs: unknown[];
   methods: Record<string, unknown[]>;
 }
 
