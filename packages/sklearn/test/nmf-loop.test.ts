@@ -39,12 +39,12 @@ async function transform(c: NmfCase): Promise<number[]> {
 }
 
 describe('NMF (solver cd) transform as an ONNX Loop matches scikit-learn 1.2.1 (1e-9 relative)', () => {
-  it('the fixtures cover the default max_iter, a long solve, one stopped by max_iter, and 40 components', () => {
+  it('the fixtures cover the default max_iter, a long solve, one stopped by max_iter, and 100 components', () => {
     expect(caseOf('nmf_default').max_iter).toBe(200);
     expect(caseOf('nmf_many_iterations').n_iter).toBeGreaterThan(50);
     const capped = caseOf('nmf_hits_max_iter');
     expect(capped.n_iter).toBe(capped.max_iter);
-    expect(caseOf('nmf_40_components').n_components).toBe(40);
+    expect(caseOf('nmf_100_components').n_components).toBe(100);
   });
 
   it.each(expected.cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
@@ -69,10 +69,10 @@ describe('NMF (solver cd) transform as an ONNX Loop matches scikit-learn 1.2.1 (
 
 describe('NMF refusals', () => {
   const file = (name: string): Uint8Array => new Uint8Array(readFileSync(localFixture(`nmf/${name}.joblib`)));
-  it('more than 40 components: refused with the reason', () => {
-    const run = (): unknown => convertSklearnBytes(file('refused_nmf_41_components'));
+  it('more than 200 components: refused with the reason', () => {
+    const run = (): unknown => convertSklearnBytes(file('refused_nmf_201_components'));
     expect(run).toThrow(UnsupportedEstimatorError);
-    expect(run).toThrow(/NMF with 41 components is not supported: .* at most 40 components/);
+    expect(run).toThrow(/NMF with 201 components is not supported: .* at most 200 components/);
   });
 });
 

@@ -213,7 +213,7 @@ export class GraphBuilder {
       opType,
       domain,
       name: this.uniqueName(`node_${opType}`),
-      input: inputs,
+      input: [...inputs],
       output: outs,
       attribute: Object.entries(attributes).map(([k, v]) => attributeProto(k, v)),
     });

@@ -12,10 +12,10 @@ import { filled } from './math.js';
 import { arr, bool, get, num, str, toF64 } from './state.js';
 
 /**
- * Most components: the Loop body holds one coordinate-descent sweep, components × (2·components + 8) nodes, and
- * onnxruntime's session creation grows faster than linearly with the node count.
+ * Most components: the Loop body holds one coordinate-descent sweep, about 13 nodes per component; onnxruntime
+ * creates the session for 100 components in about 0.3 s (bench/nmf-loop-load.mjs).
  */
-const MAX_COMPONENTS = 40;
+const MAX_COMPONENTS = 200;
 
 /** NMF (solver 'cd', shuffle=False): W from zeros by up to max_iter sweeps of _update_cdnmf_fast, stopped as scikit-learn stops. */
 export function nmf(ctx: ConvertContext, est: PyObject, x: Var): Var {
@@ -77,8 +77,9 @@ export function nmf(ctx: ConvertContext, est: PyObject, x: Var): Var {
   const zero = c(0);
   let violation = zero;
   for (let t = 0; t < k; t++) {
-    let grad = negXht[t]!;
-    for (let r = 0; r < k; r++) grad = op('Add', [grad, op('Mul', [c(hht[t * k + r]!), w[r]!])]);
+    // grad = −XHt[:, t] + W · HHt[t, :]ᵀ, with W's columns as they stand (those before t already updated)
+    const row = ctx.constD(hht.subarray(t * k, (t + 1) * k), [k, 1]);
+    const grad = op('Add', [negXht[t]!, op('MatMul', [k === 1 ? w[0]! : op('Concat', w, { axis: attr.i(1) }), row])]);
     const pg = op('Where', [op('Equal', [w[t]!, zero]), op('Min', [zero, grad]), grad]);
     violation = op('Add', [violation, op('ReduceSum', [op('Abs', [pg])], { keepdims: attr.i(0) })]);
     const hess = hht[t * k + t]!;
