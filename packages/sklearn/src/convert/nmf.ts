@@ -1,8 +1,8 @@
 /**
  * NMF.transform (solver='cd'): scikit-learn's coordinate descent on W with H = components_ fixed, as an ONNX Loop
- * of at most max_iter trips whose body is one sweep over the components. Like scikit-learn, the stopping test sums over the whole batch: the graph answers what
- * `model.transform(rows)` gives for the rows of one request (servekit's dynamic batching, off by default, would
- * merge requests into one batch).
+ * of at most max_iter trips whose body is one sweep over the components. Like scikit-learn, the stopping test sums
+ * over the whole batch: the graph answers what `model.transform(rows)` gives for the rows of one request
+ * (servekit's dynamic batching, off by default, would merge requests into one batch).
  */
 import { attr } from '@servekit/onnx';
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
@@ -13,11 +13,11 @@ import { arr, bool, get, num, str, toF64 } from './state.js';
 
 /**
  * Most components: the Loop body holds one coordinate-descent sweep, about 13 nodes per component; onnxruntime
- * creates the session for 100 components in about 0.3 s (bench/nmf-loop-load.mjs).
+ * creates the session for 100 components in 0.3 to 0.5 s (bench/nmf-loop-load.mjs).
  */
 const MAX_COMPONENTS = 200;
 
-/** NMF (solver 'cd', shuffle=False): W from zeros by up to max_iter sweeps of _update_cdnmf_fast, stopped as scikit-learn stops. */
+/** NMF (solver 'cd', shuffle=False): W from zeros by up to max_iter sweeps of _update_cdnmf_fast, stopped as sklearn does. */
 export function nmf(ctx: ConvertContext, est: PyObject, x: Var): Var {
   const solver = str(est, 'solver', 'cd');
   if (solver !== 'cd') {
