@@ -17,7 +17,7 @@ import { arr, bool, get, num, str, toF64 } from './state.js';
  */
 const MAX_COMPONENTS = 200;
 
-/** NMF (solver 'cd', shuffle=False): W from zeros by up to max_iter sweeps of _update_cdnmf_fast, stopped as sklearn does. */
+/** NMF (solver 'cd', shuffle=False): W from zeros, ≤ max_iter sweeps of _update_cdnmf_fast, stopped as sklearn does. */
 export function nmf(ctx: ConvertContext, est: PyObject, x: Var): Var {
   const solver = str(est, 'solver', 'cd');
   if (solver !== 'cd') {
