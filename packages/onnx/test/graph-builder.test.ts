@@ -24,3 +24,48 @@ describe('GraphBuilder', () => {
     expect(Array.from(out.Z!.data as Float32Array)).toEqual([2.5, 2.5]);
   });
 });
+
+describe('GraphBuilder subgraphs', () => {
+  it('runs an ONNX Loop: body subgraph, loop-carried value, outer-scope constant, condition output', async () => {
+    // x ← x · 2 while x < limit, at most 10 times; the body reads `two` and `limit` from the outer graph.
+    const g = new GraphBuilder();
+    g.opset('', 19);
+    g.input('X', 'DOUBLE', [1]);
+    const two = g.constant('two', { type: 'DOUBLE', dims: [], values: [2] });
+    const limit = g.constant('limit', { type: 'DOUBLE', dims: [], values: [100] });
+    const maxTrips = g.constant('max_trips', { type: 'INT64', dims: [], values: [10] });
+    const start = g.constant('start', { type: 'BOOL', dims: [], values: [1] });
+    const body = g.subgraph('body');
+    body.input('iter', 'INT64', []);
+    body.input('cond_in', 'BOOL', []);
+    body.input('x_in', 'DOUBLE', [1]);
+    const [x] = body.node('Mul', ['x_in', two]);
+    const [sum] = body.node('ReduceSum', [x!], 1, { keepdims: attr.i(0) });
+    const [cond] = body.node('Less', [sum!, limit]);
+    const [trips] = body.node('Cast', ['iter'], 1, { to: attr.i(11) });
+    body.node('Identity', [cond!], ['cond_out']);
+    body.node('Identity', [x!], ['x_out']);
+    body.node('Identity', [trips!], ['trip_out']);
+    body.output('cond_out', 'BOOL', []);
+    body.output('x_out', 'DOUBLE', [1]);
+    body.output('trip_out', 'DOUBLE', []);
+    g.node('Loop', [maxTrips, start, 'X'], ['Y', 'TRIPS'], { body: attr.g(body) });
+    g.output('Y', 'DOUBLE', [1]);
+    g.output('TRIPS', 'DOUBLE', ['T']);
+    const session = await ort.InferenceSession.create(g.toBytes());
+    const run = async (v: number): Promise<[number[], number[]]> => {
+      const out = await session.run({ X: new ort.Tensor('float64', Float64Array.from([v]), [1]) });
+      return [Array.from(out.Y!.data as Float64Array), Array.from(out.TRIPS!.data as Float64Array)];
+    };
+    expect(await run(3)).toEqual([[192], [0, 1, 2, 3, 4, 5]]); // stops when the condition turns false
+    expect(await run(0.001)).toEqual([[1.024], Array.from({ length: 10 }, (_, i) => i)]); // stops at max trips
+    await session.release();
+  });
+
+  it('draws subgraph names from the outer counter, so they never shadow outer names', () => {
+    const g = new GraphBuilder();
+    const a = g.uniqueName('t');
+    const b = g.subgraph('s').uniqueName('t');
+    expect(a).not.toBe(b);
+  });
+});

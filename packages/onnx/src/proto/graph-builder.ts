@@ -14,7 +14,8 @@ export type Attr =
   | { kind: 'floats'; value: ArrayLike<number> }
   | { kind: 'ints'; value: ArrayLike<number | bigint> }
   | { kind: 'strings'; value: ArrayLike<string | Uint8Array> }
-  | { kind: 't'; value: OnnxTensor };
+  | { kind: 't'; value: OnnxTensor }
+  | { kind: 'g'; value: GraphBuilder };
 
 /** Constructors for tagged attribute values. */
 export const attr = {
@@ -32,6 +33,8 @@ export const attr = {
   strings: (value: ArrayLike<string | Uint8Array>): Attr => ({ kind: 'strings', value }),
   /** A TENSOR attribute. */
   t: (value: OnnxTensor): Attr => ({ kind: 't', value }),
+  /** A GRAPH attribute: a subgraph (the `body` of Loop, the branches of If), made with `GraphBuilder.subgraph`. */
+  g: (value: GraphBuilder): Attr => ({ kind: 'g', value }),
 };
 
 /** A constant tensor (initializer or TENSOR attribute). */
@@ -117,6 +120,8 @@ function attributeProto(name: string, a: Attr): Record<string, unknown> {
       return { name, type: OnnxAttributeType.STRINGS, strings: Array.from(a.value, bytes) };
     case 't':
       return { name, type: OnnxAttributeType.TENSOR, t: tensorProto(name, a.value) };
+    case 'g':
+      return { name, type: OnnxAttributeType.GRAPH, g: a.value.graphProto() };
   }
 }
 
@@ -142,16 +147,33 @@ export class GraphBuilder {
   private readonly opsets = new Map<string, number>([['', 15]]);
   private counter = 0;
 
-  constructor(private readonly name = 'servekit') {}
+  /** `parent`: the graph a subgraph lives in (names are drawn from the outermost graph's counter). */
+  constructor(
+    private readonly name = 'servekit',
+    private readonly parent?: GraphBuilder,
+  ) {}
 
-  /** A fresh tensor name with the given prefix, unique within this graph. */
+  /** A fresh tensor name with the given prefix, unique within this graph and all its subgraphs. */
   uniqueName(prefix: string): string {
+    if (this.parent) return this.parent.uniqueName(prefix);
     this.counter += 1;
     return `${prefix}_${this.counter}`;
   }
 
+  /**
+   * A subgraph for a GRAPH attribute (`attr.g`). Its nodes may read this graph's tensors by name (outer scope);
+   * its fresh names come from this graph's counter, so they never shadow an outer name. Opsets are the model's.
+   */
+  subgraph(name: string): GraphBuilder {
+    return new GraphBuilder(name, this);
+  }
+
   /** Import an opset (`''` is ai.onnx, `'ai.onnx.ml'` the ML domain); keeps the highest version asked for. */
   opset(domain: string, version: number): this {
+    if (this.parent) {
+      this.parent.opset(domain, version);
+      return this;
+    }
     this.opsets.set(domain, Math.max(version, this.opsets.get(domain) ?? 0));
     return this;
   }
@@ -191,11 +213,22 @@ export class GraphBuilder {
       opType,
       domain,
       name: this.uniqueName(`node_${opType}`),
-      input: inputs,
+      input: [...inputs],
       output: outs,
       attribute: Object.entries(attributes).map(([k, v]) => attributeProto(k, v)),
     });
     return outs;
+  }
+
+  /** The GraphProto (as a protobufjs plain object) of this graph. */
+  graphProto(): Record<string, unknown> {
+    return {
+      name: this.name,
+      node: this.nodes,
+      input: this.inputs,
+      output: this.outputs,
+      initializer: this.initializers,
+    };
   }
 
   /** The serialized ModelProto. */
@@ -205,13 +238,7 @@ export class GraphBuilder {
       producerName: 'servekit',
       producerVersion: '0.1.0',
       opsetImport: [...this.opsets].map(([domain, version]) => ({ domain, version })),
-      graph: {
-        name: this.name,
-        node: this.nodes,
-        input: this.inputs,
-        output: this.outputs,
-        initializer: this.initializers,
-      },
+      graph: this.graphProto(),
     };
     return ModelProtoType.encode(ModelProtoType.fromObject(model)).finish();
   }

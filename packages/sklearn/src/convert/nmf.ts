@@ -1,9 +1,10 @@
 /**
- * NMF.transform (solver='cd'): scikit-learn's coordinate descent on W with H = components_ fixed, unrolled for
- * max_iter iterations. Like scikit-learn, the stopping test sums over the whole batch: the graph answers what
- * `model.transform(rows)` gives for the rows of one request (servekit's dynamic batching, off by default, would
- * merge requests into one batch).
+ * NMF.transform (solver='cd'): scikit-learn's coordinate descent on W with H = components_ fixed, as an ONNX Loop
+ * of at most max_iter trips whose body is one sweep over the components. Like scikit-learn, the stopping test sums
+ * over the whole batch: the graph answers what `model.transform(rows)` gives for the rows of one request
+ * (servekit's dynamic batching, off by default, would merge requests into one batch).
  */
+import { attr } from '@servekit/onnx';
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
 import type { ConvertContext, Var } from './context.js';
@@ -11,13 +12,12 @@ import { filled } from './math.js';
 import { arr, bool, get, num, str, toF64 } from './state.js';
 
 /**
- * Most graph nodes the unrolled solve may take (max_iter × components × (2·components + 8)): onnxruntime's session
- * creation grows much faster than linearly with the node count (12,000 nodes take minutes), and GraphBuilder has no
- * subgraphs for an ONNX Loop yet.
+ * Most components: the Loop body holds one coordinate-descent sweep, about 13 nodes per component; onnxruntime
+ * creates the session for 100 components in 0.3 to 0.5 s (bench/nmf-loop-load.mjs).
  */
-const MAX_NODES = 2000;
+const MAX_COMPONENTS = 200;
 
-/** NMF (solver 'cd', shuffle=False): W from zeros by max_iter sweeps of _update_cdnmf_fast, stopped as scikit-learn stops. */
+/** NMF (solver 'cd', shuffle=False): W from zeros, ≤ max_iter sweeps of _update_cdnmf_fast, stopped as sklearn does. */
 export function nmf(ctx: ConvertContext, est: PyObject, x: Var): Var {
   const solver = str(est, 'solver', 'cd');
   if (solver !== 'cd') {
@@ -35,9 +35,11 @@ export function nmf(ctx: ConvertContext, est: PyObject, x: Var): Var {
   if (f !== x.cols) throw new UnsupportedEstimatorError(`NMF expects ${f} features but its input has ${x.cols}`);
   const maxIter = num(est, 'max_iter', 200);
   const tol = num(est, 'tol', 1e-4);
-  if (!(Number.isInteger(maxIter) && maxIter >= 1) || maxIter * k * (2 * k + 8) > MAX_NODES) {
+  if (!(Number.isInteger(maxIter) && maxIter >= 1))
+    throw new UnsupportedEstimatorError(`NMF with max_iter=${maxIter} is not supported (a positive integer only)`);
+  if (k > MAX_COMPONENTS) {
     throw new UnsupportedEstimatorError(
-      `NMF with max_iter=${maxIter} and ${k} components is not supported: its transform is an iterative solve, unrolled in the graph, and max_iter × components × (2·components + 8) must stay within ${MAX_NODES} (set a smaller max_iter before saving)`,
+      `NMF with ${k} components is not supported: its transform's coordinate-descent sweep is built into the graph, and at most ${MAX_COMPONENTS} components keep the model quick to load`,
     );
   }
   const h = toF64(comp);
@@ -62,33 +64,38 @@ export function nmf(ctx: ConvertContext, est: PyObject, x: Var): Var {
   const negXht = Array.from({ length: k }, (_, t) =>
     ctx.op('Neg', [ctx.op('Slice', [xht, ctx.constI([t]), ctx.constI([t + 1]), ctx.constI([1])])]),
   );
-  const w = Array.from({ length: k }, () => filled(ctx, xd, 1, 0).name);
+  const w0 = filled(ctx, xd, 1, 0).name;
+  // Loop(M = max_iter, cond = true, violation_init, W columns…): one sweep per trip, stopping as scikit-learn stops.
+  const g = ctx.g;
+  const body = g.subgraph('nmf_cd_sweep');
+  const iter = body.input(g.uniqueName('iter'), 'INT64', []);
+  body.input(g.uniqueName('cond_in'), 'BOOL', []);
+  const initIn = body.input(g.uniqueName('violation_init_in'), 'DOUBLE', []);
+  const w = Array.from({ length: k }, () => body.input(g.uniqueName('w_in'), 'DOUBLE', ['N', 1]));
+  const op = (type: string, inputs: string[], attributes: Parameters<typeof body.node>[3] = {}): string =>
+    body.node(type, inputs, 1, attributes)[0]!;
   const zero = c(0);
-  let done = ctx.op('Cast', [c(0)], { to: { kind: 'i', value: 9 } });
-  let violationInit = '';
-  for (let iter = 1; iter <= maxIter; iter++) {
-    let violation = zero;
-    for (let t = 0; t < k; t++) {
-      let grad = negXht[t]!;
-      for (let r = 0; r < k; r++) grad = ctx.op('Add', [grad, ctx.op('Mul', [c(hht[t * k + r]!), w[r]!])]);
-      const pg = ctx.op('Where', [ctx.op('Equal', [w[t]!, zero]), ctx.op('Min', [zero, grad]), grad]);
-      violation = ctx.op('Add', [
-        violation,
-        ctx.op('ReduceSum', [ctx.op('Abs', [pg])], { keepdims: { kind: 'i', value: 0 } }),
-      ]);
-      const hess = hht[t * k + t]!;
-      if (hess !== 0) {
-        const next = ctx.op('Max', [ctx.op('Sub', [w[t]!, ctx.op('Div', [grad, c(hess)])]), zero]);
-        w[t] = ctx.op('Where', [done, w[t]!, next]);
-      }
-    }
-    if (iter === 1) violationInit = violation;
-    if (iter === maxIter) break;
-    const converged = ctx.op('Or', [
-      ctx.op('Equal', [violationInit, zero]),
-      ctx.op('LessOrEqual', [ctx.op('Div', [violation, violationInit]), c(tol)]),
-    ]);
-    done = ctx.op('Or', [done, converged]);
+  let violation = zero;
+  for (let t = 0; t < k; t++) {
+    // grad = −XHt[:, t] + W · HHt[t, :]ᵀ, with W's columns as they stand (those before t already updated)
+    const row = ctx.constD(hht.subarray(t * k, (t + 1) * k), [k, 1]);
+    const grad = op('Add', [negXht[t]!, op('MatMul', [k === 1 ? w[0]! : op('Concat', w, { axis: attr.i(1) }), row])]);
+    const pg = op('Where', [op('Equal', [w[t]!, zero]), op('Min', [zero, grad]), grad]);
+    violation = op('Add', [violation, op('ReduceSum', [op('Abs', [pg])], { keepdims: attr.i(0) })]);
+    const hess = hht[t * k + t]!;
+    if (hess !== 0) w[t] = op('Max', [op('Sub', [w[t]!, op('Div', [grad, c(hess)])]), zero]);
   }
-  return ctx.concat(w.map((name) => ({ name, type: 'DOUBLE' as const, cols: 1 })));
+  // violation_init is the first sweep's violation; go on while it is not 0 and violation / violation_init > tol
+  const initOut = op('Where', [op('Equal', [iter, ctx.constI([0], [])]), violation, initIn]);
+  const stop = op('Or', [op('Equal', [initOut, zero]), op('LessOrEqual', [op('Div', [violation, initOut]), c(tol)])]);
+  const outs = [op('Not', [stop]), op('Identity', [initOut]), ...w.map((v) => op('Identity', [v]))];
+  body.output(outs[0]!, 'BOOL', []);
+  body.output(outs[1]!, 'DOUBLE', []);
+  for (const o of outs.slice(2)) body.output(o, 'DOUBLE', ['N', 1]);
+  const trips = ctx.constI([maxIter], []);
+  const start = ctx.const('BOOL', [], [1]);
+  const loopOut = g.node('Loop', [trips, start, zero, ...Array.from({ length: k }, () => w0)], k + 1, {
+    body: attr.g(body),
+  });
+  return ctx.concat(loopOut.slice(1).map((name) => ({ name, type: 'DOUBLE' as const, cols: 1 })));
 }
