@@ -5,7 +5,7 @@ import { murmurhash3 } from '../src/convert/murmurhash3.js';
 import { ndtri } from '../src/convert/ndtri.js';
 import { type ConvertedSklearnModel, loadSklearnModel, SklearnModel } from '../src/index.js';
 import type { GraphFeed } from '../src/request-encoding.js';
-import { expectClose, localFixture, readJson } from './helpers.js';
+import { expectClose, localFixture, postJson, readJson } from './helpers.js';
 
 interface Case {
   name: string;
@@ -107,14 +107,7 @@ describe('through a real ModelServer (HTTP on 127.0.0.1)', () => {
     await server.stop();
   });
 
-  const post = async (path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> => {
-    const res = await fetch(`${base}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-  };
+  const post = (path: string, body: unknown) => postJson(base, path, body);
 
   it('V1 HashingVectorizer → LogisticRegression: documents in, predict and predict_proba out', async () => {
     const c = caseOf('hashing_vectorizer_logreg');

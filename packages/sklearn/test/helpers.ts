@@ -12,6 +12,20 @@ export const fixture = (rel: string): string =>
 /** Absolute path of a file under this package's generated fixtures. */
 export const localFixture = (rel: string): string => fileURLToPath(new URL(`./fixtures/${rel}`, import.meta.url));
 
+/** POST `body` as JSON to `base + path`; the status and the parsed JSON answer. */
+export async function postJson(
+  base: string,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
 /** Parsed JSON file. */
 export const readJson = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8')) as T;
 

@@ -1,7 +1,7 @@
 import { ModelServer } from '@servekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SklearnModel } from '../src/index.js';
-import { expectClose, localFixture, readJson } from './helpers.js';
+import { expectClose, localFixture, postJson, readJson } from './helpers.js';
 
 interface Case {
   name: string;
@@ -34,14 +34,7 @@ afterAll(async () => {
   await server.stop();
 });
 
-const post = async (path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> => {
-  const res = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-};
+const post = (path: string, body: unknown) => postJson(base, path, body);
 
 const flat = (v: unknown): number[] => (v as unknown[]).flat(2) as number[];
 

@@ -3,7 +3,7 @@
 import { ModelServer } from '@servekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SklearnModel } from '../src/index.js';
-import { expectClose, fixture, readJson } from './helpers.js';
+import { expectClose, fixture, postJson, readJson } from './helpers.js';
 
 let server: ModelServer;
 let base = '';
@@ -26,14 +26,7 @@ afterAll(async () => {
   await server.stop();
 });
 
-const post = async (path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> => {
-  const res = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-};
+const post = (path: string, body: unknown) => postJson(base, path, body);
 
 describe('SklearnModel behind a real ModelServer (HTTP on 127.0.0.1)', () => {
   it('V1 churn: raw customer dicts → sklearn predict / predict_proba', async () => {
