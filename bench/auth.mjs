@@ -2,15 +2,16 @@
 // static token file (1 and 100 tokens), and with JWTs (RS256, ES256) verified against a loopback JWKS; REST V2 JSON
 // c=1 and c=16 and gRPC ModelInfer c=16, rounds interleaving every case so machine load hits them alike (medians).
 // Usage: node bench/auth.mjs [--duration 2] [--warmup 0.5] [--rounds 7] [--sockets false: in-process parts only]  →  table on stdout, bench/out/auth.json
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { pino } from 'pino';
 import { cpuSeconds } from './lib/proc-stats.mjs';
+import { writeResults } from './lib/results.mjs';
 import { ROOT, runLoadgen, serveArgv, startServer, stopServer } from './lib/servers.mjs';
 
 const { values: opts } = parseArgs({
@@ -308,16 +309,14 @@ for (const r of injected) {
   );
 }
 await new Promise((resolve) => jwksServer.close(resolve));
-mkdirSync(join(ROOT, 'bench/out'), { recursive: true });
-const machine = {
-  cpus: cpus().length,
-  cpuModel: cpus()[0]?.model,
-  memGiB: Math.round(totalmem() / 2 ** 30),
-  node: process.version,
-};
-writeFileSync(
-  join(ROOT, 'bench/out/auth.json'),
-  `${JSON.stringify({ machine, durationMs, warmupMs, rounds, startupMs: Object.fromEntries(configs.map((c) => [c.label, c.startupMs])), checks, injected, rows }, null, 2)}\n`,
-);
+const { machine } = writeResults('auth', {
+  durationMs,
+  warmupMs,
+  rounds,
+  startupMs: Object.fromEntries(configs.map((c) => [c.label, c.startupMs])),
+  checks,
+  injected,
+  rows,
+});
 rmSync(work, { recursive: true, force: true });
 process.stdout.write(`\nmachine: ${JSON.stringify(machine)}\nwritten: bench/out/auth.json\n`);

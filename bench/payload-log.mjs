@@ -3,12 +3,11 @@
 // rounds interleaved so a load change on the machine hits every case alike; medians of the rounds are reported.
 // Usage: node bench/payload-log.mjs [--duration 2] [--warmup 0.5] [--rounds 3] [--slow_ms 200]
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuSeconds } from './lib/proc-stats.mjs';
+import { writeResults } from './lib/results.mjs';
 import { ROOT, runLoadgen, serve, stopServer } from './lib/servers.mjs';
 
 const { values: opts } = parseArgs({
@@ -133,15 +132,5 @@ for (const r of rows) {
     `| ${r.label} | ${r.c1.p50.toFixed(2)} | ${r.c1.p99.toFixed(2)} | ${Math.round(r.c8.rps)} | ${(r.c8.rps / base.c8.rps).toFixed(2)} | ${r.c8.p99.toFixed(2)} | ${r.c8.cpuMs.toFixed(2)} | ${k ? `${k.sent} / ${k.failed} / ${k.dropped}` : '–'} |\n`,
   );
 }
-mkdirSync(join(ROOT, 'bench/out'), { recursive: true });
-const machine = {
-  cpus: cpus().length,
-  cpuModel: cpus()[0]?.model,
-  memGiB: Math.round(totalmem() / 2 ** 30),
-  node: process.version,
-};
-writeFileSync(
-  join(ROOT, 'bench/out/payload-log.json'),
-  `${JSON.stringify({ machine, durationMs, warmupMs, rounds, slowMs, rows }, null, 2)}\n`,
-);
+const { machine } = writeResults('payload-log', { durationMs, warmupMs, rounds, slowMs, rows });
 process.stdout.write(`\nmachine: ${JSON.stringify(machine)}\nwritten: bench/out/payload-log.json\n`);

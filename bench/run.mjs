@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { generateBigMlp } from './lib/gen-models.mjs';
 import { cpuSeconds, rssMiB } from './lib/proc-stats.mjs';
+import { writeResults } from './lib/results.mjs';
 import { batchStats, ROOT, runLoadgen, serveArgv, startServer, stopServer } from './lib/servers.mjs';
 
 const { values: opts } = parseArgs({
@@ -252,12 +252,5 @@ if (want('s9')) {
   await runTfScenario({ durationMs, warmupMs, record: (row) => results.push(row) });
 }
 
-mkdirSync(join(ROOT, 'bench/out'), { recursive: true });
-const machine = {
-  cpus: cpus().length,
-  cpuModel: cpus()[0]?.model,
-  memGiB: Math.round(totalmem() / 2 ** 30),
-  node: process.version,
-};
-writeFileSync(join(ROOT, 'bench/out/results.json'), `${JSON.stringify({ machine, durationMs, results }, null, 2)}\n`);
+const { machine } = writeResults('results', { durationMs, results });
 process.stdout.write(`\nmachine: ${JSON.stringify(machine)}\nwritten: bench/out/results.json\n`);

@@ -7,11 +7,12 @@
 //   git archive COMMIT | tar -x -C DIR; link node_modules (see bench/RESULTS.md); (cd DIR && npx tsc -b)
 // The CA and certificates are made at run time in a temp dir with openssl and removed afterwards.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuSeconds } from './lib/proc-stats.mjs';
+import { writeResults } from './lib/results.mjs';
 import { ROOT, runLoadgen, serveArgv, startServer, stopServer } from './lib/servers.mjs';
 
 const { values: opts } = parseArgs({
@@ -146,17 +147,7 @@ try {
     });
     process.stdout.write(`${row.label.padEnd(36)} ${cells.join(' | ')}\n`);
   }
-  const machine = {
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model,
-    memGiB: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-  };
-  mkdirSync(join(ROOT, 'bench/out'), { recursive: true });
-  writeFileSync(
-    join(ROOT, 'bench/out/tls.json'),
-    `${JSON.stringify({ machine, durationMs, warmupMs, rounds, rows }, null, 2)}\n`,
-  );
+  const { machine } = writeResults('tls', { durationMs, warmupMs, rounds, rows });
   process.stdout.write(`\nmachine: ${JSON.stringify(machine)}\nwritten: bench/out/tls.json\n`);
 } finally {
   for (const s of servers.reverse()) await stopServer(s);

@@ -1,18 +1,8 @@
-// OpenTelemetry tracing cost, side by side in one run: the same model (iris logistic regression, ONNX) served by
-// `servekit serve` with tracing off (two identical servers: their difference is the noise band), on (every request
-// sampled, spans exported over OTLP/HTTP to a receiver on loopback in this process) and on with 1 % sampled;
-// optionally also by a build from before tracing existed (`--baseline DIR`: a checkout of the parent commit, built
-// with `tsc -b`). Rounds interleave the servers (order rotated each round), so a load change on the machine hits
-// all of them alike; each number is the median over rounds of its ratio to "tracing off" in the same round, with the
-// interquartile range of those ratios.
-//
-// Usage: node bench/tracing.mjs [--duration 1] [--warmup 0.3] [--rounds 12] [--baseline DIR]
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuSeconds } from './lib/proc-stats.mjs';
+import { writeResults } from './lib/results.mjs';
 import { ROOT, runLoadgen, serveArgv, startServer, stopServer } from './lib/servers.mjs';
 
 const { values: opts } = parseArgs({
@@ -147,15 +137,5 @@ for (const [caseLabel] of cases) {
 }
 process.stdout.write(`spans received by the OTLP receiver: ${spansReceived}\n`);
 
-mkdirSync(join(ROOT, 'bench/out'), { recursive: true });
-const machine = {
-  cpus: cpus().length,
-  cpuModel: cpus()[0]?.model,
-  memGiB: Math.round(totalmem() / 2 ** 30),
-  node: process.version,
-};
-writeFileSync(
-  join(ROOT, 'bench/out/tracing.json'),
-  `${JSON.stringify({ machine, durationMs, warmupMs, rounds, spansReceived, rows }, null, 2)}\n`,
-);
+const { machine } = writeResults('tracing', { durationMs, warmupMs, rounds, spansReceived, rows });
 process.stdout.write(`machine: ${JSON.stringify(machine)}\nwritten: bench/out/tracing.json\n`);

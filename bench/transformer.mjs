@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { writeResults } from './lib/results.mjs';
 import { ROOT, runLoadgen, serve, serveArgv, startServer, stopServer } from './lib/servers.mjs';
 
 const { values: opts } = parseArgs({
@@ -120,15 +121,5 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
-mkdirSync(join(ROOT, 'bench/out'), { recursive: true });
-const machine = {
-  cpus: cpus().length,
-  cpuModel: cpus()[0]?.model,
-  memGiB: Math.round(totalmem() / 2 ** 30),
-  node: process.version,
-};
-writeFileSync(
-  join(ROOT, 'bench/out/transformer.json'),
-  `${JSON.stringify({ machine, durationMs, warmupMs, rounds, rows }, null, 2)}\n`,
-);
+const { machine } = writeResults('transformer', { durationMs, warmupMs, rounds, rows });
 process.stdout.write(`\nmachine: ${JSON.stringify(machine)}\nwritten: bench/out/transformer.json\n`);
