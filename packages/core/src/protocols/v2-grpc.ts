@@ -10,7 +10,7 @@ import type { PayloadLogger } from '../payload-log/payload-logger.js';
 import { endGrpcSpan, grpcCallSpan, startGrpcSpan } from '../tracing/grpc-tracing.js';
 import type { Tracer } from '../tracing/span.js';
 import { makeContext } from './context.js';
-import { inferenceService } from './grpc-proto.js';
+import { lazyInferenceServiceDefinition } from './grpc-proto.js';
 import { MalformedMessage, servedServiceDefinition } from './grpc-service-definition.js';
 import { decodeModelInferRequest, encodeModelInferResponse } from './model-infer-codec.js';
 import { type RepositoryModelRequest, withDualLayoutRepositoryRequests } from './repository-request.js';
@@ -158,7 +158,7 @@ export function createGrpcServer(dataplane: DataPlane, options: GrpcServerOption
     'grpc.max_send_message_length': options.maxMessageSize,
   });
   // Triton's and KServe's load/unload layouts, then every deserializer answering malformed bytes with INVALID_ARGUMENT.
-  const definition = servedServiceDefinition(withDualLayoutRepositoryRequests(inferenceService().service));
+  const definition = servedServiceDefinition(withDualLayoutRepositoryRequests(lazyInferenceServiceDefinition()));
   const handlers = grpcHandlers(dataplane, options.tracer);
   if (options.payloadLog)
     handlers.ModelInfer = logModelInfer(
