@@ -1,4 +1,4 @@
-import { PREDICTOR_FLAGS } from '@servekit/client';
+import { PREDICTOR_FLAGS } from '@servekit/client/flags';
 import { type FlagSpec, type ParsedFlagsOf, SERVER_FLAGS } from '@servekit/core';
 import { SESSION_FLAGS } from './session-flags.js';
 

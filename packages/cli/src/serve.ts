@@ -1,8 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkPredictorFlags } from '@servekit/client';
+import { checkPredictorFlags } from '@servekit/client/flags';
 import { type ModelFactory, ModelNotFound, ModelServer, serverOptionsFromFlags } from '@servekit/core';
-import { resolveModelDir } from '@servekit/storage';
 import { holdsModel, modelFromDir, modelsFromDir } from './detect.js';
 import type { ServeFlags } from './flags.js';
 import { modelFromModule, moduleModelName } from './formats/custom.js';
@@ -102,6 +101,8 @@ export async function serve(flags: ServeFlags): Promise<ModelServer> {
   const storageUri = flags.storage_uri;
   let dir = flags.model_dir;
   if (storageUri) {
+    // The storage package (HTTP, archives, and the cloud SDKs it loads per scheme) only for a --storage_uri.
+    const { resolveModelDir } = await import('@servekit/storage');
     dir = await resolveModelDir(storageUri, {
       cacheDir: flags.storage_cache_dir,
       logger,

@@ -21,10 +21,12 @@ export type { RetryOptions } from './retry.js';
 export { FORWARDED_HEADERS, forwardHeaders } from './headers.js';
 export {
   checkPredictorFlags,
-  type LocalModelLoader,
   PREDICTOR_FLAGS,
   PREDICTOR_PROTOCOLS,
   type PredictorFlags,
+} from './predictor-flag-specs.js';
+export {
+  type LocalModelLoader,
   type PredictorFlagsOptions,
   predictorFromFlags,
   predictorTlsFromFlags,

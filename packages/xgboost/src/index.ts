@@ -4,6 +4,7 @@ export { TreeModel, type TreeModelOptions } from './tree-model.js';
 
 /**** Loading and converting XGBoost, LightGBM and CatBoost models to ONNX ****/
 
+export { detectTreeModelFormat, type TreeModelFormat } from './detect-format.js';
 export {
   type ConvertedModel,
   type ConvertedOutput,
@@ -12,12 +13,10 @@ export {
   convertLightGBMText,
   convertTreeModelBytes,
   convertXGBoostBytes,
-  detectTreeModelFormat,
   loadCatBoostModel,
   loadLightGBMModel,
   loadTreeModel,
   loadXGBoostModel,
   TreeModelError,
-  type TreeModelFormat,
 } from './load.js';
 export { loadTreeModelIsolated } from './load-isolated.js';

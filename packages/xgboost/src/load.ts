@@ -1,27 +1,14 @@
 import { readFile } from 'node:fs/promises';
-import {
-  looksLikeCatBoostBinary,
-  looksLikeCatBoostJson,
-  parseCatBoostDocument,
-  parseCatBoostJson,
-} from './catboost.js';
+import { looksLikeCatBoostBinary, parseCatBoostDocument, parseCatBoostJson } from './catboost.js';
 import { cbmToJsonDocument } from './catboost-cbm.js';
-import { looksLikeLightGBMText, parseLightGBMText } from './lightgbm-text.js';
+import { detectTreeModelFormat, type TreeModelFormat } from './detect-format.js';
+import { parseLightGBMText } from './lightgbm-text.js';
 import { ensembleToOnnx, INPUT_NAME, MARGIN_OUTPUT, type OutputShape, PREDICT_OUTPUT } from './onnx-export.js';
 import type { Tree } from './tree-ensemble.js';
 import { decodeUbjson } from './ubjson.js';
-import { looksLikeXgbBinary, parseXgbBinary } from './xgboost-binary.js';
+import { parseXgbBinary } from './xgboost-binary.js';
 import { parseXgbJsonText, xgbModelFromDocument } from './xgboost-json.js';
 import { type XgbModel, xgbToEnsemble } from './xgboost-model.js';
-
-/** The on-disk formats servekit reads. */
-export type TreeModelFormat =
-  | 'xgboost-json'
-  | 'xgboost-ubj'
-  | 'xgboost-binary'
-  | 'lightgbm-text'
-  | 'catboost-json'
-  | 'catboost-binary';
 
 /** One output of a converted model's ONNX graph. */
 export interface ConvertedOutput {
@@ -84,32 +71,6 @@ export class TreeModelError extends Error {
     super(`${file}: ${reason}`);
     this.name = 'TreeModelError';
   }
-}
-
-/** Guesses the format from the content (as XGBoost and LightGBM do), falling back to the file extension. */
-export function detectTreeModelFormat(bytes: Uint8Array, fileName = ''): TreeModelFormat | undefined {
-  const isSpace = (b: number | undefined): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
-  let i = 0;
-  while (i < bytes.length && i < 4096 && isSpace(bytes[i])) i++;
-  if (looksLikeCatBoostBinary(bytes)) return 'catboost-binary';
-  if (bytes[i] === 0x7b) {
-    if (looksLikeCatBoostJson(bytes)) return 'catboost-json';
-    // As XGBoost decides: after '{', a quote (or '}') means JSON text, a letter (a UBJSON length marker) UBJSON.
-    let j = i + 1;
-    while (j < bytes.length && isSpace(bytes[j])) j++;
-    const next = bytes[j];
-    if (i === 0 && next !== undefined && /[A-Za-z$#]/.test(String.fromCharCode(next))) return 'xgboost-ubj';
-    return 'xgboost-json';
-  }
-  if (looksLikeLightGBMText(bytes)) return 'lightgbm-text';
-  if (looksLikeXgbBinary(bytes)) return 'xgboost-binary';
-  const lower = fileName.toLowerCase();
-  if (lower.endsWith('.json')) return 'xgboost-json';
-  if (lower.endsWith('.ubj')) return 'xgboost-ubj';
-  if (lower.endsWith('.txt')) return 'lightgbm-text';
-  if (lower.endsWith('.cbm')) return 'catboost-binary';
-  if (lower.endsWith('.bst') || lower.endsWith('.model') || lower.endsWith('.deprecated')) return 'xgboost-binary';
-  return undefined;
 }
 
 const batch = (shape: OutputShape): number[] => shape.map((d) => (d === 'N' ? -1 : d));

@@ -1,6 +1,5 @@
 import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { transformerOptionsFromFlags } from '@servekit/client';
 import { Model } from '@servekit/core';
 import type { ServeFlags } from '../flags.js';
 import type { DetectContext, ModelFormatHandler, ServedModel } from './format.js';
@@ -50,6 +49,8 @@ export async function modelFromModule(
   if (typeof Cls !== 'function' || !(Cls.prototype instanceof Model)) {
     throw new Error(`${path} must export a Model subclass as its default export or as \`model\``);
   }
+  // The clients (HTTP, gRPC) only for a custom model, which may be a transformer.
+  const { transformerOptionsFromFlags } = await import('@servekit/client');
   const transformer = transformerOptionsFromFlags(flags, {
     loadLocalModel: (predictorDir, predictorName) => localPredictorModel(predictorDir, predictorName, flags, ctx),
     defaultLocalName: name,

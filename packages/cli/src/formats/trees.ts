@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { detectTreeModelFormat, TreeModel } from '@servekit/xgboost';
+// Detection reads a file's first bytes with the light `detect` entry; the converter package is imported only to
+// build a model of this format.
+import { detectTreeModelFormat } from '@servekit/xgboost/detect';
 import { sessionOptionsFromFlags } from '../session-flags.js';
 import type { ModelFormatHandler } from './format.js';
 import { loadBudgetFromFlags } from './load-budget.js';
@@ -28,7 +30,8 @@ function handler(library: Library): ModelFormatHandler {
   return {
     name: library,
     candidates: (dir, files) => treeFile(dir, files, library),
-    create: (name, dir, flags) => {
+    create: async (name, dir, flags) => {
+      const { TreeModel } = await import('@servekit/xgboost');
       const present = readdirSync(dir);
       const [file] = treeFile(
         dir,
