@@ -22,7 +22,7 @@ for (let i = 0; i < Number(opts.spawns); i++) {
     const argv = serveArgv(['--model_dir', model, '--model_name', 'rf_iris', '--log_level', 'info']);
     argv[0] = b.bin;
     const t0 = performance.now();
-    const server = await startServer(argv);
+    const server = await startServer(argv, { SERVEKIT_DRAIN_DELAY_SECONDS: '0' });
     while ((await fetch(`http://127.0.0.1:${server.port}/v2/health/ready`)).status !== 200)
       await new Promise((r) => setTimeout(r, 2));
     b.wall.push(performance.now() - t0);
