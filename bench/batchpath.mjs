@@ -109,6 +109,7 @@ const RAW = {
   'raw ORT as served (spinning off)': {
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   },
+  'raw ORT one thread': { intraOpNumThreads: 1 },
 };
 
 const names = opts.variants.split(',');
@@ -119,7 +120,7 @@ for (let round = 1; round <= Number(opts.rounds); round++) {
     rows[name] = await measure(name);
     const r = rows[name];
     process.stdout.write(
-      `round ${round} ${name.padEnd(12)} ${r.rps.toFixed(0).padStart(6)} req/s  batch ${r.meanBatch.toFixed(1).padStart(5)}  p50 ${r.p50.toFixed(2)}  p99 ${r.p99.toFixed(2)} ms  server cpu ${(r.cpu * 100).toFixed(0)}%${r.errors ? `  errors ${r.errors}` : ''}\n`,
+      `round ${round} ${name.padEnd(12)} ${r.rps.toFixed(0).padStart(6)} req/s  batch ${r.meanBatch.toFixed(1).padStart(5)}  p50 ${r.p50.toFixed(2)}  p99 ${r.p99.toFixed(2)} ms  server cpu ${(r.cpu * 100).toFixed(0)}% (${((r.cpu / r.rps) * 1e6).toFixed(0)} µs/req)${r.errors ? `  errors ${r.errors}` : ''}\n`,
     );
   }
   const ref = rows.on ?? Object.values(rows)[0];
