@@ -8,4 +8,8 @@ const server = new ModelServer({ ...serverOptionsFromFlags(flags), defaultMetric
 server.installSignalHandlers();
 // BENCH_EXECUTION=auto (default), worker or main: where onnxruntime runs (OnnxModelOptions.execution).
 const execution = process.env.BENCH_EXECUTION ?? 'auto';
-await server.start([new OnnxModel(name, { modelPath, execution })]);
+// BENCH_INTRA_OP=n: onnxruntime's intraOpNumThreads (unset: onnxruntime's default, one per core).
+const intra = process.env.BENCH_INTRA_OP
+  ? { sessionOptions: { intraOpNumThreads: Number(process.env.BENCH_INTRA_OP) } }
+  : {};
+await server.start([new OnnxModel(name, { modelPath, execution, ...intra })]);

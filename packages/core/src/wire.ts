@@ -43,6 +43,7 @@ export {
   ModelLoadAbortedError,
   runIsolatedLoad,
 } from './isolated-load.js';
+export { markOwnedBuffer, takeOwnedBuffer } from './tensor/owned-buffers.js';
 export { builtWorkerUrl } from './worker-url.js';
 
 /**** Rows of a batch (split and merged along dim 0) ****/

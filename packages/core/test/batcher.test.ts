@@ -357,4 +357,20 @@ describe('Batcher', () => {
     expect(text).toContain('servekit_batch_queue_seconds_count{model_name="m"} 3');
     expect(text).toContain('servekit_batch_queue_depth{model_name="m"} 0');
   });
+  it('starts the next batch before the members of the finished one get their answers', async () => {
+    const gate = new Gate();
+    const b = batcher(gate, { maxBatchSize: 1, dispatchWhenIdle: true });
+    const events: string[] = [];
+    const first = b
+      .submit(xRequest([1]), ctx())
+      .then(() => events.push(`answered 1 (batches started: ${gate.batches.length})`));
+    const second = b.submit(xRequest([2]), ctx());
+    await tick();
+    expect(gate.batches).toHaveLength(1); // one run slot: the second request waits for it
+    gate.release();
+    await first;
+    expect(events).toEqual(['answered 1 (batches started: 2)']);
+    gate.release();
+    await second;
+  });
 });

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { builtWorkerUrl } from '@servekit/core/wire';
+import { builtWorkerUrl, takeOwnedBuffer } from '@servekit/core/wire';
 import type * as ort from 'onnxruntime-node';
 import {
   fp16Tensor,
@@ -29,7 +29,8 @@ interface Pending {
  * An onnxruntime session owned by a worker thread. onnxruntime-node's `run` executes synchronously on the
  * calling thread (it only defers to the next tick), so a session on the main thread stalls every other
  * request for the whole inference. Here the event loop only posts inputs and receives outputs; input
- * bytes are copied once into the message and output buffers come back transferred (no copy).
+ * bytes are copied once into the message (a merged batch's inputs are transferred, no copy) and output buffers come
+ * back transferred (no copy).
  */
 export class WorkerSession implements SessionRunner {
   private readonly worker: Worker;
@@ -72,8 +73,10 @@ export class WorkerSession implements SessionRunner {
         sent[name] = t;
         continue;
       }
-      // Copy just this view's bytes (posting a view would clone its whole underlying buffer), then transfer.
-      const data = (t.data as Float32Array).slice();
+      const view = t.data as Float32Array;
+      // A merged batch's buffer is this run's alone: transfer it as is. Else copy just this view's bytes (posting a
+      // view would clone its whole underlying buffer, and the caller may still read it), then transfer the copy.
+      const data = takeOwnedBuffer(view) ? view : view.slice();
       transfer.push(data.buffer as ArrayBuffer);
       sent[name] = { type: t.type, dims: t.dims, data };
     }

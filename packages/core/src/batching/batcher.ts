@@ -16,7 +16,9 @@
  *   reach, else everything up to `maxBatchSize`.
  * - Running: inputs are concatenated along dim 0 with one copy (`mergePayloads`), the model runs once, and
  *   every output is split back by each request's row count as zero-copy views (`splitResult`); each caller
- *   gets its own id. A batch of one request gets the model's result untouched, exactly as unbatched.
+ *   gets its own id. A batch of one request gets the model's result untouched, exactly as unbatched. The
+ *   run slot frees (and the next batch starts) before the members' answers are resolved, so the model
+ *   computes the next batch while the event loop encodes and writes the answers of the last one.
  * - Failure: a model error (or an output that cannot be split) fails every member with that error.
  * - Back-pressure: a request that would take the queued rows past `maxQueueSize` fails at once with
  *   Overloaded (503 + Retry-After); a request queued longer than `timeoutMs` fails with DeadlineExceeded
@@ -439,29 +441,39 @@ export class Batcher {
     const span = startBatchSpan(batch, this.modelName, total);
     const ctx: InferContext = { ...batch[0]!.ctx, signal: ac.signal, span };
     const payloads = batch.map((i) => i.payload);
+    // The run slot frees, and the next batch starts, before the members' answers are encoded and written: the
+    // model computes the next batch while this thread writes the responses of this one.
+    const settled = () => {
+      span?.end();
+      for (const item of batch) item.ctx.signal.removeEventListener('abort', onMemberAbort);
+      this.inflight--;
+      if (this.inflight === 0) {
+        for (const fn of this.drained) fn();
+        this.drained.clear();
+      }
+      this.pump(true);
+    };
+    const fail = (err: unknown) => {
+      span?.fail(err);
+      settled();
+      for (const item of batch) item.reject(err);
+    };
     Promise.resolve()
       .then(() => this.run(mergePayloads(payloads), ctx))
       .then((result) => {
-        if (batch.length === 1) {
-          batch[0]!.resolve(withOwnId(result, payloads[0]!)); // alone: what an unbatched call returns
+        let parts: Result[];
+        try {
+          // Alone: what an unbatched call returns.
+          parts =
+            batch.length === 1
+              ? [withOwnId(result, payloads[0]!)]
+              : splitResult(result, payloads, rows, this.modelName);
+        } catch (err) {
+          fail(err);
           return;
         }
-        const parts = splitResult(result, payloads, rows, this.modelName);
+        settled();
         for (let i = 0; i < batch.length; i++) batch[i]!.resolve(parts[i]!);
-      })
-      .catch((err: unknown) => {
-        span?.fail(err);
-        for (const item of batch) item.reject(err);
-      })
-      .finally(() => {
-        span?.end();
-        for (const item of batch) item.ctx.signal.removeEventListener('abort', onMemberAbort);
-        this.inflight--;
-        if (this.inflight === 0) {
-          for (const fn of this.drained) fn();
-          this.drained.clear();
-        }
-        this.pump(true);
-      });
+      }, fail);
   }
 }

@@ -14,6 +14,7 @@ import {
   type V1Response,
 } from '../protocols/infer-types.js';
 import { allocate, type BytesArray, type FixedDatatype, type NumericArray } from '../tensor/datatypes.js';
+import { markOwnedBuffer } from '../tensor/owned-buffers.js';
 
 /** How a payload batches: its row count and compatibility key. */
 export interface BatchShape {
@@ -87,7 +88,10 @@ export function batchShape(payload: Payload): BatchShape | undefined {
   return { rows: body.instances.length, key: `v1\u0000${JSON.stringify(rest)}` };
 }
 
-/** Concatenate same-named tensors along dim 0: one allocation, one `set` per part (BYTES: one array). */
+/**
+ * Concatenate same-named tensors along dim 0: one allocation, one `set` per part (BYTES: one array). The typed array
+ * is marked owned (`markOwnedBuffer`): the merged tensor must feed one inference and not be read after it.
+ */
 export function concatTensors(parts: InferTensor[]): InferTensor {
   const first = parts[0]!;
   let rows = 0;
@@ -113,6 +117,8 @@ export function concatTensors(parts: InferTensor[]): InferTensor {
       out.set(src, offset);
       offset += src.length;
     }
+    // Fresh and read by this batch's inference alone: a worker-thread session may transfer it instead of copying.
+    markOwnedBuffer(out as unknown as ArrayBufferView);
     data = out as unknown as NumericArray;
   }
   const merged: InferTensor = { name: first.name, datatype: first.datatype, shape, data };

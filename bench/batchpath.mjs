@@ -1,0 +1,145 @@
+// Issue 15, batching row: servekit with dynamic batching vs raw onnxruntime-node at the observed mean batch size, on
+// the generated MLP 256→2048→2048→10, c=64, `--max_batch_size 32`. Server variants run interleaved, round after round,
+// so the noise of the shared machine falls on all of them alike.
+//   node bench/batchpath.mjs [--rounds 2] [--duration 5] [--before <checkout with built dist>] [--variants a,b,…]
+// Variants: on (batching on), on-intra1 / on-intra2 (intraOpNumThreads 1 / 2), on-inflight2 (--max_inflight_batches 2), off (batching off), before-on /
+// before-off (the same server script of the --before checkout, e.g. a copy of the previous commit).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import { generateBigMlp } from './lib/gen-models.mjs';
+import { cpuSeconds } from './lib/proc-stats.mjs';
+import { batchStats, ROOT, runLoadgen, startServer, stopServer } from './lib/servers.mjs';
+
+const { values: opts } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '2' },
+    duration: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1' },
+    concurrency: { type: 'string', default: '64' },
+    before: { type: 'string' },
+    variants: { type: 'string', default: 'before-on,on,on-intra1,off' },
+    flags: { type: 'string', default: '--max_batch_size 32 --max_latency_ms 2 --max_inflight_batches 1' },
+  },
+});
+const durationMs = Number(opts.duration) * 1000;
+const warmupMs = Number(opts.warmup) * 1000;
+const concurrency = Number(opts.concurrency);
+const batchFlags = opts.flags.split(' ').filter(Boolean);
+const dir = existsSync(join(ROOT, 'bench/out/mlp_big/model.onnx')) ? join(ROOT, 'bench/out/mlp_big') : generateBigMlp();
+const modelPath = join(dir, 'model.onnx');
+
+const values = Array.from({ length: 256 }, (_, i) => ((i * 13) % 17) / 17);
+const raw = Buffer.from(Float32Array.from(values).buffer);
+const head = Buffer.from(
+  JSON.stringify({
+    inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 256], parameters: { binary_data_size: raw.byteLength } }],
+  }),
+);
+const body = {
+  kind: 'http',
+  path: '/v2/models/m/infer',
+  body: Buffer.concat([head, raw]).toString('base64'),
+  headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(head.byteLength) },
+};
+
+/** How each variant starts its server: script root, flags, env. */
+function variant(name) {
+  const root = name.startsWith('before-') ? opts.before : ROOT;
+  if (!root) throw new Error(`variant ${name} needs --before <checkout>`);
+  const on = !name.endsWith('-off') && name !== 'off';
+  const intra = /intra(\d+)/.exec(name)?.[1];
+  const inflight = /inflight(\d+)/.exec(name)?.[1];
+  return {
+    script: join(root, 'bench/servers/onnx-server.mjs'),
+    flags: on ? [...batchFlags, ...(inflight ? ['--max_inflight_batches', inflight] : [])] : [],
+    env: intra ? { BENCH_INTRA_OP: intra } : {},
+  };
+}
+
+/** One load run of a variant: req/s, p50/p99, mean batch, server CPU. */
+async function measure(name) {
+  const v = variant(name);
+  const server = await startServer([v.script, modelPath, 'm', ...v.flags], v.env);
+  try {
+    const before = await batchStats(server.port);
+    const cpu0 = cpuSeconds(server.proc.pid);
+    const t0 = performance.now();
+    const r = await runLoadgen({
+      durationMs,
+      warmupMs,
+      ...body,
+      target: `http://127.0.0.1:${server.port}`,
+      concurrency,
+    });
+    const cpu = (cpuSeconds(server.proc.pid) - cpu0) / ((performance.now() - t0) / 1000);
+    const after = await batchStats(server.port);
+    const batches = after.count - before.count;
+    return {
+      rps: r.rps,
+      p50: r.p50,
+      p99: r.p99,
+      meanBatch: batches > 0 ? (after.sum - before.sum) / batches : 1,
+      cpu,
+      errors: r.errors,
+    };
+  } finally {
+    await stopServer(server);
+  }
+}
+
+/** Raw onnxruntime-node in this process (no server, no client): rows/s at batch `n` with `options`. */
+async function rawOrt(n, options) {
+  const session = await ort.InferenceSession.create(modelPath, options);
+  const feed = { input: new ort.Tensor('float32', new Float32Array(n * 256).fill(0.5), [n, 256]) };
+  for (let i = 0; i < 5; i++) await session.run(feed);
+  let rows = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < Math.min(durationMs, 3000)) {
+    await session.run(feed);
+    rows += n;
+  }
+  const rps = rows / ((performance.now() - t0) / 1000);
+  await session.release();
+  return rps;
+}
+const RAW = {
+  'raw ORT defaults': {},
+  'raw ORT as served (spinning off)': {
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+  },
+  'raw ORT one thread': { intraOpNumThreads: 1 },
+};
+
+const names = opts.variants.split(',');
+const all = [];
+for (let round = 1; round <= Number(opts.rounds); round++) {
+  const rows = {};
+  for (const name of names) {
+    rows[name] = await measure(name);
+    const r = rows[name];
+    process.stdout.write(
+      `round ${round} ${name.padEnd(12)} ${r.rps.toFixed(0).padStart(6)} req/s  batch ${r.meanBatch.toFixed(1).padStart(5)}  p50 ${r.p50.toFixed(2)}  p99 ${r.p99.toFixed(2)} ms  server cpu ${(r.cpu * 100).toFixed(0)}% (${((r.cpu / r.rps) * 1e6).toFixed(0)} µs/req)${r.errors ? `  errors ${r.errors}` : ''}\n`,
+    );
+  }
+  const ref = rows.on ?? Object.values(rows)[0];
+  const n = Math.max(1, Math.round(ref.meanBatch));
+  const ceilings = {};
+  for (const [label, options] of Object.entries(RAW)) {
+    ceilings[label] = await rawOrt(n, options);
+    process.stdout.write(`round ${round} ${label} at batch ${n}: ${ceilings[label].toFixed(0)} rows/s\n`);
+  }
+  for (const [name, r] of Object.entries(rows)) {
+    const shares = Object.entries(ceilings).map(([l, c]) => `${((100 * r.rps) / c).toFixed(0)} % of ${l}`);
+    process.stdout.write(`round ${round} ${name.padEnd(12)} ${shares.join(', ')}\n`);
+  }
+  if (rows.off) {
+    for (const [name, r] of Object.entries(rows)) {
+      if (!name.endsWith('off'))
+        process.stdout.write(`round ${round} ${name} ÷ off = ${(r.rps / rows.off.rps).toFixed(2)}×\n`);
+    }
+  }
+  all.push({ round, rows, batch: n, ceilings });
+}
+process.stdout.write(`${JSON.stringify(all)}\n`);
