@@ -1,7 +1,3 @@
-// Batching on an ONNX model whose session runs in a worker thread: the merged inputs cross to the thread transferred
-// (not copied) and the outputs come back as views. 96 concurrent requests of 1–3 rows, JSON and binary, must answer
-// exactly what the same model answers unbatched.
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelServer } from '@servekit/core';
 import { OnnxModel } from '@servekit/onnx';
