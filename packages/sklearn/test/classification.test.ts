@@ -1,8 +1,8 @@
 // Triton's classification extension on a scikit-learn classifier: labels come from its `classes_`.
-import { ModelServer } from '@servekit/core';
+import type { ModelServer } from '@servekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SklearnModel } from '../src/index.js';
-import { fixture, readJson } from './helpers.js';
+import { fixture, readJson, serveOnLoopback } from './helpers.js';
 
 interface Expected {
   inputs: number[][];
@@ -15,17 +15,9 @@ let base = '';
 const exp = readJson<Expected>(fixture('sklearn/iris_logreg/expected.json'));
 
 beforeAll(async () => {
-  server = new ModelServer({
-    httpPort: 0,
-    host: '127.0.0.1',
-    enableGrpc: false,
-    logLevel: 'silent',
-    defaultMetrics: false,
-  });
-  const { httpPort } = await server.start([
+  ({ server, base } = await serveOnLoopback([
     new SklearnModel('iris', { path: fixture('sklearn/iris_logreg/model.joblib'), loadIn: 'main' }),
-  ]);
-  base = `http://127.0.0.1:${httpPort}`;
+  ]));
 });
 afterAll(() => server.stop());
 

@@ -1,11 +1,11 @@
-import { ModelServer } from '@servekit/core';
+import type { ModelServer } from '@servekit/core';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { murmurhash3 } from '../src/convert/murmurhash3.js';
 import { ndtri } from '../src/convert/ndtri.js';
 import { type ConvertedSklearnModel, loadSklearnModel, SklearnModel } from '../src/index.js';
 import type { GraphFeed } from '../src/request-encoding.js';
-import { expectClose, localFixture, postJson, readJson } from './helpers.js';
+import { expectClose, localFixture, postJson, readJson, serveOnLoopback } from './helpers.js';
 
 interface Case {
   name: string;
@@ -91,17 +91,9 @@ describe('through a real ModelServer (HTTP on 127.0.0.1)', () => {
   const caseOf = (name: string): Case => expected.cases.find((c) => c.name === name)!;
 
   beforeAll(async () => {
-    server = new ModelServer({
-      httpPort: 0,
-      host: '127.0.0.1',
-      enableGrpc: false,
-      logLevel: 'silent',
-      defaultMetrics: false,
-    });
-    const { httpPort } = await server.start(
+    ({ server, base } = await serveOnLoopback(
       served.map((n) => new SklearnModel(n, { path: localFixture(`transformers/${caseOf(n).file}`) })),
-    );
-    base = `http://127.0.0.1:${httpPort}`;
+    ));
   });
   afterAll(async () => {
     await server.stop();

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { type Model, ModelServer } from '@servekit/core';
 import * as ort from 'onnxruntime-node';
 import { expect } from 'vitest';
 import type { ConvertedSklearnModel } from '../src/index.js';
@@ -11,6 +12,19 @@ export const fixture = (rel: string): string =>
 
 /** Absolute path of a file under this package's generated fixtures. */
 export const localFixture = (rel: string): string => fileURLToPath(new URL(`./fixtures/${rel}`, import.meta.url));
+
+/** A ModelServer serving `models` over HTTP only on 127.0.0.1 (a free port, silent); its base URL. */
+export async function serveOnLoopback(models: Model[]): Promise<{ server: ModelServer; base: string }> {
+  const server = new ModelServer({
+    httpPort: 0,
+    host: '127.0.0.1',
+    enableGrpc: false,
+    logLevel: 'silent',
+    defaultMetrics: false,
+  });
+  const { httpPort } = await server.start(models);
+  return { server, base: `http://127.0.0.1:${httpPort}` };
+}
 
 /** POST `body` as JSON to `base + path`; the status and the parsed JSON answer. */
 export async function postJson(

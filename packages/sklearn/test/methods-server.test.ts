@@ -1,7 +1,7 @@
-import { ModelServer } from '@servekit/core';
+import type { ModelServer } from '@servekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SklearnModel } from '../src/index.js';
-import { expectClose, localFixture, postJson, readJson } from './helpers.js';
+import { expectClose, localFixture, postJson, readJson, serveOnLoopback } from './helpers.js';
 
 interface Case {
   name: string;
@@ -15,20 +15,12 @@ let server: ModelServer;
 let base = '';
 
 beforeAll(async () => {
-  server = new ModelServer({
-    httpPort: 0,
-    host: '127.0.0.1',
-    enableGrpc: false,
-    logLevel: 'silent',
-    defaultMetrics: false,
-  });
-  const { httpPort } = await server.start([
+  ({ server, base } = await serveOnLoopback([
     new SklearnModel('kmeans', { path: localFixture('families/kmeans.joblib') }),
     new SklearnModel('iforest', { path: localFixture('families/isolation_forest.joblib'), method: 'score_samples' }),
     new SklearnModel('lda', { path: localFixture('families/lda_svd.joblib') }),
     new SklearnModel('text', { path: localFixture('families/tfidf_vectorizer_logreg.joblib') }),
-  ]);
-  base = `http://127.0.0.1:${httpPort}`;
+  ]));
 });
 afterAll(async () => {
   await server.stop();

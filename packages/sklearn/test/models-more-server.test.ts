@@ -1,9 +1,9 @@
 // The new models served over HTTP on 127.0.0.1 (V1 and V2), methods chosen by the "method" request parameter:
 // outlier labels outside classes_, [N, outputs] labels, NaN predictions and a one-class model's scores.
-import { ModelServer } from '@servekit/core';
+import type { ModelServer } from '@servekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SklearnModel } from '../src/index.js';
-import { expectClose, localFixture, postJson, readJson } from './helpers.js';
+import { expectClose, localFixture, postJson, readJson, serveOnLoopback } from './helpers.js';
 
 interface Case {
   name: string;
@@ -18,22 +18,14 @@ let server: ModelServer;
 let base = '';
 
 beforeAll(async () => {
-  server = new ModelServer({
-    httpPort: 0,
-    host: '127.0.0.1',
-    enableGrpc: false,
-    logLevel: 'silent',
-    defaultMetrics: false,
-  });
-  const { httpPort } = await server.start([
+  ({ server, base } = await serveOnLoopback([
     new SklearnModel('ocsvm', { path: fixture('one_class_svm_rbf'), method: 'score_samples' }),
     new SklearnModel('radius-strings', { path: fixture('radius_clf_strings_manhattan') }),
     new SklearnModel('radius-outside', { path: fixture('radius_clf_label_outside_classes') }),
     new SklearnModel('radius-reg', { path: fixture('radius_reg_uniform') }),
     new SklearnModel('multi', { path: fixture('multi_output_classifier') }),
     new SklearnModel('gpr', { path: fixture('gpr_multitarget') }),
-  ]);
-  base = `http://127.0.0.1:${httpPort}`;
+  ]));
 });
 afterAll(async () => {
   await server.stop();

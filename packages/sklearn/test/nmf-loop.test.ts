@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { ModelServer } from '@servekit/core';
+import type { ModelServer } from '@servekit/core';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertSklearnBytes, loadSklearnModel, SklearnModel, UnsupportedEstimatorError } from '../src/index.js';
-import { expectClose, localFixture, readJson } from './helpers.js';
+import { expectClose, localFixture, readJson, serveOnLoopback } from './helpers.js';
 
 /** One case of fixtures/nmf/expected.json (written by _generators/gen_nmf_loop.py). */
 interface NmfCase {
@@ -82,17 +82,9 @@ describe('NMF with the default max_iter through a real ModelServer (HTTP on 127.
   const served = ['nmf_default', 'nmf_many_iterations'];
 
   beforeAll(async () => {
-    server = new ModelServer({
-      httpPort: 0,
-      host: '127.0.0.1',
-      enableGrpc: false,
-      logLevel: 'silent',
-      defaultMetrics: false,
-    });
-    const { httpPort } = await server.start(
+    ({ server, base } = await serveOnLoopback(
       served.map((n) => new SklearnModel(n, { path: localFixture(`nmf/${caseOf(n).file}`) })),
-    );
-    base = `http://127.0.0.1:${httpPort}`;
+    ));
   });
   afterAll(async () => {
     await server.stop();

@@ -1,26 +1,16 @@
-// Pending: rename to server.test.ts once packages/core builds (it imports ModelServer, which needs core/src/batching/batcher.ts).
-
-import { ModelServer } from '@servekit/core';
+import type { ModelServer } from '@servekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SklearnModel } from '../src/index.js';
-import { expectClose, fixture, postJson, readJson } from './helpers.js';
+import { expectClose, fixture, postJson, readJson, serveOnLoopback } from './helpers.js';
 
 let server: ModelServer;
 let base = '';
 
 beforeAll(async () => {
-  server = new ModelServer({
-    httpPort: 0,
-    host: '127.0.0.1',
-    enableGrpc: false,
-    logLevel: 'silent',
-    defaultMetrics: false,
-  });
-  const { httpPort } = await server.start([
+  ({ server, base } = await serveOnLoopback([
     new SklearnModel('churn', { path: fixture('sklearn/churn/model.joblib') }),
     new SklearnModel('mixed', { path: fixture('kserve-examples/sklearn_mixedtype_pipeline/model.joblib') }),
-  ]);
-  base = `http://127.0.0.1:${httpPort}`;
+  ]));
 });
 afterAll(async () => {
   await server.stop();
