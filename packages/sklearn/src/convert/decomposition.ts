@@ -8,7 +8,7 @@ import { gram, inverse, logDetPositive } from './linalg.js';
 import { arr, bool, has, num, toF64 } from './state.js';
 
 /** components_ [K, F] transposed to a row-major [F, K] weight matrix. */
-function componentsT(est: PyObject, x: Var): { w: Float64Array; k: number } {
+export function componentsT(est: PyObject, x: Var): { w: Float64Array; k: number } {
   const comp = arr(est, 'components_');
   const [k, f] = comp.shape as [number, number];
   if (f !== x.cols)
