@@ -21,6 +21,7 @@ import {
   roleOf,
   supportedEstimators,
 } from './registry.js';
+import { isSearchCv, searchBestEstimator } from './search-cv.js';
 import { arr, get, labels, list, obj } from './state.js';
 import {
   hashingNorm,
@@ -161,7 +162,11 @@ const DELEGATES: Record<string, string> = {
  * A final RFE/RFECV predicts with its estimator_ on the selected columns: [selector, estimator_]; RANSACRegressor
  * is its fitted member (its steps inlined).
  */
-function withDelegates(steps: PyObject[]): PyObject[] {
+function withDelegates(given: PyObject[]): PyObject[] {
+  // a search (GridSearchCV...) is its best_estimator_, a Pipeline's steps inlined
+  const inline = (s: PyObject): PyObject[] =>
+    isSearchCv(s) ? pipelineSteps(searchBestEstimator(s)).flatMap(inline) : [s];
+  const steps = given.flatMap(inline);
   const tail = steps[steps.length - 1];
   const key = tail ? DELEGATES[tail.name] : undefined;
   if (tail && key) {

@@ -64,6 +64,8 @@ import { fastIca, sparseRandomProjection } from './projection.js';
 import { quantileTransformer } from './quantile.js';
 import { radiusNeighborsClassifier, radiusNeighborsRegressor } from './radius-neighbors.js';
 import { refusalReason } from './refusals.js';
+import { SEARCH_CV_CLASSES, searchBestEstimator } from './search-cv.js';
+import { sgdOneClassSvm } from './sgd-one-class-svm.js';
 import { splineTransformer } from './spline.js';
 import { get } from './state.js';
 import { oneClassSvm, svc, svr } from './svm.js';
@@ -228,6 +230,7 @@ const OTHERS: Record<string, Other> = {
   GaussianMixture: gaussianMixture,
   BayesianGaussianMixture: bayesianGaussianMixture,
   OneClassSVM: oneClassSvm,
+  SGDOneClassSVM: sgdOneClassSvm,
   LocalOutlierFactor: localOutlierFactor,
   MultiOutputClassifier: multiOutputClassifier,
 };
@@ -257,6 +260,7 @@ export function supportedEstimators(): string[] {
     ...Object.keys(CLASSIFIERS),
     ...Object.keys(REGRESSORS),
     ...Object.keys(OTHERS),
+    ...SEARCH_CV_CLASSES,
   ].sort();
 }
 
@@ -267,7 +271,8 @@ function unsupported(est: PyObject, role: string): UnsupportedEstimatorError {
 }
 
 /** Which role an estimator plays. */
-export function roleOf(est: PyObject): 'transformer' | 'classifier' | 'regressor' | 'other' {
+export function roleOf(given: PyObject): 'transformer' | 'classifier' | 'regressor' | 'other' {
+  const est = searchBestEstimator(given);
   if (CLASSIFIERS[est.name]) return 'classifier';
   if (REGRESSORS[est.name]) return 'regressor';
   if (TRANSFORMERS[est.name]) return 'transformer';
@@ -276,7 +281,8 @@ export function roleOf(est: PyObject): 'transformer' | 'classifier' | 'regressor
 }
 
 /** Apply a transformer step. */
-export function applyTransformer(ctx: ConvertContext, est: PyObject, x: Var): Var {
+export function applyTransformer(ctx: ConvertContext, given: PyObject, x: Var): Var {
+  const est = searchBestEstimator(given);
   const t = TRANSFORMERS[est.name];
   if (t) return t(ctx, est, x);
   const viaMethods = OTHERS[est.name] ?? EXTRA_METHODS[est.name];
@@ -289,27 +295,31 @@ export function applyTransformer(ctx: ConvertContext, est: PyObject, x: Var): Va
 }
 
 /** Apply a clusterer / outlier detector / mixture as the last step. */
-export function applyOther(ctx: ConvertContext, est: PyObject, x: Var): MethodOutputs {
+export function applyOther(ctx: ConvertContext, given: PyObject, x: Var): MethodOutputs {
+  const est = searchBestEstimator(given);
   const o = OTHERS[est.name];
   if (!o) throw unsupported(est, '');
   return o(ctx, est, x);
 }
 
 /** The extra methods (e.g. LinearDiscriminantAnalysis.transform) of a final classifier or regressor. */
-export function extraMethods(ctx: ConvertContext, est: PyObject, x: Var): MethodOutputs {
+export function extraMethods(ctx: ConvertContext, given: PyObject, x: Var): MethodOutputs {
+  const est = searchBestEstimator(given);
   const e = EXTRA_METHODS[est.name];
   return e ? e(ctx, est, x) : {};
 }
 
 /** Apply a classifier as the last step. */
-export function applyClassifier(ctx: ConvertContext, est: PyObject, x: Var): ClassifierOut {
+export function applyClassifier(ctx: ConvertContext, given: PyObject, x: Var): ClassifierOut {
+  const est = searchBestEstimator(given);
   const c = CLASSIFIERS[est.name];
   if (!c) throw unsupported(est, '');
   return c(ctx, est, x);
 }
 
 /** Apply a regressor as the last step. */
-export function applyRegressor(ctx: ConvertContext, est: PyObject, x: Var): Var {
+export function applyRegressor(ctx: ConvertContext, given: PyObject, x: Var): Var {
+  const est = searchBestEstimator(given);
   const r = REGRESSORS[est.name];
   if (!r) throw unsupported(est, '');
   return r(ctx, est, x);

@@ -8,6 +8,7 @@
 export type GlobalRole =
   | 'class' // becomes an inert { module, name, state } record
   | 'ndarray-reconstruct'
+  | 'masked-array-reconstruct'
   | 'ndarray-frombuffer'
   | 'dtype'
   | 'scalar'
@@ -84,6 +85,12 @@ for (const m of ['numpy', 'numpy.core._multiarray_umath', 'numpy._core._multiarr
 for (const m of ['scipy.sparse._csr', 'scipy.sparse.csr']) EXACT.set(`${m}.csr_matrix`, 'class');
 // SplineTransformer.bsplines_ holds scipy BSpline objects (knots t, coefficients c, degree k): inert records
 for (const m of ['scipy.interpolate._bsplines', 'scipy.interpolate.bsplines']) EXACT.set(`${m}.BSpline`, 'class');
+
+// numpy masked arrays (GridSearchCV's cv_results_): rebuilt as an NdArray with its mask, never constructed for real
+for (const m of ['numpy.ma.core', 'numpy.ma']) {
+  EXACT.set(`${m}._mareconstruct`, 'masked-array-reconstruct');
+  EXACT.set(`${m}.MaskedArray`, 'class');
+}
 
 /** Python 2 module names that protocol 0-2 pickles may use (pickle's fix_imports mapping). */
 const PY2_MODULES: Record<string, string> = { __builtin__: 'builtins', copy_reg: 'copyreg' };

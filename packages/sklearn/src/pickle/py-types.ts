@@ -43,6 +43,8 @@ export interface NdArray {
   data: NdData;
   /** Structured arrays: one column per named field. */
   fields?: Map<string, NdArray>;
+  /** numpy.ma MaskedArray: its mask (bool, same shape; true where masked). */
+  mask?: NdArray;
 }
 
 /** A reference to a Python global that the allow-list let through (a class or a function). */

@@ -7,6 +7,7 @@
 import { type GlobalRole, resolveGlobal } from '../allow-list.js';
 import { PickleFormatError, UnsafePickleError } from '../errors.js';
 import { MAX_ARRAY_DIMS, PickleLimitError, SLOT_BYTES } from '../limits.js';
+import { setMaskedArrayState } from '../masked-array.js';
 import {
   arrayFromBytes,
   latin1,
@@ -29,6 +30,8 @@ interface ResolvedGlobal extends PyGlobal {
 /** Roles of the globals this module made, and the joblib wrappers: a global forged by the pickle has none. */
 const roles = new WeakMap<object, GlobalRole>();
 const JOBLIB_WRAPPER = 'joblib-wrapper';
+/** Arrays made by numpy.ma's _mareconstruct that have not had their BUILD yet (their state carries a mask). */
+const maskedPlaceholders = new WeakSet<NdArray>();
 
 function resolved(module: string, name: string): ResolvedGlobal {
   const found = resolveGlobal(module, name);
@@ -92,6 +95,12 @@ function call(u: UnpicklerState, fn: PyValue, args: PyValue): PyValue {
       const arr: NdArray = { kind: 'ndarray', dtype: parseDTypeString('f8'), shape: [0], data: new Float64Array(0) };
       return arr;
     }
+    case 'masked-array-reconstruct': {
+      // _mareconstruct(MaskedArray, ndarray, (0,), 'b'): an empty array until BUILD gives it data and mask
+      const arr: NdArray = { kind: 'ndarray', dtype: parseDTypeString('f8'), shape: [0], data: new Float64Array(0) };
+      maskedPlaceholders.add(arr);
+      return arr;
+    }
     case 'ndarray-frombuffer': {
       const [buf, dt, shape, order] = a;
       if (!(buf instanceof Uint8Array) || !isDType(dt) || !Array.isArray(shape)) {
@@ -137,6 +146,11 @@ function call(u: UnpicklerState, fn: PyValue, args: PyValue): PyValue {
 
 /** BUILD: `obj` with `state` applied (numpy arrays and dtypes rebuilt, objects given their state). */
 function build(u: UnpicklerState, obj: PyValue, state: PyValue): PyValue {
+  if (isNdArray(obj) && maskedPlaceholders.has(obj)) {
+    maskedPlaceholders.delete(obj);
+    setMaskedArrayState(obj, state, (shapeV, dt) => arrayShape(u, shapeV, dt));
+    return obj;
+  }
   if (isNdArray(obj)) {
     if (Array.isArray(state)) {
       const [shapeV, dtV] = state.length === 5 ? state.slice(1) : state;
