@@ -24,7 +24,7 @@ export interface SklearnModelOptions {
   path: string;
   /** Answer predict_proba instead of predict by default (`--predict_proba`, PREDICT_PROBA=true). */
   predictProba?: boolean;
-  /** The method requests answer by default (`--sklearn_method`): predict, predict_proba, decision_function, transform or score_samples. */
+  /** The method requests answer by default (`--sklearn_method`): predict, predict_proba, decision_function, transform, score_samples or predict_std. */
   method?: string;
   /** onnxruntime session options (threads, graph optimization level, execution providers). */
   sessionOptions?: OnnxModelOptions['sessionOptions'];

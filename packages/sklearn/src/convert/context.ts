@@ -23,8 +23,15 @@ export interface ClassifierOut {
   extraLabel?: number | string;
 }
 
-/** The scikit-learn methods a converted model can answer. */
-export const SKLEARN_METHODS = ['predict', 'predict_proba', 'decision_function', 'transform', 'score_samples'] as const;
+/** The scikit-learn methods a converted model can answer (`predict_std`: GaussianProcessRegressor's predict(X, return_std=True)). */
+export const SKLEARN_METHODS = [
+  'predict',
+  'predict_proba',
+  'decision_function',
+  'transform',
+  'score_samples',
+  'predict_std',
+] as const;
 
 /** One scikit-learn method name. */
 export type SklearnMethod = (typeof SKLEARN_METHODS)[number];

@@ -11,12 +11,13 @@ import { arr, get, num, obj, toF64 } from './state.js';
  * constant stays apart until it can be folded into alpha_, because onnxruntime fuses a scalar Mul next to a MatMul
  * into FusedMatMul with a float32 alpha.
  */
-interface KernelValue {
+export interface KernelValue {
   name?: string;
   c: number;
 }
 
-interface Train {
+/** The training rows a kernel is taken against: the input x [N, f], X_train_ row-major [m, f]. */
+export interface Train {
   x: Var;
   fit: Float64Array;
   m: number;
@@ -68,7 +69,7 @@ function product(ctx: ConvertContext, a: KernelValue, b: KernelValue): KernelVal
 const matrix = (name: string): KernelValue => ({ name, c: 1 });
 
 /** K(x, X_train_) for one (possibly composite) fitted kernel. */
-function kernel(ctx: ConvertContext, k: PyObject, t: Train): KernelValue {
+export function kernel(ctx: ConvertContext, k: PyObject, t: Train): KernelValue {
   switch (k.name) {
     case 'Sum':
       return sum(ctx, kernel(ctx, obj(k, 'k1'), t), kernel(ctx, obj(k, 'k2'), t));
@@ -126,7 +127,7 @@ function kernel(ctx: ConvertContext, k: PyObject, t: Train): KernelValue {
     }
     default:
       throw new UnsupportedEstimatorError(
-        `GaussianProcessRegressor kernel ${k.name} is not supported (RBF, Matern, RationalQuadratic, ExpSineSquared, DotProduct, ConstantKernel, WhiteKernel, sums, products and powers are)`,
+        `Gaussian process kernel ${k.name} is not supported (RBF, Matern, RationalQuadratic, ExpSineSquared, DotProduct, ConstantKernel, WhiteKernel, sums, products and powers are)`,
       );
   }
 }

@@ -30,6 +30,8 @@ import {
 import { featureSelector } from './feature-selection.js';
 import { functionTransformer } from './function-transformer.js';
 import { gaussianProcessRegressor } from './gaussian-process.js';
+import { gaussianProcessClassifier } from './gaussian-process-classifier.js';
+import { gaussianProcessStd } from './gaussian-process-std.js';
 import { histGradientBoostingClassifier, histGradientBoostingRegressor } from './hist-gradient-boosting.js';
 import { isolationForest } from './iforest.js';
 import { kernelCenterer } from './kernel-centerer.js';
@@ -167,6 +169,7 @@ const CLASSIFIERS: Record<string, Classifier> = {
   CalibratedClassifierCV: calibratedClassifier,
   RadiusNeighborsClassifier: radiusNeighborsClassifier,
   CategoricalNB: categoricalNb,
+  GaussianProcessClassifier: gaussianProcessClassifier,
 };
 
 const REGRESSORS: Record<string, Regressor> = {
@@ -247,6 +250,7 @@ const EXTRA_METHODS: Record<string, Other> = {
   PLSRegression: plsTransform,
   PLSCanonical: plsTransform,
   CCA: plsTransform,
+  GaussianProcessRegressor: gaussianProcessStd,
 };
 
 /** Every class name the converters accept (DictVectorizer and the text vectorizers only as a pipeline's first step). */
