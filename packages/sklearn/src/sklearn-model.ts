@@ -17,6 +17,7 @@ import { type ConvertedSklearnModel, loadSklearnModel } from './load.js';
 import { loadSklearnModelIsolated } from './load-isolated.js';
 import type { PickleLimits } from './pickle/limits.js';
 import type { GraphFeed } from './request-encoding.js';
+import { refuseFlaggedRows } from './row-refusal.js';
 
 /** Options of a SklearnModel. */
 export interface SklearnModelOptions {
@@ -188,6 +189,9 @@ export class SklearnModel extends OnnxModel {
     const res = await this.infer({ inputs });
     const out = res.outputs.find((t) => t.name === name);
     if (!out) throw new InferenceError(`model ${this.name}: the graph has no output "${name}"`);
+    const refusal = this.model.rowRefusal;
+    const flags = refusal && res.outputs.find((t) => t.name === refusal.output);
+    if (refusal && flags) refuseFlaggedRows(this.name, flags, refusal.reason);
     return out;
   }
 

@@ -9,7 +9,6 @@ import {
   convertSklearnBytes,
   loadSklearnModel,
   supportedEstimators,
-  UnsupportedEstimatorError,
 } from '../src/index.js';
 import type { GraphFeed } from '../src/request-encoding.js';
 import { expectClose, localFixture, readJson } from './helpers.js';
@@ -71,10 +70,9 @@ describe.each(expected.cases.map((c) => [c.name, c] as const))('scikit-learn 1.2
 const file = (name: string): Uint8Array => new Uint8Array(readFileSync(localFixture(`models-more/${name}.joblib`)));
 
 describe('what cannot match scikit-learn is refused with the reason', () => {
-  it('RadiusNeighborsClassifier(outlier_label=None): sklearn raises for rows with no neighbour', () => {
-    const run = (): unknown => convertSklearnBytes(file('refused_radius_clf_no_outlier_label'));
-    expect(run).toThrow(UnsupportedEstimatorError);
-    expect(run).toThrow(/outlier_label=None\) raises for a row with no training row within the radius/);
+  it('RadiusNeighborsClassifier(outlier_label=None) is served; the rows sklearn raises for are flagged for a 400', () => {
+    const m = convertSklearnBytes(file('refused_radius_clf_no_outlier_label'));
+    expect(m.rowRefusal?.reason).toMatch(/have no training row within radius 0.5 \(the model has outlier_label=None\)/);
   });
   it('LocalOutlierFactor(novelty=False) has no method for new rows', () => {
     expect(() => convertSklearnBytes(file('refused_lof_outlier_detection'))).toThrow(

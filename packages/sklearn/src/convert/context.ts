@@ -21,6 +21,8 @@ export interface ClassifierOut {
   decision?: Var;
   /** The label `labelIndex` == classes.length stands for (RadiusNeighborsClassifier's outlier_label outside classes_). */
   extraLabel?: number | string;
+  /** Rows scikit-learn raises for (a DOUBLE [N, 1] flag, 1 = refused), and why: such a request is answered with a 400. */
+  refusedRows?: { name: string; reason: string };
 }
 
 /** The scikit-learn methods a converted model can answer (`predict_std`: GaussianProcessRegressor's predict(X, return_std=True)). */

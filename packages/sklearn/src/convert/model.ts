@@ -80,6 +80,8 @@ export interface ConvertedGraph {
   classes?: (number | string)[];
   /** The scikit-learn methods the graph answers: the graph output of each and its element type. */
   methods: Partial<Record<SklearnMethod, { output: string; type: ElemType }>>;
+  /** A DOUBLE [N] graph output, 1 for rows scikit-learn raises for, and the reason (the request gets a 400). */
+  rowRefusal?: { output: string; reason: string };
 }
 
 function names(v: PyValue | undefined): string[] | undefined {
@@ -279,7 +281,16 @@ export function convertEstimator(root: PyValue): ConvertedGraph {
   };
   if (out.probabilities) methods.predict_proba = out.probabilities;
   if (out.decision) methods.decision_function = out.decision;
-  return { ...finish(ctx, last.name, 'classifier', inputs, methods), classes };
+  const rowRefusal = out.refusedRows ? refusalOutput(ctx, out.refusedRows) : undefined;
+  return { ...finish(ctx, last.name, 'classifier', inputs, methods), classes, ...(rowRefusal ? { rowRefusal } : {}) };
+}
+
+/** Declare the row-refusal flag [N] as the graph output `refused_rows`. */
+function refusalOutput(ctx: ConvertContext, r: { name: string; reason: string }): ConvertedGraph['rowRefusal'] {
+  const output = 'refused_rows';
+  ctx.g.node('Reshape', [r.name, ctx.constI([-1])], [output]);
+  ctx.g.output(output, 'DOUBLE', ['N']);
+  return { output, reason: r.reason };
 }
 
 /** Graph output names per method (the first three keep the names servekit has always used). */

@@ -1,7 +1,8 @@
 /**
  * RadiusNeighborsClassifier / RadiusNeighborsRegressor: every training row within `radius` votes (uniform or
  * 1/distance; rows at distance 0 alone when there are any). Rows with no neighbour follow `outlier_label_`
- * (classifier) or give NaN (regressor), as scikit-learn does.
+ * (classifier; with outlier_label=None the request is refused, as scikit-learn raises) or give NaN (regressor), as
+ * scikit-learn does.
  */
 import { attr } from '@servekit/onnx';
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
@@ -33,19 +34,42 @@ function radiusWeights(ctx: ConvertContext, est: PyObject, x: Var): { w: string;
   return { w: ctx.op('Where', [anyZero, zero, inv]), count, m };
 }
 
+/** Class votes [N, c] of the training rows within the radius (weighted), and the within-radius count [N, 1]. */
+function classVotes(ctx: ConvertContext, est: PyObject, x: Var, c: number): { votes: string; count: string } {
+  const { w, count, m } = radiusWeights(ctx, est, x);
+  const y = toF64(arr(est, '_y'));
+  if (y.length !== m)
+    throw new UnsupportedEstimatorError(`RadiusNeighborsClassifier _y has ${y.length} labels for ${m} rows`);
+  const onehot = new Float64Array(m * c);
+  y.forEach((k, i) => {
+    if (!Number.isInteger(k) || k < 0 || k >= c) {
+      throw new UnsupportedEstimatorError(`RadiusNeighborsClassifier _y holds ${k}, not a class index below ${c}`);
+    }
+    onehot[i * c + k] = 1;
+  });
+  return { votes: ctx.op('MatMul', [w, ctx.constD(onehot, [m, c])]), count };
+}
+
+/**
+ * RadiusNeighborsClassifier(outlier_label=None): scikit-learn raises for a row with no training row within the
+ * radius; the graph flags such rows (`refusedRows`) and the request is answered with a 400 naming them.
+ */
+function withoutOutlierLabel(ctx: ConvertContext, est: PyObject, x: Var, c: number): ClassifierOut {
+  const { votes, count } = classVotes(ctx, est, x, c);
+  const probabilities = ctx.normalizeRows({ name: votes, type: 'DOUBLE', cols: c });
+  const none = ctx.op('Cast', [ctx.op('Equal', [count, ctx.constD([0], [])])], { to: attr.i(ONNX_TYPE.DOUBLE) });
+  const reason = `have no training row within radius ${num(est, 'radius')} (the model has outlier_label=None)`;
+  return { labelIndex: ctx.argmax(probabilities), probabilities, refusedRows: { name: none, reason } };
+}
+
 /** RadiusNeighborsClassifier: normalized (weighted) class votes; outliers get `outlier_label_`. */
 export function radiusNeighborsClassifier(ctx: ConvertContext, est: PyObject, x: Var): ClassifierOut {
   if (get(est, 'outputs_2d_') === true)
     throw new UnsupportedEstimatorError('multi-output RadiusNeighborsClassifier is not supported');
   const outlier = get(est, 'outlier_label_');
   const label = Array.isArray(outlier) ? outlier[0] : outlier;
-  if (label === undefined || label === null) {
-    throw new UnsupportedEstimatorError(
-      'RadiusNeighborsClassifier(outlier_label=None) raises for a row with no training row within the radius, ' +
-        'which a served model cannot do row by row: refit with outlier_label set (a class or "most_frequent")',
-    );
-  }
   const classes = labels(arr(est, 'classes_'));
+  if (label === undefined || label === null) return withoutOutlierLabel(ctx, est, x, classes.length);
   const outlierLabel = typeof label === 'bigint' ? Number(label) : label;
   if (typeof outlierLabel !== 'number' && typeof outlierLabel !== 'string')
     throw new UnsupportedEstimatorError('RadiusNeighborsClassifier outlier_label_ must be a number or a string');
@@ -57,13 +81,7 @@ export function radiusNeighborsClassifier(ctx: ConvertContext, est: PyObject, x:
   }
   const c = classes.length;
   const at = classes.indexOf(outlierLabel);
-  const { w, count, m } = radiusWeights(ctx, est, x);
-  const y = toF64(arr(est, '_y'));
-  const onehot = new Float64Array(m * c);
-  y.forEach((k, i) => {
-    onehot[i * c + k] = 1;
-  });
-  const votes = ctx.op('MatMul', [w, ctx.constD(onehot, [m, c])]);
+  const { votes, count } = classVotes(ctx, est, x, c);
   const outlierRow = Float64Array.from({ length: c }, (_, k) => (k === at ? 1 : 0));
   const inlier = ctx.op('Greater', [count, ctx.constD([0], [])]);
   const raw: Var = { name: ctx.op('Where', [inlier, votes, ctx.constD(outlierRow, [1, c])]), type: 'DOUBLE', cols: c };
