@@ -11,6 +11,7 @@ import {
   convertSklearnBytes,
   loadSklearnModel,
   supportedEstimators,
+  UnsafePickleError,
   UnsupportedEstimatorError,
 } from '../src/index.js';
 import type { GraphFeed } from '../src/request-encoding.js';
@@ -66,6 +67,13 @@ describe('searches, Gaussian process classifiers and radius neighbours: what is 
     const run = (): unknown => convertSklearnBytes(file('refused_grid_search_no_refit'));
     expect(run).toThrow(UnsupportedEstimatorError);
     expect(run).toThrow(/GridSearchCV\(refit=False\) has no best_estimator_ to serve: fit the search with refit=True/);
+  });
+
+  it('a RandomizedSearchCV over scipy.stats distributions is refused by the unpickler, naming the module', () => {
+    // scipy.stats is not on the list: frozen distributions also pickle numpy.vectorize objects and bound methods
+    const run = (): unknown => convertSklearnBytes(file('refused_random_search_scipy_distributions'));
+    expect(run).toThrow(UnsafePickleError);
+    expect(run).toThrow(/'scipy\.stats\./);
   });
 
   it("GaussianProcessClassifier(multi_class='one_vs_one') has no predict_proba in scikit-learn: refused", () => {
