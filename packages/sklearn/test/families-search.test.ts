@@ -16,6 +16,7 @@ import {
 } from '../src/index.js';
 import type { GraphFeed } from '../src/request-encoding.js';
 import { expectClose, localFixture, readJson } from './helpers.js';
+import { obj, type Py, pickle } from './pickle-builder.js';
 
 interface Case {
   name: string;
@@ -95,6 +96,44 @@ describe('searches, Gaussian process classifiers and radius neighbours: what is 
     const out = await runGraph(m, m.encoder.encodeInstances(inputs));
     const flags = values(out[m.rowRefusal!.output]!) as number[];
     expect(flags.flatMap((f, i) => (f !== 0 ? [i] : []))).toEqual(rows);
+  });
+
+  describe('past 2048 training rows the posterior variance (an [m, m] constant) is not built', () => {
+    const m = 2049;
+    const column = (v: (i: number) => number): Py => ({ f64: Array.from({ length: m }, (_, i) => v(i)) });
+    const rbf = obj('sklearn.gaussian_process.kernels.RBF', { length_scale: 1.0 });
+    const fit: Py = { f64: Array.from({ length: m }, (_, i) => i / m), shape: [m, 1] };
+    const member = obj('sklearn.gaussian_process._gpc._BinaryGaussianProcessClassifierLaplace', {
+      X_train_: fit,
+      kernel_: rbf,
+      y_train_: column((i) => i % 2),
+      pi_: column(() => 0.5),
+    });
+    it('GaussianProcessRegressor serves predict only', () => {
+      const gpr = obj('sklearn.gaussian_process._gpr.GaussianProcessRegressor', {
+        n_features_in_: 1,
+        X_train_: fit,
+        kernel_: rbf,
+        alpha_: column(() => 0.001),
+        _y_train_mean: { f64: [0] },
+        _y_train_std: { f64: [1] },
+      });
+      expect(Object.keys(convertSklearnBytes(pickle(gpr)).methods)).toEqual(['predict']);
+    });
+    it('a binary GaussianProcessClassifier serves predict only; a multiclass one is refused', () => {
+      const gpc = (classes: number[], base: Py): Py =>
+        obj('sklearn.gaussian_process._gpc.GaussianProcessClassifier', {
+          n_features_in_: 1,
+          classes_: { f64: classes },
+          multi_class: 'one_vs_rest',
+          base_estimator_: base,
+        });
+      expect(Object.keys(convertSklearnBytes(pickle(gpc([0, 1], member))).methods)).toEqual(['predict']);
+      const ovr = obj('sklearn.multiclass.OneVsRestClassifier', { estimators_: [member, member, member] });
+      expect(() => convertSklearnBytes(pickle(gpc([0, 1, 2], ovr)))).toThrow(
+        /multiclass GaussianProcessClassifier with more than 2048 training rows is not supported/,
+      );
+    });
   });
 
   it('lists the new estimators as supported', () => {

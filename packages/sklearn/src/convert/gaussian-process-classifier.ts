@@ -13,6 +13,7 @@ import { kernel } from './gaussian-process.js';
 import {
   choleskyFactor,
   kernelDiagonal,
+  MAX_VARIANCE_TRAINING_ROWS,
   posteriorVariance,
   scaledInverseTranspose,
 } from './gaussian-process-variance.js';
@@ -24,8 +25,11 @@ const LAMBDAS = [0.41, 0.4, 0.37, 0.44, 0.39];
 const COEFS = [-1854.8214151, 3516.89893646, 221.29346712, 128.12323805, -2010.49422654];
 const BINARY = '_BinaryGaussianProcessClassifierLaplace';
 
-/** One binary Laplace member: its latent mean f* [N, 1] and positive-class probability π* [N, 1]. */
-function binaryLaplace(ctx: ConvertContext, est: PyObject, x: Var): { f: string; p: string } {
+/**
+ * One binary Laplace member: its latent mean f* [N, 1] and positive-class probability π* [N, 1] (absent past
+ * MAX_VARIANCE_TRAINING_ROWS training rows: the variance needs an [m, m] constant).
+ */
+function binaryLaplace(ctx: ConvertContext, est: PyObject, x: Var): { f: string; p?: string } {
   if (est.name !== BINARY)
     throw new UnsupportedEstimatorError(`GaussianProcessClassifier member ${est.name} is not a ${BINARY}`);
   const fitArr = arr(est, 'X_train_');
@@ -42,15 +46,16 @@ function binaryLaplace(ctx: ConvertContext, est: PyObject, x: Var): { f: string;
   };
   const y = vec('y_train_');
   const pi = vec('pi_');
-  const wsr = vec('W_sr_');
-  const lArr = arr(est, 'L_');
-  const l = choleskyFactor(BINARY, lArr, toF64(lArr), m);
   const xd = ctx.cast(x, 'DOUBLE');
   const kv = kernel(ctx, k, { x: xd, fit: toF64(fitArr), m, f });
   const kmat = kv.name ?? filled(ctx, xd, m, 1).name;
   // the kernel's constant folded into the MatMul constants (onnxruntime would fuse a scalar Mul as float32)
   const resid = Float64Array.from(y, (v, i) => (v - pi[i]!) * kv.c);
   const fStar = ctx.op('MatMul', [kmat, ctx.constD(resid, [m, 1])]);
+  if (m > MAX_VARIANCE_TRAINING_ROWS) return { f: fStar };
+  const wsr = vec('W_sr_');
+  const lArr = arr(est, 'L_');
+  const l = choleskyFactor(BINARY, lArr, toF64(lArr), m);
   const w = scaledInverseTranspose(l, m, kv.c, wsr);
   const variance = posteriorVariance(ctx, kmat, w, m, kernelDiagonal(ctx, k, xd));
   // alpha = 1 / (2 var); integrals = sqrt(pi/alpha) erf(λ f sqrt(alpha / (alpha + λ²))) / (2 sqrt(2π var))
@@ -80,15 +85,20 @@ function binaryLaplace(ctx: ConvertContext, est: PyObject, x: Var): { f: string;
   return { f: fStar, p: ctx.op('Add', [sum, ctx.constD([half], [])]) };
 }
 
-/** GaussianProcessClassifier: predict, predict_proba (binary, or one_vs_rest normalized over the classes). */
+/**
+ * GaussianProcessClassifier: predict, predict_proba (binary, or one_vs_rest normalized over the classes). A binary one
+ * past MAX_VARIANCE_TRAINING_ROWS training rows serves predict only.
+ */
 export function gaussianProcessClassifier(ctx: ConvertContext, est: PyObject, x: Var): ClassifierOut {
   const classes = arr(est, 'classes_').shape[0] ?? 0;
   const base = obj(est, 'base_estimator_');
   if (classes === 2) {
     const { f, p } = binaryLaplace(ctx, base, x);
+    const labelIndex = ctx.positiveIndex({ name: f, type: 'DOUBLE', cols: 1 });
+    if (p === undefined) return { labelIndex };
     const one = ctx.op('Sub', [ctx.constD([1], []), p]);
     const probabilities: Var = { name: ctx.op('Concat', [one, p], { axis: attr.i(1) }), type: 'DOUBLE', cols: 2 };
-    return { labelIndex: ctx.positiveIndex({ name: f, type: 'DOUBLE', cols: 1 }), probabilities };
+    return { labelIndex, probabilities };
   }
   const mode = str(est, 'multi_class', 'one_vs_rest');
   if (mode !== 'one_vs_rest' || base.name !== 'OneVsRestClassifier') {
@@ -104,7 +114,13 @@ export function gaussianProcessClassifier(ctx: ConvertContext, est: PyObject, x:
   }
   const columns = members.map((e) => {
     if (!isPyObject(e)) throw new UnsupportedEstimatorError('GaussianProcessClassifier member is not an estimator');
-    return binaryLaplace(ctx, e, x).p;
+    const { p } = binaryLaplace(ctx, e, x);
+    if (p === undefined) {
+      throw new UnsupportedEstimatorError(
+        `multiclass GaussianProcessClassifier with more than ${MAX_VARIANCE_TRAINING_ROWS} training rows is not supported: its predict needs each member's posterior variance, an [m, m] matrix in the graph`,
+      );
+    }
+    return p;
   });
   const raw = ctx.op('Concat', columns, { axis: attr.i(1) });
   // OneVsRestClassifier.predict: the last class with the highest positive-class probability

@@ -11,17 +11,19 @@ import { gaussianProcessRegressor, kernel } from './gaussian-process.js';
 import {
   choleskyFactor,
   kernelDiagonal,
+  MAX_VARIANCE_TRAINING_ROWS,
   posteriorVariance,
   scaledInverseTranspose,
 } from './gaussian-process-variance.js';
 import { filled } from './math.js';
 import { arr, get, toF64 } from './state.js';
 
-/** `predict_std` of a fitted GaussianProcessRegressor. */
+/** `predict_std` of a fitted GaussianProcessRegressor (none past MAX_VARIANCE_TRAINING_ROWS training rows). */
 export function gaussianProcessStd(ctx: ConvertContext, est: PyObject, x: Var): MethodOutputs {
   const mean = gaussianProcessRegressor(ctx, est, x);
   const fitArr = arr(est, 'X_train_');
   const [m, f] = fitArr.shape as [number, number];
+  if (m > MAX_VARIANCE_TRAINING_ROWS) return {}; // predict only: the variance needs an [m, m] constant
   const k = get(est, 'kernel_');
   if (!isPyObject(k)) throw new UnsupportedEstimatorError('GaussianProcessRegressor has no fitted kernel_');
   const xd = ctx.cast(x, 'DOUBLE');

@@ -7,6 +7,12 @@ import type { NdArray, PyObject } from '../pickle/py-types.js';
 import type { ConvertContext, Var } from './context.js';
 import { num, obj } from './state.js';
 
+/**
+ * Past this many training rows the posterior variance is not built: (L⁻¹)ᵀ is an [m, m] float64 constant (32 MiB at
+ * 2048 rows, computed at load in O(m³)).
+ */
+export const MAX_VARIANCE_TRAINING_ROWS = 2048;
+
 /** c · v: a per-row value [N, 1] in the graph (absent: 1) times a constant. */
 interface DiagValue {
   name?: string;
