@@ -89,14 +89,19 @@ describe('searches, Gaussian process classifiers and radius neighbours: what is 
     expect(m.classes).toEqual([0, 1, 2]);
   });
 
-  it('RadiusNeighborsClassifier(outlier_label=None) flags exactly the rows scikit-learn raises for', async () => {
-    const m = convertSklearnBytes(file('radius_clf_no_outlier_label'));
-    expect(m.rowRefusal?.reason).toMatch(/have no training row within radius 0.8 \(the model has outlier_label=None\)/);
-    const { inputs, rows } = expected.radius_refusal;
-    const out = await runGraph(m, m.encoder.encodeInstances(inputs));
-    const flags = values(out[m.rowRefusal!.output]!) as number[];
-    expect(flags.flatMap((f, i) => (f !== 0 ? [i] : []))).toEqual(rows);
-  });
+  it.each(['radius_clf_no_outlier_label', 'voting_radius_no_outlier_label'])(
+    '%s: RadiusNeighborsClassifier(outlier_label=None) flags exactly the rows scikit-learn raises for',
+    async (name) => {
+      const m = convertSklearnBytes(file(name));
+      expect(m.rowRefusal?.reason).toMatch(
+        /have no training row within radius 0.8 \(the model has outlier_label=None\)/,
+      );
+      const { inputs, rows } = expected.radius_refusal;
+      const out = await runGraph(m, m.encoder.encodeInstances(inputs));
+      const flags = values(out[m.rowRefusal!.output]!) as number[];
+      expect(flags.flatMap((f, i) => (f !== 0 ? [i] : []))).toEqual(rows);
+    },
+  );
 
   describe('past 2048 training rows the posterior variance (an [m, m] constant) is not built', () => {
     const m = 2049;

@@ -21,8 +21,6 @@ export interface ClassifierOut {
   decision?: Var;
   /** The label `labelIndex` == classes.length stands for (RadiusNeighborsClassifier's outlier_label outside classes_). */
   extraLabel?: number | string;
-  /** Rows scikit-learn raises for (a DOUBLE [N, 1] flag, 1 = refused), and why: such a request is answered with a 400. */
-  refusedRows?: { name: string; reason: string };
 }
 
 /** The scikit-learn methods a converted model can answer (`predict_std`: GaussianProcessRegressor's predict(X, return_std=True)). */
@@ -47,6 +45,11 @@ export type MethodOutputs = Partial<Record<SklearnMethod, Var>>;
 /** Wraps a GraphBuilder with the helpers the converters share. */
 export class ConvertContext {
   readonly g = new GraphBuilder('sklearn');
+  /**
+   * Rows scikit-learn raises for, from any estimator in the model (a DOUBLE [N, 1] flag, 1 = refused), and why: a
+   * request holding such rows is answered with a 400 that names them.
+   */
+  readonly rowRefusals: { name: string; reason: string }[] = [];
 
   constructor() {
     this.g.opset('', 19);

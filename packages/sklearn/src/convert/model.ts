@@ -281,16 +281,24 @@ export function convertEstimator(root: PyValue): ConvertedGraph {
   };
   if (out.probabilities) methods.predict_proba = out.probabilities;
   if (out.decision) methods.decision_function = out.decision;
-  const rowRefusal = out.refusedRows ? refusalOutput(ctx, out.refusedRows) : undefined;
-  return { ...finish(ctx, last.name, 'classifier', inputs, methods), classes, ...(rowRefusal ? { rowRefusal } : {}) };
+  return { ...finish(ctx, last.name, 'classifier', inputs, methods), classes };
 }
 
-/** Declare the row-refusal flag [N] as the graph output `refused_rows`. */
-function refusalOutput(ctx: ConvertContext, r: { name: string; reason: string }): ConvertedGraph['rowRefusal'] {
+/** The row-refusal flags of every estimator in the model as one graph output `refused_rows` [N] (1 = refused). */
+function refusalOutput(ctx: ConvertContext): ConvertedGraph['rowRefusal'] {
+  const all = ctx.rowRefusals;
+  if (all.length === 0) return undefined;
   const output = 'refused_rows';
-  ctx.g.node('Reshape', [r.name, ctx.constI([-1])], [output]);
+  const flags =
+    all.length === 1
+      ? all[0]!.name
+      : ctx.op(
+          'Max',
+          all.map((r) => r.name),
+        );
+  ctx.g.node('Reshape', [flags, ctx.constI([-1])], [output]);
   ctx.g.output(output, 'DOUBLE', ['N']);
-  return { output, reason: r.reason };
+  return { output, reason: [...new Set(all.map((r) => r.reason))].join('; ') };
 }
 
 /** Graph output names per method (the first three keep the names servekit has always used). */
@@ -323,7 +331,16 @@ function finish(
     served[m] = { output: name, type: out.type };
     if (name === 'label' || name === 'probabilities' || name === 'variable') outputs[name] = name;
   }
-  return { onnx: ctx.g.toBytes(), estimator, task, inputs, outputs, methods: served };
+  const rowRefusal = refusalOutput(ctx);
+  return {
+    onnx: ctx.g.toBytes(),
+    estimator,
+    task,
+    inputs,
+    outputs,
+    methods: served,
+    ...(rowRefusal ? { rowRefusal } : {}),
+  };
 }
 
 /** The default method of a converted graph: predict when it has one, else transform. */

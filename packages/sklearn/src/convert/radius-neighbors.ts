@@ -52,14 +52,15 @@ function classVotes(ctx: ConvertContext, est: PyObject, x: Var, c: number): { vo
 
 /**
  * RadiusNeighborsClassifier(outlier_label=None): scikit-learn raises for a row with no training row within the
- * radius; the graph flags such rows (`refusedRows`) and the request is answered with a 400 naming them.
+ * radius; the graph flags such rows (`ctx.rowRefusals`) and the request is answered with a 400 naming them.
  */
 function withoutOutlierLabel(ctx: ConvertContext, est: PyObject, x: Var, c: number): ClassifierOut {
   const { votes, count } = classVotes(ctx, est, x, c);
   const probabilities = ctx.normalizeRows({ name: votes, type: 'DOUBLE', cols: c });
   const none = ctx.op('Cast', [ctx.op('Equal', [count, ctx.constD([0], [])])], { to: attr.i(ONNX_TYPE.DOUBLE) });
   const reason = `have no training row within radius ${num(est, 'radius')} (the model has outlier_label=None)`;
-  return { labelIndex: ctx.argmax(probabilities), probabilities, refusedRows: { name: none, reason } };
+  ctx.rowRefusals.push({ name: none, reason });
+  return { labelIndex: ctx.argmax(probabilities), probabilities };
 }
 
 /** RadiusNeighborsClassifier: normalized (weighted) class votes; outliers get `outlier_label_`. */
