@@ -11,6 +11,8 @@
 // and the load generator's CPU µs per request (this process's reaped children, /proc/self/stat).
 // Usage: node bench/grpc-vs-rest.mjs [--rounds 3] [--duration 5] [--concurrency 64] [--h2-connections 4]
 //        [--serve-args="--flag value …"] [--cpu-prof DIR] (the server writes a V8 CPU profile there on exit)
+//        [--baseline-root DIR] (A/B: the same rows for the built checkout in DIR, e.g. the commit before a change,
+//        alternated with this checkout's in every round) [--rows rest,grpc] (which rows each round runs)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -28,6 +30,8 @@ const { values: opts } = parseArgs({
     'h2-connections': { type: 'string', default: '4' },
     'serve-args': { type: 'string', default: '' },
     'cpu-prof': { type: 'string' },
+    'baseline-root': { type: 'string' },
+    rows: { type: 'string', default: 'rest,grpc' },
   },
 });
 const rounds = Number(opts.rounds);
@@ -163,45 +167,72 @@ const row = (label, x) =>
   `${label.padEnd(30)} ${fmt(x.rps).padStart(7)} req/s  p50 ${fmt(x.p50, 2).padStart(7)} ms  p99 ${fmt(x.p99, 2).padStart(7)} ms  server ${fmt(x.cpuUs).padStart(5)} µs CPU/req  loadgen ${fmt(x.genUs).padStart(4)} µs CPU/req${x.errors ? `  ERRORS ${x.errors}` : ''}`;
 
 const serveExtra = opts['serve-args'].split(' ').filter((a) => a !== '');
-const argv = serveArgv(['--model_dir', MODEL_DIR, '--model_name', MODEL, '--log_level', 'info', ...serveExtra]);
-if (opts['cpu-prof']) argv.unshift('--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`);
-const server = await startServer(argv);
+/** `servekit serve` of mlp_784 from this checkout, or from `bin` (a baseline's CLI). */
+function serveModel(bin) {
+  const argv = serveArgv(['--model_dir', MODEL_DIR, '--model_name', MODEL, '--log_level', 'info', ...serveExtra]);
+  if (bin) argv[0] = bin;
+  if (opts['cpu-prof']) argv.unshift('--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`);
+  return startServer(argv);
+}
+const rowKinds = opts.rows.split(',');
+const variants = [{ label: '' }];
+if (opts['baseline-root'] !== undefined) {
+  variants.unshift({ label: 'baseline ', bin: join(opts['baseline-root'], 'packages/cli/dist/bin.js') });
+}
+for (const v of variants) v.server = await serveModel(v.bin);
 try {
-  const outputs = await checkAnswers(server);
+  let outputs = 0;
+  for (const v of variants) outputs = await checkAnswers(v.server);
   process.stdout.write(
     `mlp_784 1×784 FP32, c=${c}, ${durationS} s per row; REST: wrk -t2 -c${c}; gRPC: h2load -t2 -c${h2Conns} -m${Math.ceil(c / h2Conns)}` +
       ` (grpc-status 0 and the REST answer checked once with grpc-js: ${outputs} outputs equal)\n`,
   );
-  restLoad(server.port, 1); // warm-up of both paths
-  await grpcLoad(server, 1);
+  for (const v of variants) {
+    restLoad(v.server.port, 1); // warm-up of both paths
+    await grpcLoad(v.server, 1);
+  }
+  const runs = variants.flatMap((v) => rowKinds.map((kind) => ({ v, kind })));
   const ratios = [];
   const cpuRatios = [];
   for (let r = 1; r <= rounds; r++) {
-    // Alternate which row goes first, so neither always follows the other's after-effects.
-    const order = r % 2 === 1 ? ['rest', 'grpc'] : ['grpc', 'rest'];
-    const got = {};
-    for (const kind of order) {
-      got[kind] =
-        kind === 'rest'
-          ? await measured(server, async () => restLoad(server.port, durationS))
-          : await measured(server, () => grpcLoad(server, durationS));
+    // Rotate which row goes first, so none always follows another's after-effects.
+    const order = runs.map((_, i) => runs[(i + r - 1) % runs.length]);
+    const got = new Map();
+    for (const { v, kind } of order) {
+      const run =
+        kind === 'rest' ? async () => restLoad(v.server.port, durationS) : () => grpcLoad(v.server, durationS);
+      got.set(`${v.label}${kind}`, await measured(v.server, run));
     }
-    ratios.push(got.grpc.rps / got.rest.rps);
-    cpuRatios.push(got.rest.cpuUs / got.grpc.cpuUs);
-    process.stdout.write(
-      `round ${r}\n  ${row('V2 REST JSON (wrk)', got.rest)}\n  ${row('gRPC raw (h2load)', got.grpc)}\n`,
-    );
-    process.stdout.write(
-      `  gRPC ÷ REST: req/s ${fmt(ratios.at(-1), 2)}×, server CPU per request (REST's ÷ gRPC's) ${fmt(cpuRatios.at(-1), 2)}×\n`,
-    );
+    process.stdout.write(`round ${r}\n`);
+    for (const { v, kind } of runs) {
+      const name = kind === 'rest' ? 'V2 REST JSON (wrk)' : 'gRPC raw (h2load)';
+      process.stdout.write(`  ${row(`${v.label}${name}`, got.get(`${v.label}${kind}`))}\n`);
+    }
+    const rest = got.get('rest');
+    const grpc = got.get('grpc');
+    if (rest && grpc) {
+      ratios.push(grpc.rps / rest.rps);
+      cpuRatios.push(rest.cpuUs / grpc.cpuUs);
+      process.stdout.write(
+        `  gRPC ÷ REST: req/s ${fmt(ratios.at(-1), 2)}×, server CPU per request (REST's ÷ gRPC's) ${fmt(cpuRatios.at(-1), 2)}×\n`,
+      );
+    }
+    const base = got.get('baseline grpc');
+    if (base && grpc) {
+      process.stdout.write(
+        `  gRPC, this ÷ baseline: req/s ${fmt(grpc.rps / base.rps, 2)}×, server CPU per request ${fmt(grpc.cpuUs / base.cpuUs, 2)}×\n`,
+      );
+    }
   }
   const median = (a) => {
     const s = [...a].sort((x, y) => x - y);
     return (s[Math.floor((s.length - 1) / 2)] + s[Math.ceil((s.length - 1) / 2)]) / 2;
   };
-  process.stdout.write(
-    `median gRPC ÷ REST: req/s ${fmt(median(ratios), 2)}×, server CPU per request ${fmt(median(cpuRatios), 2)}×\n`,
-  );
+  if (ratios.length > 0) {
+    process.stdout.write(
+      `median gRPC ÷ REST: req/s ${fmt(median(ratios), 2)}×, server CPU per request ${fmt(median(cpuRatios), 2)}×\n`,
+    );
+  }
 } finally {
-  await stopServer(server);
+  for (const v of variants) await stopServer(v.server);
 }
