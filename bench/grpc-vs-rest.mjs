@@ -1,7 +1,7 @@
 // Issue 15, row 3: gRPC `ModelInfer` with `raw_input_contents` ÷ V2 REST JSON of the same 1×784 FP32 request
 // (mlp_784), both at the same concurrency, both driven by a native load generator, alternated in one run:
 //   REST  wrk -t2 -cC (C connections, one request in flight each), a prebuilt JSON body
-//   gRPC  h2load -t2 -cN -m(C/N) (N HTTP/2 connections, C/N streams each), a prebuilt gRPC message
+//   gRPC  h2load -t2 -cN -m(C/N) (-t1 for N = 1) (N HTTP/2 connections, C/N streams each), a prebuilt gRPC message
 //         (5-byte length prefix + protobuf) POSTed with `content-type: application/grpc`, `te: trailers`
 // h2load counts HTTP statuses only and a gRPC error is an HTTP 200 with grpc-status in its trailers, so every gRPC
 // row is checked against the server's own count: Triton statistics' success/fail deltas of the model must equal
@@ -13,6 +13,8 @@
 //        [--serve-args="--flag value …"] [--cpu-prof DIR] (the server writes a V8 CPU profile there on exit)
 //        [--baseline-root DIR] (A/B: the same rows for the built checkout in DIR, e.g. the commit before a change,
 //        alternated with this checkout's in every round) [--rows rest,grpc] (which rows each round runs)
+//        [--compare-args="…"] [--compare-node-options="…"] (A/B: a second server of this checkout with other serve
+//        flags and/or node options, e.g. --max-semi-space-size=64, alternated in every round)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -31,6 +33,8 @@ const { values: opts } = parseArgs({
     'serve-args': { type: 'string', default: '' },
     'cpu-prof': { type: 'string' },
     'baseline-root': { type: 'string' },
+    'compare-args': { type: 'string' },
+    'compare-node-options': { type: 'string' },
     rows: { type: 'string', default: 'rest,grpc' },
   },
 });
@@ -38,6 +42,7 @@ const rounds = Number(opts.rounds);
 const durationS = Number(opts.duration);
 const c = Number(opts.concurrency);
 const h2Conns = Math.min(Number(opts['h2-connections']), c);
+const h2Threads = Math.min(2, h2Conns); // h2load wants at least one connection per thread
 const MODEL = 'mlp_784';
 const MODEL_DIR = join(ROOT, '../shared/fixtures/onnx/bench/mlp_784');
 
@@ -110,7 +115,7 @@ async function grpcLoad(server, seconds) {
   const before = await inferCounts(server.port);
   const log = join(work, 'h2load.log');
   const url = `http://127.0.0.1:${server.grpcPort}/inference.GRPCInferenceService/ModelInfer`;
-  const args = ['-t2', `-c${h2Conns}`, `-m${Math.ceil(c / h2Conns)}`, `-D${seconds}`, `--log-file=${log}`];
+  const args = [`-t${h2Threads}`, `-c${h2Conns}`, `-m${Math.ceil(c / h2Conns)}`, `-D${seconds}`, `--log-file=${log}`];
   args.push('-d', grpcBodyFile, '-H', 'content-type: application/grpc', '-H', 'te: trailers', url);
   const out = execFileSync('h2load', args, { encoding: 'utf8' });
   const after = await inferCounts(server.port);
@@ -166,11 +171,12 @@ const fmt = (v, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : '–');
 const row = (label, x) =>
   `${label.padEnd(30)} ${fmt(x.rps).padStart(7)} req/s  p50 ${fmt(x.p50, 2).padStart(7)} ms  p99 ${fmt(x.p99, 2).padStart(7)} ms  server ${fmt(x.cpuUs).padStart(5)} µs CPU/req  loadgen ${fmt(x.genUs).padStart(4)} µs CPU/req${x.errors ? `  ERRORS ${x.errors}` : ''}`;
 
-const serveExtra = opts['serve-args'].split(' ').filter((a) => a !== '');
-/** `servekit serve` of mlp_784 from this checkout, or from `bin` (a baseline's CLI). */
-function serveModel(bin) {
-  const argv = serveArgv(['--model_dir', MODEL_DIR, '--model_name', MODEL, '--log_level', 'info', ...serveExtra]);
+const splitArgs = (text) => (text ?? '').split(' ').filter((a) => a !== '');
+/** `servekit serve` of mlp_784 from this checkout, or from `bin` (a baseline's CLI), with extra flags and node options. */
+function serveModel({ bin, args = splitArgs(opts['serve-args']), nodeOptions = [] }) {
+  const argv = serveArgv(['--model_dir', MODEL_DIR, '--model_name', MODEL, '--log_level', 'info', ...args]);
   if (bin) argv[0] = bin;
+  argv.unshift(...nodeOptions);
   if (opts['cpu-prof']) argv.unshift('--cpu-prof', `--cpu-prof-dir=${opts['cpu-prof']}`);
   return startServer(argv);
 }
@@ -179,12 +185,16 @@ const variants = [{ label: '' }];
 if (opts['baseline-root'] !== undefined) {
   variants.unshift({ label: 'baseline ', bin: join(opts['baseline-root'], 'packages/cli/dist/bin.js') });
 }
-for (const v of variants) v.server = await serveModel(v.bin);
+if (opts['compare-args'] !== undefined || opts['compare-node-options'] !== undefined) {
+  const args = [...splitArgs(opts['serve-args']), ...splitArgs(opts['compare-args'])];
+  variants.push({ label: 'B ', args, nodeOptions: splitArgs(opts['compare-node-options']) });
+}
+for (const v of variants) v.server = await serveModel(v);
 try {
   let outputs = 0;
   for (const v of variants) outputs = await checkAnswers(v.server);
   process.stdout.write(
-    `mlp_784 1×784 FP32, c=${c}, ${durationS} s per row; REST: wrk -t2 -c${c}; gRPC: h2load -t2 -c${h2Conns} -m${Math.ceil(c / h2Conns)}` +
+    `mlp_784 1×784 FP32, c=${c}, ${durationS} s per row; REST: wrk -t2 -c${c}; gRPC: h2load -t${h2Threads} -c${h2Conns} -m${Math.ceil(c / h2Conns)}` +
       ` (grpc-status 0 and the REST answer checked once with grpc-js: ${outputs} outputs equal)\n`,
   );
   for (const v of variants) {
@@ -217,11 +227,19 @@ try {
         `  gRPC ÷ REST: req/s ${fmt(ratios.at(-1), 2)}×, server CPU per request (REST's ÷ gRPC's) ${fmt(cpuRatios.at(-1), 2)}×\n`,
       );
     }
-    const base = got.get('baseline grpc');
-    if (base && grpc) {
-      process.stdout.write(
-        `  gRPC, this ÷ baseline: req/s ${fmt(grpc.rps / base.rps, 2)}×, server CPU per request ${fmt(grpc.cpuUs / base.cpuUs, 2)}×\n`,
-      );
+    for (const [other, name] of [
+      ['baseline', 'this ÷ baseline'],
+      ['B', 'B ÷ this'],
+    ]) {
+      for (const kind of rowKinds) {
+        const o = got.get(`${other} ${kind}`);
+        const mine = got.get(kind);
+        if (!o || !mine) continue;
+        const [num, den] = other === 'B' ? [o, mine] : [mine, o];
+        process.stdout.write(
+          `  ${kind === 'rest' ? 'REST' : 'gRPC'}, ${name}: req/s ${fmt(num.rps / den.rps, 2)}×, server CPU per request ${fmt(num.cpuUs / den.cpuUs, 2)}×\n`,
+        );
+      }
     }
   }
   const median = (a) => {
