@@ -1,31 +1,20 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { deadlineFromGrpc, earliest } from '../admission/deadline.js';
 import type { DataPlane } from '../dataplane.js';
 import { InvalidInput, redactPaths, toServekitError } from '../errors.js';
 import { modelConfig } from '../extensions/model-config.js';
-import type { InferContext } from '../model/model.js';
 import { logModelInfer } from '../payload-log/grpc-hook.js';
 import type { PayloadLogger } from '../payload-log/payload-logger.js';
-import { endGrpcSpan, grpcCallSpan, startGrpcSpan } from '../tracing/grpc-tracing.js';
+import { endGrpcSpan, startGrpcSpan } from '../tracing/grpc-tracing.js';
 import type { Tracer } from '../tracing/span.js';
-import { makeContext } from './context.js';
+import { grpcCallContext } from './grpc-call-context.js';
 import { lazyInferenceServiceDefinition } from './grpc-proto.js';
+import { GRPC_SERVER_TUNING } from './grpc-server-tuning.js';
 import { MalformedMessage, servedServiceDefinition } from './grpc-service-definition.js';
 import { decodeModelInferRequest, encodeModelInferResponse } from './model-infer-codec.js';
 import { type RepositoryModelRequest, withDualLayoutRepositoryRequests } from './repository-request.js';
 
 type Handler = (call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>) => Promise<unknown>;
-
-function grpcContext(call: grpc.ServerUnaryCall<unknown, unknown>, bodyId?: string): InferContext {
-  const headers: InferContext['headers'] = {};
-  for (const [k, v] of Object.entries(call.metadata.getMap())) headers[k] = typeof v === 'string' ? v : v.toString();
-  const ac = new AbortController();
-  call.once('cancelled', () => ac.abort());
-  const ctx = makeContext(headers, 'grpc-v2', ac.signal, bodyId, grpcCallSpan(call));
-  ctx.deadline = earliest(ctx.deadline, deadlineFromGrpc(call.getDeadline()));
-  return ctx;
-}
 
 /** Most characters of an error message sent as gRPC status details (trailers are bounded, 64 KiB in grpc-js). */
 export const MAX_ERROR_DETAILS = 1024;
@@ -95,9 +84,12 @@ export function grpcHandlers(dataplane: DataPlane, tracer?: Tracer): grpc.Untype
         call.request as unknown as Buffer,
         dataplane.limits,
       );
-      const ctx = grpcContext(call, request.id);
-      const res = await dataplane.inferV2(modelName, modelVersion, request, ctx);
-      return encodeModelInferResponse(res);
+      const { ctx, settle } = grpcCallContext(call, request.id);
+      try {
+        return encodeModelInferResponse(await dataplane.inferV2(modelName, modelVersion, request, ctx));
+      } finally {
+        settle();
+      }
     }),
     RepositoryModelLoad: unary(async (call) => {
       const name = repositoryModelName(call.request as unknown as RepositoryModelRequest, 'load');
@@ -156,6 +148,7 @@ export function createGrpcServer(dataplane: DataPlane, options: GrpcServerOption
   const server = new grpc.Server({
     'grpc.max_receive_message_length': options.maxMessageSize,
     'grpc.max_send_message_length': options.maxMessageSize,
+    ...GRPC_SERVER_TUNING,
   });
   // Triton's and KServe's load/unload layouts, then every deserializer answering malformed bytes with INVALID_ARGUMENT.
   const definition = servedServiceDefinition(withDualLayoutRepositoryRequests(lazyInferenceServiceDefinition()));
