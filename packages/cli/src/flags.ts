@@ -9,7 +9,14 @@ export const MODEL_FORMATS = ['onnx', 'sklearn', 'xgboost', 'lightgbm', 'catboos
 export type ModelFormat = (typeof MODEL_FORMATS)[number];
 
 /** scikit-learn methods `--sklearn_method` may name (a request's `method` parameter picks per request). */
-export const SKLEARN_METHODS = ['predict', 'predict_proba', 'decision_function', 'transform', 'score_samples'] as const;
+export const SKLEARN_METHODS = [
+  'predict',
+  'predict_proba',
+  'decision_function',
+  'transform',
+  'score_samples',
+  'kneighbors',
+] as const;
 
 /** TensorFlow backends of `--tf_backend`. */
 export const TF_BACKENDS = ['wasm', 'cpu'] as const;

@@ -3,64 +3,14 @@ import { RequestTooLarge } from '@servekit/core';
 import { describe, expect, it } from 'vitest';
 import { convertSklearnBytes, UnsafePickleError, UnsupportedEstimatorError } from '../src/index.js';
 import { PickleFormatError } from '../src/pickle/errors.js';
-import { decompressJoblib, readJoblibBytes } from '../src/pickle/joblib.js';
+import { readJoblibBytes } from '../src/pickle/joblib.js';
 import { localFixture } from './helpers.js';
+import { encode, obj, type Py, pickle, renamedModule } from './pickle-builder.js';
 
 const file = (name: string): Uint8Array => new Uint8Array(readFileSync(localFixture(`transformers/${name}.joblib`)));
 
-/** A Python global (class or function) inside a hand-built pickle. */
-interface Global {
-  global: string;
-  /** Attribute dict applied with BUILD after `global()` (NEWOBJ with no arguments); omitted: a bare reference. */
-  state?: Record<string, Py>;
-}
-type Py = string | number | boolean | null | Py[] | Global | { float: number };
-
-const u32 = (n: number): number[] => [n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >>> 24) & 0xff];
-
-/** Protocol-2 opcodes for one value: strings, ints, floats, None, bools, lists, objects with a state dict. */
-function encode(v: Py): number[] {
-  if (v === null) return [0x4e];
-  if (v === true) return [0x88];
-  if (v === false) return [0x89];
-  if (typeof v === 'string') {
-    const b = [...Buffer.from(v, 'utf8')];
-    return [0x58, ...u32(b.length), ...b];
-  }
-  if (typeof v === 'number') {
-    if (Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31) return [0x4a, ...u32(v >>> 0)];
-    const b = Buffer.alloc(8);
-    b.writeDoubleBE(v);
-    return [0x47, ...b];
-  }
-  if (Array.isArray(v)) return [0x5d, 0x28, ...v.flatMap(encode), 0x65];
-  if ('float' in v) {
-    const b = Buffer.alloc(8);
-    b.writeDoubleBE(v.float);
-    return [0x47, ...b];
-  }
-  const dot = v.global.lastIndexOf('.');
-  const ref = [0x63, ...Buffer.from(`${v.global.slice(0, dot)}\n${v.global.slice(dot + 1)}\n`, 'utf8')];
-  if (!v.state) return ref;
-  const items = Object.entries(v.state).flatMap(([k, x]) => [...encode(k), ...encode(x)]);
-  return [...ref, 0x29, 0x81, 0x7d, 0x28, ...items, 0x75, 0x62];
-}
-
-/** A whole pickle holding `v`. */
-const pickle = (v: Py): Uint8Array => Uint8Array.from([0x80, 2, ...encode(v), 0x2e]);
-const obj = (global: string, state: Record<string, Py>): Global => ({ global, state });
-
 /** The fixture with every `from` in its (decompressed) pickle replaced by `to` (same length). */
-function renamed(name: string, from: string, to: string): Uint8Array {
-  const raw = Buffer.from(decompressJoblib(file(name)));
-  let at = raw.indexOf(from);
-  expect(at, `${name} names ${from}`).toBeGreaterThanOrEqual(0);
-  while (at >= 0) {
-    Buffer.from(to).copy(raw, at);
-    at = raw.indexOf(from, at + 1);
-  }
-  return new Uint8Array(raw);
-}
+const renamed = (name: string, from: string, to: string): Uint8Array => renamedModule(file(name), from, to);
 
 describe('the new transformer families keep the allow-list rule', () => {
   // one real fixture per family; the module renamed outside the list must be refused before anything is built

@@ -24,7 +24,14 @@ export interface ClassifierOut {
 }
 
 /** The scikit-learn methods a converted model can answer. */
-export const SKLEARN_METHODS = ['predict', 'predict_proba', 'decision_function', 'transform', 'score_samples'] as const;
+export const SKLEARN_METHODS = [
+  'predict',
+  'predict_proba',
+  'decision_function',
+  'transform',
+  'score_samples',
+  'kneighbors',
+] as const;
 
 /** One scikit-learn method name. */
 export type SklearnMethod = (typeof SKLEARN_METHODS)[number];
@@ -33,7 +40,10 @@ export type SklearnMethod = (typeof SKLEARN_METHODS)[number];
  * What an estimator that is neither a plain classifier, regressor nor transformer offers (clusterers, outlier
  * detectors, mixtures): its methods as graph values. [N, 1] values are served as [N].
  */
-export type MethodOutputs = Partial<Record<SklearnMethod, Var>>;
+export type MethodOutputs = Partial<Record<SklearnMethod, Var>> & {
+  /** kneighbors' second output, INT64 [N, k] indices into the training rows (`kneighbors` holds the distances). */
+  kneighborsIndices?: Var;
+};
 
 /** Wraps a GraphBuilder with the helpers the converters share. */
 export class ConvertContext {

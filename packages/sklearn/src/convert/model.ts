@@ -65,6 +65,15 @@ export type GraphInputs =
       float32: boolean;
     };
 
+/** One served method: its graph output, element type and columns per row. */
+export interface ServedMethod {
+  output: string;
+  type: ElemType;
+  cols: number;
+  /** Further outputs of the method, by the name the response gives them (kneighbors: `indices`). */
+  more?: { name: string; output: string; type: ElemType; cols: number }[];
+}
+
 /** The converted graph and what its inputs/outputs mean. */
 export interface ConvertedGraph {
   onnx: Uint8Array;
@@ -77,8 +86,8 @@ export interface ConvertedGraph {
   outputs: { label?: string; probabilities?: string; variable?: string };
   /** Class labels in their original type (classifiers). */
   classes?: (number | string)[];
-  /** The scikit-learn methods the graph answers: the graph output of each and its element type. */
-  methods: Partial<Record<SklearnMethod, { output: string; type: ElemType }>>;
+  /** The scikit-learn methods the graph answers: the graph output of each, its element type and columns. */
+  methods: Partial<Record<SklearnMethod, ServedMethod>>;
 }
 
 function names(v: PyValue | undefined): string[] | undefined {
@@ -298,19 +307,38 @@ function finish(
   for (const m of SKLEARN_METHODS) {
     const v = methods[m];
     if (!v) continue;
+    if (m === 'kneighbors') {
+      served[m] = kneighborsOutputs(ctx, v, methods.kneighborsIndices);
+      continue;
+    }
     const name = outputName(task, m);
     const out = v.type === 'FLOAT' ? ctx.cast(v, 'DOUBLE') : v;
     const vector = v.cols === 1 && (m !== 'transform' || task !== 'transformer');
     if (vector) ctx.g.node('Reshape', [out.name, ctx.constI([-1])], [name]);
     else ctx.g.node('Identity', [out.name], [name]);
     ctx.g.output(name, out.type, vector ? ['N'] : ['N', out.cols]);
-    served[m] = { output: name, type: out.type };
+    served[m] = { output: name, type: out.type, cols: out.cols };
     if (name === 'label' || name === 'probabilities' || name === 'variable') outputs[name] = name;
   }
   return { onnx: ctx.g.toBytes(), estimator, task, inputs, outputs, methods: served };
 }
 
+/** kneighbors' two graph outputs, `distances` DOUBLE [N, k] and `indices` INT64 [N, k] (2-D even for k = 1). */
+function kneighborsOutputs(ctx: ConvertContext, distances: Var, indices: Var | undefined): ServedMethod {
+  if (!indices) throw new UnsupportedEstimatorError('kneighbors needs its indices output');
+  ctx.g.node('Identity', [distances.name], ['distances']);
+  ctx.g.output('distances', 'DOUBLE', ['N', distances.cols]);
+  ctx.g.node('Identity', [indices.name], ['indices']);
+  ctx.g.output('indices', 'INT64', ['N', indices.cols]);
+  return {
+    output: 'distances',
+    type: 'DOUBLE',
+    cols: distances.cols,
+    more: [{ name: 'indices', output: 'indices', type: 'INT64', cols: indices.cols }],
+  };
+}
+
 /** The default method of a converted graph: predict when it has one, else transform. */
 export function defaultMethod(g: Pick<ConvertedGraph, 'methods'>): SklearnMethod {
-  return g.methods.predict ? 'predict' : 'transform';
+  return g.methods.predict ? 'predict' : g.methods.transform ? 'transform' : 'kneighbors';
 }

@@ -24,6 +24,8 @@ export interface PairDistances {
 /** The metric a fitted neighbours estimator uses, as a Minkowski power (Infinity: chebyshev). */
 function minkowskiPower(est: PyObject): number {
   const metricRaw = get(est, 'effective_metric_') ?? get(est, 'metric');
+  if (metricRaw !== undefined && metricRaw !== null && typeof metricRaw !== 'string')
+    throw new UnsupportedEstimatorError(`${est.name} with metric=a callable is not supported`);
   const metric = typeof metricRaw === 'string' ? metricRaw : 'minkowski';
   const params = get(est, 'effective_metric_params_');
   let p = num(est, 'p', 2);
@@ -41,12 +43,12 @@ function minkowskiPower(est: PyObject): number {
 
 /** Pairwise distances of `x` to the estimator's `_fit_X`. */
 export function pairDistances(ctx: ConvertContext, est: PyObject, x: Var): PairDistances {
+  const p = minkowskiPower(est);
   const fitArr = arr(est, '_fit_X');
   const [m, f] = fitArr.shape as [number, number];
   if (f !== x.cols)
     throw new UnsupportedEstimatorError(`${est.name} expects ${f} features but its input has ${x.cols}`);
   const fit = toF64(fitArr);
-  const p = minkowskiPower(est);
   const xd = ctx.cast(x, 'DOUBLE');
   if (p === 2 && str(est, '_fit_method', 'brute') === 'brute') {
     const fitT = new Float64Array(f * m);

@@ -34,6 +34,7 @@ import { histGradientBoostingClassifier, histGradientBoostingRegressor } from '.
 import { isolationForest } from './iforest.js';
 import { kernelCenterer } from './kernel-centerer.js';
 import { kernelPca } from './kernel-pca.js';
+import { kneighborsMethod } from './kneighbors.js';
 import { knnImputer } from './knn-imputer.js';
 import { labelBinarizer } from './label-binarizer.js';
 import { linearClassifier, linearRegressor, logisticRegression } from './linear.js';
@@ -45,6 +46,7 @@ import { multiOutputClassifier } from './multi-output-classifier.js';
 import { naiveBayes } from './naive-bayes.js';
 import { ncaTransform } from './nca.js';
 import { kNeighborsClassifier, kNeighborsRegressor } from './neighbors.js';
+import { kNeighborsTransformer, radiusNeighborsTransformer } from './neighbors-graph.js';
 import { nmf } from './nmf.js';
 import { plsRegression, plsTransform } from './pls.js';
 import { polynomialFeatures } from './polynomial.js';
@@ -119,6 +121,8 @@ const TRANSFORMERS: Record<string, Transformer> = {
   FeatureUnion: featureUnion,
   NeighborhoodComponentsAnalysis: ncaTransform,
   KernelCenterer: kernelCenterer,
+  KNeighborsTransformer: kNeighborsTransformer,
+  RadiusNeighborsTransformer: radiusNeighborsTransformer,
   Pipeline: (ctx, est, x) => pipelineSteps(est).reduce((v, step) => applyTransformer(ctx, step, v), x),
   ColumnTransformer: (ctx, est, x) => {
     const names = get(est, 'feature_names_in_');
@@ -230,6 +234,7 @@ const OTHERS: Record<string, Other> = {
   OneClassSVM: oneClassSvm,
   LocalOutlierFactor: localOutlierFactor,
   MultiOutputClassifier: multiOutputClassifier,
+  NearestNeighbors: kneighborsMethod,
 };
 
 /** Methods beyond predict / predict_proba / decision_function of some classifiers and regressors. */
@@ -244,6 +249,9 @@ const EXTRA_METHODS: Record<string, Other> = {
   PLSRegression: plsTransform,
   PLSCanonical: plsTransform,
   CCA: plsTransform,
+  KNeighborsTransformer: kneighborsMethod,
+  KNeighborsClassifier: kneighborsMethod,
+  KNeighborsRegressor: kneighborsMethod,
 };
 
 /** Every class name the converters accept (DictVectorizer and the text vectorizers only as a pipeline's first step). */

@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { convertSklearnBytes, UnsafePickleError, UnsupportedEstimatorError } from '../src/index.js';
+import { PickleFormatError } from '../src/pickle/errors.js';
+import { readJoblibBytes } from '../src/pickle/joblib.js';
+import { localFixture } from './helpers.js';
+import { obj, type Py, pickle, renamedModule } from './pickle-builder.js';
+
+const file = (rel: string): Uint8Array => new Uint8Array(readFileSync(localFixture(`${rel}.joblib`)));
+
+describe('kneighbors, neighbours graphs, RandomTreesEmbedding, hashing and NMF mu keep the allow-list rule', () => {
+  // one real fixture per family; its module renamed off the list is refused before anything is built
+  const families: [string, string, string][] = [
+    ['neighbors/nearest_neighbors_kd_tree', 'sklearn.neighbors', 'sklearx.neighbors'],
+    ['neighbors/kneighbors_transformer_distance', 'sklearn.neighbors', 'sklearx.neighbors'],
+    ['neighbors/radius_neighbors_transformer_distance', 'sklearn.neighbors', 'sklearx.neighbors'],
+  ];
+  it.each(families)('%s: %s renamed %s is refused', (name, from, to) => {
+    expect(() => readJoblibBytes(file(name))).not.toThrow();
+    const bytes = renamedModule(file(name), from, to);
+    expect(() => readJoblibBytes(bytes)).toThrow(UnsafePickleError);
+    expect(() => readJoblibBytes(bytes)).toThrow(new RegExp(to.replace('.', '\\.')));
+  });
+});
+
+describe('hostile state in the new classes is refused with a message naming the class and attribute', () => {
+  const nn = 'sklearn.neighbors._unsupervised.NearestNeighbors';
+  const cases: [string, Py, RegExp][] = [
+    [
+      'NearestNeighbors whose _fit_X is a string',
+      obj(nn, { _fit_X: 'rm -rf /', n_features_in_: 1 }),
+      /NearestNeighbors\._fit_X is not an array/,
+    ],
+    [
+      'NearestNeighbors with a callable metric',
+      obj(nn, { effective_metric_: { global: 'sklearn.metrics.pairwise.manhattan_distances' }, n_features_in_: 1 }),
+      /NearestNeighbors with metric=a callable is not supported/,
+    ],
+  ];
+  it.each(cases)('%s', (_what, value, message) => {
+    const run = (): unknown => convertSklearnBytes(pickle(value));
+    expect(run).toThrow(message);
+    try {
+      run();
+    } catch (e) {
+      expect(e instanceof UnsupportedEstimatorError || e instanceof PickleFormatError, String(e)).toBe(true);
+    }
+  });
+
+  it('a fitted RadiusNeighborsTransformer whose radius was set to a string', () => {
+    const run = (): unknown => convertSklearnBytes(file('neighbors/refused_radius_string'));
+    expect(run).toThrow(PickleFormatError);
+    expect(run).toThrow(/RadiusNeighborsTransformer\.radius is not a number/);
+  });
+
+  it('a fitted KNeighborsTransformer whose mode was set to an unknown one', () => {
+    const run = (): unknown => convertSklearnBytes(file('neighbors/refused_mode_both'));
+    expect(run).toThrow(UnsupportedEstimatorError);
+    expect(run).toThrow(/KNeighborsTransformer\(mode='both'\) is not supported/);
+  });
+
+  it('a fitted NearestNeighbors asking for more neighbours than it has training rows', () => {
+    const run = (): unknown => convertSklearnBytes(file('neighbors/refused_more_neighbors_than_rows'));
+    expect(run).toThrow(UnsupportedEstimatorError);
+    expect(run).toThrow(/NearestNeighbors asks for 99 neighbours of a training set of 5 rows/);
+  });
+});
