@@ -14,6 +14,8 @@ describe('kneighbors, neighbours graphs, RandomTreesEmbedding, hashing and NMF m
     ['neighbors/nearest_neighbors_kd_tree', 'sklearn.neighbors', 'sklearx.neighbors'],
     ['neighbors/kneighbors_transformer_distance', 'sklearn.neighbors', 'sklearx.neighbors'],
     ['neighbors/radius_neighbors_transformer_distance', 'sklearn.neighbors', 'sklearx.neighbors'],
+    ['trees-embedding/random_trees_embedding', 'sklearn.ensemble', 'sklearx.ensemble'],
+    ['trees-embedding/random_trees_embedding', 'sklearn.tree', 'sklearx.tree'],
   ];
   it.each(families)('%s: %s renamed %s is refused', (name, from, to) => {
     expect(() => readJoblibBytes(file(name))).not.toThrow();
@@ -26,6 +28,15 @@ describe('kneighbors, neighbours graphs, RandomTreesEmbedding, hashing and NMF m
 describe('hostile state in the new classes is refused with a message naming the class and attribute', () => {
   const nn = 'sklearn.neighbors._unsupervised.NearestNeighbors';
   const cases: [string, Py, RegExp][] = [
+    [
+      'RandomTreesEmbedding whose one_hot_encoder_ is a string',
+      obj('sklearn.ensemble._forest.RandomTreesEmbedding', {
+        estimators_: [obj('sklearn.tree._classes.ExtraTreeRegressor', {})],
+        one_hot_encoder_: 'x',
+        n_features_in_: 1,
+      }),
+      /RandomTreesEmbedding\.one_hot_encoder_ is not an estimator object/,
+    ],
     [
       'NearestNeighbors whose _fit_X is a string',
       obj(nn, { _fit_X: 'rm -rf /', n_features_in_: 1 }),
@@ -45,6 +56,12 @@ describe('hostile state in the new classes is refused with a message naming the 
     } catch (e) {
       expect(e instanceof UnsupportedEstimatorError || e instanceof PickleFormatError, String(e)).toBe(true);
     }
+  });
+
+  it('a fitted RandomTreesEmbedding whose encoder names a node that is not a leaf', () => {
+    const run = (): unknown => convertSklearnBytes(file('trees-embedding/refused_categories_not_leaves'));
+    expect(run).toThrow(UnsupportedEstimatorError);
+    expect(run).toThrow(/RandomTreesEmbedding\.one_hot_encoder_\.categories_\[1\] names 0, not a leaf of tree 1/);
   });
 
   it('a fitted RadiusNeighborsTransformer whose radius was set to a string', () => {

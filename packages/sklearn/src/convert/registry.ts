@@ -65,6 +65,7 @@ import {
 import { fastIca, sparseRandomProjection } from './projection.js';
 import { quantileTransformer } from './quantile.js';
 import { radiusNeighborsClassifier, radiusNeighborsRegressor } from './radius-neighbors.js';
+import { randomTreesEmbedding } from './random-trees-embedding.js';
 import { refusalReason } from './refusals.js';
 import { splineTransformer } from './spline.js';
 import { get } from './state.js';
@@ -123,6 +124,7 @@ const TRANSFORMERS: Record<string, Transformer> = {
   KernelCenterer: kernelCenterer,
   KNeighborsTransformer: kNeighborsTransformer,
   RadiusNeighborsTransformer: radiusNeighborsTransformer,
+  RandomTreesEmbedding: randomTreesEmbedding,
   Pipeline: (ctx, est, x) => pipelineSteps(est).reduce((v, step) => applyTransformer(ctx, step, v), x),
   ColumnTransformer: (ctx, est, x) => {
     const names = get(est, 'feature_names_in_');
