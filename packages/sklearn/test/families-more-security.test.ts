@@ -16,6 +16,8 @@ describe('kneighbors, neighbours graphs, RandomTreesEmbedding, hashing and NMF m
     ['neighbors/radius_neighbors_transformer_distance', 'sklearn.neighbors', 'sklearx.neighbors'],
     ['trees-embedding/random_trees_embedding', 'sklearn.ensemble', 'sklearx.ensemble'],
     ['trees-embedding/random_trees_embedding', 'sklearn.tree', 'sklearx.tree'],
+    ['nmf-mu/nmf_mu_kl_l1_l2', 'sklearn.decomposition', 'sklearx.decomposition'],
+    ['nmf-mu/minibatch_nmf_frobenius', 'sklearn.decomposition', 'sklearx.decomposition'],
   ];
   it.each(families)('%s: %s renamed %s is refused', (name, from, to) => {
     expect(() => readJoblibBytes(file(name))).not.toThrow();
@@ -28,6 +30,16 @@ describe('kneighbors, neighbours graphs, RandomTreesEmbedding, hashing and NMF m
 describe('hostile state in the new classes is refused with a message naming the class and attribute', () => {
   const nn = 'sklearn.neighbors._unsupervised.NearestNeighbors';
   const cases: [string, Py, RegExp][] = [
+    [
+      'MiniBatchNMF whose components_ is a string',
+      obj('sklearn.decomposition._nmf.MiniBatchNMF', { components_: 'x', n_features_in_: 2 }),
+      /MiniBatchNMF\.components_ is not an array/,
+    ],
+    [
+      "NMF(solver='mu') whose beta_loss is a list",
+      obj('sklearn.decomposition._nmf.NMF', { solver: 'mu', _beta_loss: [1, 2], n_features_in_: 2 }),
+      /NMF with beta_loss=\[1,2\] is not supported/,
+    ],
     [
       'RandomTreesEmbedding whose one_hot_encoder_ is a string',
       obj('sklearn.ensemble._forest.RandomTreesEmbedding', {

@@ -48,6 +48,7 @@ import { ncaTransform } from './nca.js';
 import { kNeighborsClassifier, kNeighborsRegressor } from './neighbors.js';
 import { kNeighborsTransformer, radiusNeighborsTransformer } from './neighbors-graph.js';
 import { nmf } from './nmf.js';
+import { miniBatchNmf } from './nmf-multiplicative.js';
 import { plsRegression, plsTransform } from './pls.js';
 import { polynomialFeatures } from './polynomial.js';
 import { powerTransformer } from './power.js';
@@ -109,6 +110,7 @@ const TRANSFORMERS: Record<string, Transformer> = {
   LabelBinarizer: labelBinarizer,
   KNNImputer: knnImputer,
   NMF: nmf,
+  MiniBatchNMF: miniBatchNmf,
   VarianceThreshold: featureSelector,
   SelectKBest: featureSelector,
   SelectPercentile: featureSelector,
