@@ -151,8 +151,8 @@ export class SklearnModel extends OnnxModel {
       if (req.inputs.length !== 1) throw new InvalidInput(`model ${this.name} takes one BYTES tensor of documents`);
       return enc.encodeInstances(tensorValues(req.inputs[0]!));
     }
-    if (inp.kind === 'dicts') {
-      // one BYTES tensor of JSON objects, or per-key tensors (content_type pd)
+    if (inp.kind === 'dicts' || inp.kind === 'hashed') {
+      // one BYTES tensor of JSON samples, or per-key tensors (content_type pd)
       if (req.inputs.length === 1 && req.inputs[0]!.datatype === 'BYTES' && req.parameters?.content_type !== 'pd') {
         const rows = tensorValues(req.inputs[0]!).map((s, i) => {
           try {
@@ -268,7 +268,7 @@ export class SklearnModel extends OnnxModel {
         datatype: m.inputs.type === 'DOUBLE' ? 'FP64' : 'BYTES',
         shape: [-1, m.inputs.nFeatures],
       });
-    } else if (m?.inputs.kind === 'dicts' || m?.inputs.kind === 'text') {
+    } else if (m?.inputs.kind === 'dicts' || m?.inputs.kind === 'text' || m?.inputs.kind === 'hashed') {
       inputs.push({ name: 'input-0', datatype: 'BYTES', shape: [-1] });
     }
     const out = m

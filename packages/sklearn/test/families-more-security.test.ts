@@ -17,6 +17,8 @@ describe('kneighbors, neighbours graphs, RandomTreesEmbedding, hashing and NMF m
     ['trees-embedding/random_trees_embedding', 'sklearn.ensemble', 'sklearx.ensemble'],
     ['trees-embedding/random_trees_embedding', 'sklearn.tree', 'sklearx.tree'],
     ['nmf-mu/nmf_mu_kl_l1_l2', 'sklearn.decomposition', 'sklearx.decomposition'],
+    ['hashing/feature_hasher_dict', 'sklearn.feature_extraction', 'sklearx.feature_extraction'],
+    ['hashing/hashing_char_wb_2_4_l1_no_sign', 'sklearn.feature_extraction', 'sklearx.feature_extraction'],
     ['nmf-mu/minibatch_nmf_frobenius', 'sklearn.decomposition', 'sklearx.decomposition'],
   ];
   it.each(families)('%s: %s renamed %s is refused', (name, from, to) => {
@@ -30,6 +32,30 @@ describe('kneighbors, neighbours graphs, RandomTreesEmbedding, hashing and NMF m
 describe('hostile state in the new classes is refused with a message naming the class and attribute', () => {
   const nn = 'sklearn.neighbors._unsupervised.NearestNeighbors';
   const cases: [string, Py, RegExp][] = [
+    [
+      'FeatureHasher with an unknown input_type',
+      obj('sklearn.feature_extraction._hash.FeatureHasher', { input_type: 'bytes', n_features: 8 }),
+      /FeatureHasher input_type="bytes" is not supported/,
+    ],
+    [
+      'FeatureHasher whose n_features is a string',
+      obj('sklearn.feature_extraction._hash.FeatureHasher', { input_type: 'dict', n_features: 'many' }),
+      /FeatureHasher\.n_features is not a number/,
+    ],
+    [
+      'HashingVectorizer whose token_pattern is a list',
+      obj('sklearn.feature_extraction.text.HashingVectorizer', { token_pattern: ['\\w+'], n_features: 8 }),
+      /HashingVectorizer with a token_pattern that is not a string is not supported/,
+    ],
+    [
+      'HashingVectorizer with an ngram_range of strings',
+      obj('sklearn.feature_extraction.text.HashingVectorizer', {
+        analyzer: 'char',
+        ngram_range: ['a', 'b'],
+        n_features: 8,
+      }),
+      /HashingVectorizer with ngram_range=\(NaN, NaN\) is not supported/,
+    ],
     [
       'MiniBatchNMF whose components_ is a string',
       obj('sklearn.decomposition._nmf.MiniBatchNMF', { components_: 'x', n_features_in_: 2 }),

@@ -11,6 +11,7 @@ import {
   type SklearnMethod,
   type Var,
 } from './context.js';
+import { type FeatureHasherSpec, featureHasherSpec } from './feature-hasher.js';
 import { fittedOnStrings } from './preprocessing.js';
 import {
   applyClassifier,
@@ -54,6 +55,12 @@ export type GraphInputs =
       name: string;
       /** The CountVectorizer / TfidfVectorizer analyzer (run in TypeScript) and its vocabulary. */
       spec: TextVectorizerSpec;
+    }
+  | {
+      kind: 'hashed';
+      name: string;
+      /** The FeatureHasher front end (run in TypeScript, feature-hasher-encoder.ts). */
+      spec: FeatureHasherSpec;
     }
   | {
       kind: 'dicts';
@@ -203,7 +210,7 @@ export function convertEstimator(root: PyValue): ConvertedGraph {
     (selector.name === 'RFE' || selector.name === 'RFECV') &&
     get(selector, 'estimator_') === steps[steps.length - 1];
   if (steps.length === 0) throw new UnsupportedEstimatorError('the Pipeline has no steps');
-  const frontEnds = ['DictVectorizer', 'CountVectorizer', 'TfidfVectorizer', 'HashingVectorizer'];
+  const frontEnds = ['DictVectorizer', 'CountVectorizer', 'TfidfVectorizer', 'HashingVectorizer', 'FeatureHasher'];
   for (const [i, step] of steps.entries()) if (!(i === 0 && frontEnds.includes(step.name))) roleOf(step);
   let rest = steps;
   let inputs: GraphInputs;
@@ -225,6 +232,12 @@ export function convertEstimator(root: PyValue): ConvertedGraph {
     inputs = { kind: 'dicts', name: 'X', featureNames, vocabulary, separator, float32 };
     ctx.g.input('X', 'DOUBLE', ['N', featureNames.length]);
     x = { name: 'X', type: 'DOUBLE', cols: featureNames.length };
+    rest = steps.slice(1);
+  } else if (first.name === 'FeatureHasher') {
+    const spec = featureHasherSpec(first);
+    inputs = { kind: 'hashed', name: 'X', spec };
+    ctx.g.input('X', 'DOUBLE', ['N', spec.nFeatures]);
+    x = { name: 'X', type: 'DOUBLE', cols: spec.nFeatures };
     rest = steps.slice(1);
   } else if (frontEnds.slice(1).includes(first.name)) {
     const hashing = first.name === 'HashingVectorizer';

@@ -258,7 +258,7 @@ const EXTRA_METHODS: Record<string, Other> = {
   KNeighborsRegressor: kneighborsMethod,
 };
 
-/** Every class name the converters accept (DictVectorizer and the text vectorizers only as a pipeline's first step). */
+/** Every class name the converters accept (DictVectorizer, FeatureHasher and the text vectorizers only as a pipeline's first step). */
 export function supportedEstimators(): string[] {
   return [
     ...Object.keys(TRANSFORMERS),
@@ -266,6 +266,7 @@ export function supportedEstimators(): string[] {
     'CountVectorizer',
     'TfidfVectorizer',
     'HashingVectorizer',
+    'FeatureHasher',
     ...Object.keys(CLASSIFIERS),
     ...Object.keys(REGRESSORS),
     ...Object.keys(OTHERS),
