@@ -35,7 +35,7 @@ export function translateTokenPattern(est: string, pattern: string): TokenPatter
   // per open group: whether a quantifier occurs inside it
   const open: boolean[] = [];
   let lastAtomQuantified = false; // the atom just closed (a group) holds a quantifier
-  const escape = (c: string, inClass: boolean): string => {
+  const translateEscape = (c: string, inClass: boolean): string => {
     switch (c) {
       case 'w':
         return inClass ? WORD : `[${WORD}]`;
@@ -78,7 +78,7 @@ export function translateTokenPattern(est: string, pattern: string): TokenPatter
     if (c === '\\') {
       const next = chars[i + 1];
       if (next === undefined) refuse('a trailing backslash');
-      out += escape(next!, false);
+      out += translateEscape(next!, false);
       i += 2;
       lastAtomQuantified = false;
       continue;
@@ -98,7 +98,7 @@ export function translateTokenPattern(est: string, pattern: string): TokenPatter
         if (d === '\\') {
           const next = chars[j + 1];
           if (next === undefined) return refuse('a trailing backslash');
-          body += escape(next, true);
+          body += translateEscape(next, true);
           j += 2;
         } else if (d === '-' && !first && chars[j + 1] !== ']') {
           body += '-';
