@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { convertSklearnBytes, UnsafePickleError, UnsupportedEstimatorError } from '../src/index.js';
+import {
+  convertSklearnBytes,
+  supportedEstimators,
+  UnsafePickleError,
+  UnsupportedEstimatorError,
+} from '../src/index.js';
 import { PickleFormatError } from '../src/pickle/errors.js';
 import { readJoblibBytes } from '../src/pickle/joblib.js';
 import { localFixture } from './helpers.js';
@@ -9,6 +14,19 @@ import { obj, type Py, pickle, renamedModule } from './pickle-builder.js';
 const file = (rel: string): Uint8Array => new Uint8Array(readFileSync(localFixture(`${rel}.joblib`)));
 
 describe('kneighbors, neighbours graphs, RandomTreesEmbedding, hashing and NMF mu keep the allow-list rule', () => {
+  it('lists the six new class names as supported', () => {
+    const names = supportedEstimators();
+    for (const n of [
+      'NearestNeighbors',
+      'KNeighborsTransformer',
+      'RadiusNeighborsTransformer',
+      'RandomTreesEmbedding',
+      'MiniBatchNMF',
+      'FeatureHasher',
+    ])
+      expect(names).toContain(n);
+  });
+
   // one real fixture per family; its module renamed off the list is refused before anything is built
   const families: [string, string, string][] = [
     ['neighbors/nearest_neighbors_kd_tree', 'sklearn.neighbors', 'sklearx.neighbors'],
