@@ -41,8 +41,23 @@ function minkowskiPower(est: PyObject): number {
   );
 }
 
-/** Pairwise distances of `x` to the estimator's `_fit_X`. */
+/** Distances already in a graph, per estimator and input: a model's methods (predict, kneighbors) share them. */
+const built = new WeakMap<ConvertContext, Map<PyObject, Map<string, PairDistances>>>();
+
+/** Pairwise distances of `x` to the estimator's `_fit_X` (built once per graph, estimator and input). */
 export function pairDistances(ctx: ConvertContext, est: PyObject, x: Var): PairDistances {
+  const perEstimator = built.get(ctx) ?? new Map<PyObject, Map<string, PairDistances>>();
+  built.set(ctx, perEstimator);
+  const perInput = perEstimator.get(est) ?? new Map<string, PairDistances>();
+  perEstimator.set(est, perInput);
+  const seen = perInput.get(x.name);
+  if (seen) return seen;
+  const d = buildPairDistances(ctx, est, x);
+  perInput.set(x.name, d);
+  return d;
+}
+
+function buildPairDistances(ctx: ConvertContext, est: PyObject, x: Var): PairDistances {
   const p = minkowskiPower(est);
   const fitArr = arr(est, '_fit_X');
   const [m, f] = fitArr.shape as [number, number];

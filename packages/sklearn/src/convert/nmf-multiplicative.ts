@@ -238,7 +238,9 @@ export function nmfMultiplicative(ctx: ConvertContext, est: PyObject, x: Var): V
 
 /** MiniBatchNMF.transform (`_solve_W`): ≤ _transform_max_iter updates, stopping when ‖ΔW‖ / ‖W‖ ≤ tol. */
 export function miniBatchNmf(ctx: ConvertContext, est: PyObject, x: Var): Var {
-  const { f, k, maxIter, tol } = prepare(ctx, est, x, '_transform_max_iter');
+  // _transform_max_iter is transform_max_iter, or max_iter when that is None (set at fit)
+  const key = get(est, '_transform_max_iter') !== undefined ? '_transform_max_iter' : 'max_iter';
+  const { f, k, maxIter, tol } = prepare(ctx, est, x, key);
   const w0 = startW(ctx, f, x, k);
   // _solve_W computes the KL denominator row afresh each update: l1 is added once
   const hSum = klDenominatorRow(emitter(ctx.g), f, f.hSumRow).row;
