@@ -277,7 +277,7 @@ export class SklearnModel extends OnnxModel {
     const datatype = out?.type === 'STRING' ? 'BYTES' : out?.type === 'INT64' ? 'INT64' : 'FP64';
     const outputs: TensorMetadata[] = out?.more
       ? [
-          { name: 'distances', datatype: 'FP64', shape: [-1, out.cols] },
+          { name: out.output, datatype: 'FP64', shape: [-1, out.cols] },
           ...out.more.map(
             (o): TensorMetadata => ({
               name: o.name,
