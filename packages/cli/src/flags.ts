@@ -16,6 +16,7 @@ export const SKLEARN_METHODS = [
   'transform',
   'score_samples',
   'predict_std',
+  'kneighbors',
 ] as const;
 
 /** TensorFlow backends of `--tf_backend`. */

@@ -4,6 +4,7 @@ import type { GraphInputs } from './convert/model.js';
 import { MISSING_STRING } from './convert/preprocessing.js';
 import { TextVectorizer } from './convert/text.js';
 import { DictVectorizer } from './dict-vectorizer.js';
+import { FeatureHasherEncoder } from './feature-hasher-encoder.js';
 
 /** One graph input, ready for an onnxruntime Tensor (`float64` data or `string` data). */
 export interface GraphFeed {
@@ -34,11 +35,13 @@ function toCategory(v: unknown, where: string): string {
 export class RequestEncoder {
   private readonly vectorizer?: DictVectorizer;
   private readonly text?: TextVectorizer;
+  private readonly hasher?: FeatureHasherEncoder;
 
   constructor(readonly inputs: GraphInputs) {
     if (inputs.kind === 'dicts')
       this.vectorizer = new DictVectorizer(inputs.featureNames, inputs.vocabulary, inputs.separator, inputs.float32);
     if (inputs.kind === 'text') this.text = new TextVectorizer(inputs.spec);
+    if (inputs.kind === 'hashed') this.hasher = new FeatureHasherEncoder(inputs.spec);
   }
 
   /** DictVectorizer front ends: dict rows → float64 [rows, features]. */
@@ -57,6 +60,10 @@ export class RequestEncoder {
     if (inp.kind === 'text') {
       const t = this.text!;
       return [{ name: inp.name, type: 'DOUBLE', dims: [instances.length, t.width], data: t.vectorize(instances) }];
+    }
+    if (inp.kind === 'hashed') {
+      const data = this.hasher!.vectorize(instances);
+      return [{ name: inp.name, type: 'DOUBLE', dims: [instances.length, inp.spec.nFeatures], data }];
     }
     if (inp.kind === 'dicts') {
       const data = this.vectorize(instances);

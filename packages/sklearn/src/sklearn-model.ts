@@ -2,19 +2,23 @@
 
 import type { InferRequest, InferResponse, InferTensor, Parameters, Payload, Result } from '@servekit/core';
 import {
+  checkDecodedBytes,
+  DEFAULT_REQUEST_LIMITS,
   type InferContext,
   InferenceError,
   InvalidInput,
   isInferRequest,
   isTruthy,
   type ModelMetadata,
+  type RequestLimits,
   type TensorMetadata,
 } from '@servekit/core';
 import { OnnxModel, type OnnxModelOptions } from '@servekit/onnx';
 import { SKLEARN_METHODS, type SklearnMethod } from './convert/context.js';
-import { defaultMethod } from './convert/model.js';
+import { defaultMethod, type ServedMethod } from './convert/model.js';
 import { type ConvertedSklearnModel, loadSklearnModel } from './load.js';
 import { loadSklearnModelIsolated } from './load-isolated.js';
+import { UnsupportedEstimatorError } from './pickle/errors.js';
 import type { PickleLimits } from './pickle/limits.js';
 import type { GraphFeed } from './request-encoding.js';
 import { refuseFlaggedRows } from './row-refusal.js';
@@ -39,6 +43,11 @@ export interface SklearnModelOptions {
   loadTimeoutMs?: number;
   /** Heap cap of the load worker in MiB (default 4096, `--model_load_max_memory_mb`). */
   loadMaxMemoryMb?: number;
+  /**
+   * Most bytes one request's answer may take (default the server's 256 MiB decoded-bytes budget,
+   * `--max_decoded_bytes`): a larger one is a 413 before the graph runs; a model whose one row is larger is refused.
+   */
+  maxOutputBytes?: number;
 }
 
 const decoder = new TextDecoder();
@@ -103,6 +112,7 @@ export class SklearnModel extends OnnxModel {
         `--sklearn_method ${method}: ${converted.estimator} serves ${Object.keys(converted.methods).join(', ')}`,
       );
     }
+    checkOutputWidths(converted, this.outputBudget());
     this.converted = converted;
     this.labelStrings = undefined;
     return converted.onnx;
@@ -142,8 +152,8 @@ export class SklearnModel extends OnnxModel {
       if (req.inputs.length !== 1) throw new InvalidInput(`model ${this.name} takes one BYTES tensor of documents`);
       return enc.encodeInstances(tensorValues(req.inputs[0]!));
     }
-    if (inp.kind === 'dicts') {
-      // one BYTES tensor of JSON objects, or per-key tensors (content_type pd)
+    if (inp.kind === 'dicts' || inp.kind === 'hashed') {
+      // one BYTES tensor of JSON samples, or per-key tensors (content_type pd)
       if (req.inputs.length === 1 && req.inputs[0]!.datatype === 'BYTES' && req.parameters?.content_type !== 'pd') {
         const rows = tensorValues(req.inputs[0]!).map((s, i) => {
           try {
@@ -179,36 +189,57 @@ export class SklearnModel extends OnnxModel {
     return enc.encodeMatrix(values as number[], rows);
   }
 
-  private async runGraph(feeds: GraphFeed[], method: SklearnMethod): Promise<InferTensor> {
+  private outputBudget(): RequestLimits {
+    const max = this.sklearnOptions.maxOutputBytes;
+    return max === undefined ? DEFAULT_REQUEST_LIMITS : { ...DEFAULT_REQUEST_LIMITS, maxDecodedBytes: max };
+  }
+
+  /** The method's output tensors, named as the response gives them (the first is the method's main output). */
+  private async runGraph(feeds: GraphFeed[], method: SklearnMethod): Promise<{ name: string; t: InferTensor }[]> {
     const inputs: InferTensor[] = feeds.map((f) =>
       f.type === 'DOUBLE'
         ? { name: f.name, datatype: 'FP64', shape: f.dims, data: f.data as Float64Array }
         : { name: f.name, datatype: 'BYTES', shape: f.dims, data: f.data as string[] },
     );
-    const name = this.model.methods[method]!.output;
+    const served = this.model.methods[method]!;
+    checkOutputBytes(served, feeds[0]?.dims[0] ?? 0, this.outputBudget(), method);
     const res = await this.infer({ inputs });
-    const out = res.outputs.find((t) => t.name === name);
-    if (!out) throw new InferenceError(`model ${this.name}: the graph has no output "${name}"`);
     const refusal = this.model.rowRefusal;
     const flags = refusal && res.outputs.find((t) => t.name === refusal.output);
     if (refusal && flags) refuseFlaggedRows(this.name, flags, refusal.reason);
-    return out;
+    const wanted = [{ name: served.output, output: served.output }, ...(served.more ?? [])];
+    return wanted.map((w) => {
+      const t = res.outputs.find((o) => o.name === w.output);
+      if (!t) throw new InferenceError(`model ${this.name}: the graph has no output "${w.output}"`);
+      return { name: w.name, t };
+    });
   }
 
   override async predict(payload: Payload, _ctx: InferContext): Promise<Result> {
     if (isInferRequest(payload)) {
       const method = this.methodOf(payload.parameters);
-      const t = await this.runGraph(this.feedsFromV2(payload), method);
-      const out: InferTensor = { name: 'output-0', datatype: t.datatype, shape: t.shape, data: t.data };
-      const res: InferResponse = { model_name: this.name, outputs: [out] };
+      const got = await this.runGraph(this.feedsFromV2(payload), method);
+      // one output is `output-0` (as servekit has always answered); kneighbors answers `distances` and `indices`
+      const outputs: InferTensor[] = got.map(({ name, t }) => ({
+        name: got.length === 1 ? 'output-0' : name,
+        datatype: t.datatype,
+        shape: t.shape,
+        data: t.data,
+      }));
+      const res: InferResponse = { model_name: this.name, outputs };
       if (payload.id !== undefined) res.id = payload.id;
       return res;
     }
     const instances = payload.instances;
     if (!Array.isArray(instances)) throw new InvalidInput('V1 request needs an "instances" array');
     const method = this.methodOf(payload.parameters as Parameters | undefined);
-    const t = await this.runGraph(this.model.encoder.encodeInstances(instances), method);
-    return { predictions: toRows(t) };
+    const got = await this.runGraph(this.model.encoder.encodeInstances(instances), method);
+    if (got.length === 1) return { predictions: toRows(got[0]!.t) };
+    // kneighbors: one object per instance, {"distances": [...], "indices": [...]}
+    const columns = got.map(({ name, t }) => [name, toRows(t)] as const);
+    return {
+      predictions: (columns[0]?.[1] ?? []).map((_, i) => Object.fromEntries(columns.map(([n, r]) => [n, r[i]]))),
+    };
   }
 
   /**
@@ -241,15 +272,47 @@ export class SklearnModel extends OnnxModel {
         datatype: m.inputs.type === 'DOUBLE' ? 'FP64' : 'BYTES',
         shape: [-1, m.inputs.nFeatures],
       });
-    } else if (m?.inputs.kind === 'dicts' || m?.inputs.kind === 'text') {
+    } else if (m?.inputs.kind === 'dicts' || m?.inputs.kind === 'text' || m?.inputs.kind === 'hashed') {
       inputs.push({ name: 'input-0', datatype: 'BYTES', shape: [-1] });
     }
     const out = m
       ? m.methods[this.sklearnOptions.method ? (this.sklearnOptions.method as SklearnMethod) : defaultMethod(m)]
       : undefined;
     const datatype = out?.type === 'STRING' ? 'BYTES' : out?.type === 'INT64' ? 'INT64' : 'FP64';
-    const outputs: TensorMetadata[] = [{ name: 'output-0', datatype, shape: [-1] }];
+    const outputs: TensorMetadata[] = out?.more
+      ? [
+          { name: out.output, datatype: 'FP64', shape: [-1, out.cols] },
+          ...out.more.map(
+            (o): TensorMetadata => ({
+              name: o.name,
+              datatype: o.type === 'INT64' ? 'INT64' : 'FP64',
+              shape: [-1, o.cols],
+            }),
+          ),
+        ]
+      : [{ name: 'output-0', datatype, shape: [-1] }];
     return { name: this.name, platform: 'sklearn', inputs, outputs };
+  }
+}
+
+/** Bytes one row of a method's answer takes (8 per value; strings counted as 8 too: labels are short). */
+function rowBytes(m: ServedMethod): number {
+  return 8 * (m.cols + (m.more ?? []).reduce((a, o) => a + o.cols, 0));
+}
+
+/** 413 before the graph runs when `rows` rows of the method's answer would pass the budget. */
+function checkOutputBytes(m: ServedMethod, rows: number, limits: RequestLimits, method: string): void {
+  checkDecodedBytes(rows * rowBytes(m), limits, `${method} of ${rows} rows × ${m.cols} columns`);
+}
+
+/** Refuse at load a model one of whose methods cannot answer even one row within the budget. */
+function checkOutputWidths(model: ConvertedSklearnModel, limits: RequestLimits): void {
+  for (const [name, m] of Object.entries(model.methods)) {
+    if (rowBytes(m) > limits.maxDecodedBytes) {
+      throw new UnsupportedEstimatorError(
+        `${model.estimator}.${name} answers ${m.cols} columns per row: ${rowBytes(m)} bytes, over the ${limits.maxDecodedBytes}-byte budget (--max_decoded_bytes)`,
+      );
+    }
   }
 }
 

@@ -46,7 +46,9 @@ const nums = (v: unknown[]): number[] => (v.flat(2) as unknown[]).map((x) => (x 
 describe.each(expected.cases.map((c) => [c.name, c] as const))('scikit-learn 1.2.1 %s', (_name, c) => {
   it('serves the same methods and matches every one of them', async () => {
     const model = await loadSklearnModel(localFixture(`search/${c.file}`));
-    expect(Object.keys(model.methods).sort()).toEqual(Object.keys(c.methods).sort());
+    // a KNeighbors* best_estimator_ also serves kneighbors, checked against scikit-learn in neighbors-kneighbors.test.ts
+    const served = Object.keys(model.methods).filter((m) => m !== 'kneighbors');
+    expect(served.sort()).toEqual(Object.keys(c.methods).sort());
     const out = await runGraph(model, model.encoder.encodeInstances(c.inputs));
     if (c.classes) expect(model.classes).toEqual(c.classes);
     for (const [method, want] of Object.entries(c.methods)) {
@@ -152,6 +154,6 @@ describe('searches, Gaussian process classifiers and radius neighbours: what is 
       'GaussianProcessClassifier',
     ])
       expect(names, n).toContain(n);
-    expect(names.length).toBe(146);
+    expect(names.length).toBe(152);
   });
 });

@@ -36,6 +36,7 @@ export const sklearnFormat: ModelFormatHandler = {
       // Unpickling and conversion run in a worker with these budgets; the server keeps serving meanwhile.
       ...loadBudgetFromFlags(flags),
       ...withDefined('limits', positiveFlag(flags, 'model_max_bytes'), (maxBytes) => ({ maxBytes })),
+      ...withDefined('maxOutputBytes', flags.max_decoded_bytes),
     };
     return [{ model: new SklearnModel(name, options) }];
   },

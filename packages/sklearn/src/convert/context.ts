@@ -31,6 +31,7 @@ export const SKLEARN_METHODS = [
   'transform',
   'score_samples',
   'predict_std',
+  'kneighbors',
 ] as const;
 
 /** One scikit-learn method name. */
@@ -40,7 +41,10 @@ export type SklearnMethod = (typeof SKLEARN_METHODS)[number];
  * What an estimator that is neither a plain classifier, regressor nor transformer offers (clusterers, outlier
  * detectors, mixtures): its methods as graph values. [N, 1] values are served as [N].
  */
-export type MethodOutputs = Partial<Record<SklearnMethod, Var>>;
+export type MethodOutputs = Partial<Record<SklearnMethod, Var>> & {
+  /** kneighbors' second output, INT64 [N, k] indices into the training rows (`kneighbors` holds the distances). */
+  kneighborsIndices?: Var;
+};
 
 /** Wraps a GraphBuilder with the helpers the converters share. */
 export class ConvertContext {

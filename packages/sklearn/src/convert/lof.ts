@@ -7,6 +7,7 @@ import { attr } from '@servekit/onnx';
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
 import type { ConvertContext, MethodOutputs, Var } from './context.js';
+import { kneighborsMethod } from './kneighbors.js';
 import { pairDistances } from './neighbor-distances.js';
 import { arr, bool, num, toF64 } from './state.js';
 
@@ -40,5 +41,6 @@ export function localOutlierFactor(ctx: ConvertContext, est: PyObject, x: Var): 
     predict: { name: ctx.op('Where', [outlier, ctx.constI([-1], []), ctx.constI([1], [])]), type: 'INT64', cols: 1 },
     decision_function: { name: decision, type: 'DOUBLE', cols: 1 },
     score_samples: { name: score, type: 'DOUBLE', cols: 1 },
+    ...kneighborsMethod(ctx, est, x),
   };
 }

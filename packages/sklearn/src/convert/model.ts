@@ -11,6 +11,7 @@ import {
   type SklearnMethod,
   type Var,
 } from './context.js';
+import { type FeatureHasherSpec, featureHasherSpec } from './feature-hasher.js';
 import { fittedOnStrings } from './preprocessing.js';
 import {
   applyClassifier,
@@ -57,6 +58,12 @@ export type GraphInputs =
       spec: TextVectorizerSpec;
     }
   | {
+      kind: 'hashed';
+      name: string;
+      /** The FeatureHasher front end (run in TypeScript, feature-hasher-encoder.ts). */
+      spec: FeatureHasherSpec;
+    }
+  | {
       kind: 'dicts';
       name: string;
       featureNames: string[];
@@ -65,6 +72,15 @@ export type GraphInputs =
       /** DictVectorizer(dtype=np.float32): values are rounded to float32 as sklearn does. */
       float32: boolean;
     };
+
+/** One served method: its graph output, element type and columns per row. */
+export interface ServedMethod {
+  output: string;
+  type: ElemType;
+  cols: number;
+  /** Further outputs of the method, by the name the response gives them (kneighbors: `indices`). */
+  more?: { name: string; output: string; type: ElemType; cols: number }[];
+}
 
 /** The converted graph and what its inputs/outputs mean. */
 export interface ConvertedGraph {
@@ -78,8 +94,8 @@ export interface ConvertedGraph {
   outputs: { label?: string; probabilities?: string; variable?: string };
   /** Class labels in their original type (classifiers). */
   classes?: (number | string)[];
-  /** The scikit-learn methods the graph answers: the graph output of each and its element type. */
-  methods: Partial<Record<SklearnMethod, { output: string; type: ElemType }>>;
+  /** The scikit-learn methods the graph answers: the graph output of each, its element type and columns. */
+  methods: Partial<Record<SklearnMethod, ServedMethod>>;
   /** A DOUBLE [N] graph output, 1 for rows scikit-learn raises for, and the reason (the request gets a 400). */
   rowRefusal?: { output: string; reason: string };
 }
@@ -201,7 +217,7 @@ export function convertEstimator(root: PyValue): ConvertedGraph {
     (selector.name === 'RFE' || selector.name === 'RFECV') &&
     get(selector, 'estimator_') === steps[steps.length - 1];
   if (steps.length === 0) throw new UnsupportedEstimatorError('the Pipeline has no steps');
-  const frontEnds = ['DictVectorizer', 'CountVectorizer', 'TfidfVectorizer', 'HashingVectorizer'];
+  const frontEnds = ['DictVectorizer', 'CountVectorizer', 'TfidfVectorizer', 'HashingVectorizer', 'FeatureHasher'];
   for (const [i, step] of steps.entries()) if (!(i === 0 && frontEnds.includes(step.name))) roleOf(step);
   let rest = steps;
   let inputs: GraphInputs;
@@ -223,6 +239,12 @@ export function convertEstimator(root: PyValue): ConvertedGraph {
     inputs = { kind: 'dicts', name: 'X', featureNames, vocabulary, separator, float32 };
     ctx.g.input('X', 'DOUBLE', ['N', featureNames.length]);
     x = { name: 'X', type: 'DOUBLE', cols: featureNames.length };
+    rest = steps.slice(1);
+  } else if (first.name === 'FeatureHasher') {
+    const spec = featureHasherSpec(first);
+    inputs = { kind: 'hashed', name: 'X', spec };
+    ctx.g.input('X', 'DOUBLE', ['N', spec.nFeatures]);
+    x = { name: 'X', type: 'DOUBLE', cols: spec.nFeatures };
     rest = steps.slice(1);
   } else if (frontEnds.slice(1).includes(first.name)) {
     const hashing = first.name === 'HashingVectorizer';
@@ -322,13 +344,17 @@ function finish(
   for (const m of SKLEARN_METHODS) {
     const v = methods[m];
     if (!v) continue;
+    if (m === 'kneighbors') {
+      served[m] = kneighborsOutputs(ctx, v, methods.kneighborsIndices);
+      continue;
+    }
     const name = outputName(task, m);
     const out = v.type === 'FLOAT' ? ctx.cast(v, 'DOUBLE') : v;
     const vector = v.cols === 1 && (m !== 'transform' || task !== 'transformer');
     if (vector) ctx.g.node('Reshape', [out.name, ctx.constI([-1])], [name]);
     else ctx.g.node('Identity', [out.name], [name]);
     ctx.g.output(name, out.type, vector ? ['N'] : ['N', out.cols]);
-    served[m] = { output: name, type: out.type };
+    served[m] = { output: name, type: out.type, cols: out.cols };
     if (name === 'label' || name === 'probabilities' || name === 'variable') outputs[name] = name;
   }
   const rowRefusal = refusalOutput(ctx);
@@ -343,7 +369,22 @@ function finish(
   };
 }
 
+/** kneighbors' two graph outputs, `distances` DOUBLE [N, k] and `indices` INT64 [N, k] (2-D even for k = 1). */
+function kneighborsOutputs(ctx: ConvertContext, distances: Var, indices: Var | undefined): ServedMethod {
+  if (!indices) throw new UnsupportedEstimatorError('kneighbors needs its indices output');
+  ctx.g.node('Identity', [distances.name], ['distances']);
+  ctx.g.output('distances', 'DOUBLE', ['N', distances.cols]);
+  ctx.g.node('Identity', [indices.name], ['indices']);
+  ctx.g.output('indices', 'INT64', ['N', indices.cols]);
+  return {
+    output: 'distances',
+    type: 'DOUBLE',
+    cols: distances.cols,
+    more: [{ name: 'indices', output: 'indices', type: 'INT64', cols: indices.cols }],
+  };
+}
+
 /** The default method of a converted graph: predict when it has one, else transform. */
 export function defaultMethod(g: Pick<ConvertedGraph, 'methods'>): SklearnMethod {
-  return g.methods.predict ? 'predict' : 'transform';
+  return g.methods.predict ? 'predict' : g.methods.transform ? 'transform' : 'kneighbors';
 }

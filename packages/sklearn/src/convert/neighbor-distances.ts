@@ -24,6 +24,8 @@ export interface PairDistances {
 /** The metric a fitted neighbours estimator uses, as a Minkowski power (Infinity: chebyshev). */
 function minkowskiPower(est: PyObject): number {
   const metricRaw = get(est, 'effective_metric_') ?? get(est, 'metric');
+  if (metricRaw !== undefined && metricRaw !== null && typeof metricRaw !== 'string')
+    throw new UnsupportedEstimatorError(`${est.name} with metric=a callable is not supported`);
   const metric = typeof metricRaw === 'string' ? metricRaw : 'minkowski';
   const params = get(est, 'effective_metric_params_');
   let p = num(est, 'p', 2);
@@ -39,14 +41,29 @@ function minkowskiPower(est: PyObject): number {
   );
 }
 
-/** Pairwise distances of `x` to the estimator's `_fit_X`. */
+/** Distances already in a graph, per estimator and input: a model's methods (predict, kneighbors) share them. */
+const built = new WeakMap<ConvertContext, Map<PyObject, Map<string, PairDistances>>>();
+
+/** Pairwise distances of `x` to the estimator's `_fit_X` (built once per graph, estimator and input). */
 export function pairDistances(ctx: ConvertContext, est: PyObject, x: Var): PairDistances {
+  const perEstimator = built.get(ctx) ?? new Map<PyObject, Map<string, PairDistances>>();
+  built.set(ctx, perEstimator);
+  const perInput = perEstimator.get(est) ?? new Map<string, PairDistances>();
+  perEstimator.set(est, perInput);
+  const seen = perInput.get(x.name);
+  if (seen) return seen;
+  const d = buildPairDistances(ctx, est, x);
+  perInput.set(x.name, d);
+  return d;
+}
+
+function buildPairDistances(ctx: ConvertContext, est: PyObject, x: Var): PairDistances {
+  const p = minkowskiPower(est);
   const fitArr = arr(est, '_fit_X');
   const [m, f] = fitArr.shape as [number, number];
   if (f !== x.cols)
     throw new UnsupportedEstimatorError(`${est.name} expects ${f} features but its input has ${x.cols}`);
   const fit = toF64(fitArr);
-  const p = minkowskiPower(est);
   const xd = ctx.cast(x, 'DOUBLE');
   if (p === 2 && str(est, '_fit_method', 'brute') === 'brute') {
     const fitT = new Float64Array(f * m);

@@ -9,6 +9,7 @@ import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
 import type { ConvertContext, Var } from './context.js';
 import { filled } from './math.js';
+import { nmfMultiplicative } from './nmf-multiplicative.js';
 import { arr, bool, get, num, str, toF64 } from './state.js';
 
 /**
@@ -17,14 +18,11 @@ import { arr, bool, get, num, str, toF64 } from './state.js';
  */
 const MAX_COMPONENTS = 200;
 
-/** NMF (solver 'cd', shuffle=False): W from zeros, ≤ max_iter sweeps of _update_cdnmf_fast, stopped as sklearn does. */
+/** NMF (solver 'cd', shuffle=False; 'mu' in nmf-multiplicative.ts): W from zeros, ≤ max_iter sweeps of _update_cdnmf_fast, stopped as sklearn does. */
 export function nmf(ctx: ConvertContext, est: PyObject, x: Var): Var {
   const solver = str(est, 'solver', 'cd');
-  if (solver !== 'cd') {
-    throw new UnsupportedEstimatorError(
-      `NMF(solver='${solver}') is not supported (solver='cd' only: 'mu' starts from the mean of the whole batch)`,
-    );
-  }
+  if (solver === 'mu') return nmfMultiplicative(ctx, est, x);
+  if (solver !== 'cd') throw new UnsupportedEstimatorError(`NMF(solver='${solver}') is not supported (cd, mu are)`);
   if (bool(est, 'shuffle', false))
     throw new UnsupportedEstimatorError('NMF(shuffle=True) is not supported (its order comes from a random state)');
   if (get(est, 'alpha') !== undefined && get(est, 'alpha_W') === undefined)

@@ -36,6 +36,7 @@ import { histGradientBoostingClassifier, histGradientBoostingRegressor } from '.
 import { isolationForest } from './iforest.js';
 import { kernelCenterer } from './kernel-centerer.js';
 import { kernelPca } from './kernel-pca.js';
+import { kneighborsMethod } from './kneighbors.js';
 import { knnImputer } from './knn-imputer.js';
 import { labelBinarizer } from './label-binarizer.js';
 import { linearClassifier, linearRegressor, logisticRegression } from './linear.js';
@@ -47,7 +48,9 @@ import { multiOutputClassifier } from './multi-output-classifier.js';
 import { naiveBayes } from './naive-bayes.js';
 import { ncaTransform } from './nca.js';
 import { kNeighborsClassifier, kNeighborsRegressor } from './neighbors.js';
+import { kNeighborsTransformer, radiusNeighborsTransformer } from './neighbors-graph.js';
 import { nmf } from './nmf.js';
+import { miniBatchNmf } from './nmf-multiplicative.js';
 import { plsRegression, plsTransform } from './pls.js';
 import { polynomialFeatures } from './polynomial.js';
 import { powerTransformer } from './power.js';
@@ -65,6 +68,7 @@ import {
 import { fastIca, sparseRandomProjection } from './projection.js';
 import { quantileTransformer } from './quantile.js';
 import { radiusNeighborsClassifier, radiusNeighborsRegressor } from './radius-neighbors.js';
+import { randomTreesEmbedding } from './random-trees-embedding.js';
 import { refusalReason } from './refusals.js';
 import { SEARCH_CV_CLASSES, searchBestEstimator } from './search-cv.js';
 import { sgdOneClassSvm } from './sgd-one-class-svm.js';
@@ -110,6 +114,7 @@ const TRANSFORMERS: Record<string, Transformer> = {
   LabelBinarizer: labelBinarizer,
   KNNImputer: knnImputer,
   NMF: nmf,
+  MiniBatchNMF: miniBatchNmf,
   VarianceThreshold: featureSelector,
   SelectKBest: featureSelector,
   SelectPercentile: featureSelector,
@@ -123,6 +128,9 @@ const TRANSFORMERS: Record<string, Transformer> = {
   FeatureUnion: featureUnion,
   NeighborhoodComponentsAnalysis: ncaTransform,
   KernelCenterer: kernelCenterer,
+  KNeighborsTransformer: kNeighborsTransformer,
+  RadiusNeighborsTransformer: radiusNeighborsTransformer,
+  RandomTreesEmbedding: randomTreesEmbedding,
   Pipeline: (ctx, est, x) => pipelineSteps(est).reduce((v, step) => applyTransformer(ctx, step, v), x),
   ColumnTransformer: (ctx, est, x) => {
     const names = get(est, 'feature_names_in_');
@@ -236,6 +244,7 @@ const OTHERS: Record<string, Other> = {
   SGDOneClassSVM: sgdOneClassSvm,
   LocalOutlierFactor: localOutlierFactor,
   MultiOutputClassifier: multiOutputClassifier,
+  NearestNeighbors: kneighborsMethod,
 };
 
 /** Methods beyond predict / predict_proba / decision_function of some classifiers and regressors. */
@@ -251,9 +260,12 @@ const EXTRA_METHODS: Record<string, Other> = {
   PLSCanonical: plsTransform,
   CCA: plsTransform,
   GaussianProcessRegressor: gaussianProcessStd,
+  KNeighborsTransformer: kneighborsMethod,
+  KNeighborsClassifier: kneighborsMethod,
+  KNeighborsRegressor: kneighborsMethod,
 };
 
-/** Every class name the converters accept (DictVectorizer and the text vectorizers only as a pipeline's first step). */
+/** Every class name the converters accept (DictVectorizer, FeatureHasher and the text vectorizers only as a pipeline's first step). */
 export function supportedEstimators(): string[] {
   return [
     ...Object.keys(TRANSFORMERS),
@@ -261,6 +273,7 @@ export function supportedEstimators(): string[] {
     'CountVectorizer',
     'TfidfVectorizer',
     'HashingVectorizer',
+    'FeatureHasher',
     ...Object.keys(CLASSIFIERS),
     ...Object.keys(REGRESSORS),
     ...Object.keys(OTHERS),

@@ -1,16 +1,18 @@
 /**
- * CountVectorizer / TfidfVectorizer / HashingVectorizer front ends (word analyzer, default token pattern) run in
- * TypeScript like DictVectorizer — onnxruntime has no regex tokenizer in its default build — and TfidfTransformer
+ * CountVectorizer / TfidfVectorizer / HashingVectorizer front ends (word analyzer with the default or a translated
+ * token pattern, or character n-grams) run in TypeScript like DictVectorizer — onnxruntime has no regex tokenizer in its default build — and TfidfTransformer
  * (and HashingVectorizer's norm) in the graph.
  */
 import { checkDecodedBytes, DEFAULT_REQUEST_LIMITS, InvalidInput } from '@servekit/core';
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
 import { isPyDict, isPyObject } from '../pickle/py-types.js';
+import { charNgrams, charWbNgrams } from './char-ngrams.js';
 import type { ConvertContext, Var } from './context.js';
 import { hashedColumn } from './murmurhash3.js';
 import { normalizer } from './preprocessing.js';
 import { arr, bool, get, num, str, toF64 } from './state.js';
+import { type TokenPattern, translateTokenPattern } from './token-pattern.js';
 
 /** scikit-learn's default token_pattern. */
 const DEFAULT_TOKEN_PATTERN = '(?u)\\b\\w\\w+\\b';
@@ -18,9 +20,13 @@ const DEFAULT_TOKEN_PATTERN = '(?u)\\b\\w\\w+\\b';
 /** Python's \w (str.isalnum() or '_') as a run; runs of two or more are tokens, as \b\w\w+\b finds them. */
 const WORD_RUN = /[\p{L}\p{N}_]+/gu;
 
-/** What the fitted analyzer needs: vocabulary and the word-analyzer options. */
+/** What the fitted analyzer needs: vocabulary and the analyzer options. */
 export interface TextVectorizerSpec {
   vocabulary: Map<string, number>;
+  /** 'word' (tokens, then word n-grams), 'char' or 'char_wb' (character n-grams, char-ngrams.ts). */
+  analyzer: 'word' | 'char' | 'char_wb';
+  /** A non-default token_pattern, translated (token-pattern.ts); absent: the default pattern. */
+  tokenPattern?: TokenPattern;
   lowercase: boolean;
   ngramRange: [number, number];
   stopWords?: Set<string>;
@@ -37,36 +43,47 @@ function describeCallable(v: unknown): string {
   return String(v);
 }
 
-/** The word-analyzer options of a CountVectorizer / TfidfVectorizer / HashingVectorizer; refuses what TypeScript cannot mirror. */
+/** The analyzer options of a CountVectorizer / TfidfVectorizer / HashingVectorizer; refuses what TypeScript cannot mirror. */
 function analyzerOptions(est: PyObject): Omit<TextVectorizerSpec, 'vocabulary' | 'hashing'> {
   const refuse = (what: string): never => {
     throw new UnsupportedEstimatorError(
-      `${est.name} with ${what} is not supported (word analyzer, default token pattern only)`,
+      `${est.name} with ${what} is not supported (analyzers word, char, char_wb; no callables)`,
     );
   };
-  const analyzer = get(est, 'analyzer') ?? 'word';
-  if (analyzer !== 'word')
-    refuse(`analyzer=${typeof analyzer === 'string' ? `'${analyzer}'` : describeCallable(analyzer)}`);
+  const analyzerRaw = get(est, 'analyzer') ?? 'word';
+  if (analyzerRaw !== 'word' && analyzerRaw !== 'char' && analyzerRaw !== 'char_wb')
+    refuse(`analyzer=${typeof analyzerRaw === 'string' ? `'${analyzerRaw}'` : describeCallable(analyzerRaw)}`);
+  const analyzer = analyzerRaw as TextVectorizerSpec['analyzer'];
   for (const key of ['tokenizer', 'preprocessor']) {
     const v = get(est, key);
     if (v !== null && v !== undefined) refuse(`${key}=${describeCallable(v)}`);
   }
+  const words = analyzer === 'word';
   const pattern = get(est, 'token_pattern');
-  if (pattern !== undefined && pattern !== null && pattern !== DEFAULT_TOKEN_PATTERN)
-    refuse(`token_pattern=${JSON.stringify(pattern)}`);
+  let tokenPattern: TokenPattern | undefined;
+  // the character analyzers ignore token_pattern and stop_words, as scikit-learn does
+  if (words && pattern !== undefined && pattern !== null && pattern !== DEFAULT_TOKEN_PATTERN) {
+    if (typeof pattern !== 'string') refuse('a token_pattern that is not a string');
+    tokenPattern = translateTokenPattern(est.name, pattern as string);
+  }
   const accents = get(est, 'strip_accents');
   if (accents !== null && accents !== undefined) refuse(`strip_accents='${String(accents)}'`);
   const input = get(est, 'input');
   if (input !== undefined && input !== 'content') refuse(`input='${String(input)}'`);
   const range = get(est, 'ngram_range');
   const ngramRange: [number, number] = Array.isArray(range) ? [Number(range[0]), Number(range[1])] : [1, 1];
-  const sw = get(est, 'stop_words');
+  const [minN, maxN] = ngramRange;
+  if (!(Number.isInteger(minN) && Number.isInteger(maxN) && minN >= 1 && maxN >= minN))
+    refuse(`ngram_range=(${minN}, ${maxN})`);
+  const sw = words ? get(est, 'stop_words') : undefined;
   let stopWords: Set<string> | undefined;
   if (Array.isArray(sw)) stopWords = new Set(sw.map(String));
   // a vocabulary already lacks the built-in list's words (unigrams); hashing has no vocabulary to lean on
   else if (typeof sw === 'string' && (ngramRange[1] > 1 || est.name === 'HashingVectorizer'))
     refuse(`stop_words='${sw}'${est.name === 'HashingVectorizer' ? '' : ' and n-grams'}`);
   return {
+    analyzer,
+    ...(tokenPattern ? { tokenPattern } : {}),
     lowercase: bool(est, 'lowercase', true),
     ngramRange,
     ...(stopWords ? { stopWords } : {}),
@@ -118,17 +135,24 @@ export function hashingNorm(ctx: ConvertContext, est: PyObject, x: Var): Var {
 
 /** Turns documents into the count matrix CountVectorizer.transform gives (dense float64). */
 export class TextVectorizer {
-  constructor(readonly spec: TextVectorizerSpec) {}
+  private readonly pattern?: RegExp;
+
+  constructor(readonly spec: TextVectorizerSpec) {
+    if (spec.tokenPattern) this.pattern = new RegExp(spec.tokenPattern.source, 'gu');
+  }
 
   /** Number of output columns. */
   get width(): number {
     return this.spec.hashing?.nFeatures ?? this.spec.vocabulary.size;
   }
 
-  /** Word tokens and n-grams of one document, as sklearn's _word_ngrams. */
+  /** Terms of one document: character n-grams, or word tokens and n-grams as sklearn's _word_ngrams. */
   analyze(doc: string): string[] {
     const text = this.spec.lowercase ? doc.toLowerCase() : doc;
-    let tokens = (text.match(WORD_RUN) ?? []).filter((t) => [...t].length >= 2);
+    const [minChars, maxChars] = this.spec.ngramRange;
+    if (this.spec.analyzer === 'char') return charNgrams(text, minChars, maxChars);
+    if (this.spec.analyzer === 'char_wb') return charWbNgrams(text, minChars, maxChars);
+    let tokens = this.tokens(text);
     if (this.spec.stopWords) tokens = tokens.filter((t) => !this.spec.stopWords!.has(t));
     const [minN, maxN] = this.spec.ngramRange;
     if (maxN === 1) return tokens;
@@ -137,6 +161,13 @@ export class TextVectorizer {
       for (let i = 0; i + n <= tokens.length; i++) out.push(tokens.slice(i, i + n).join(' '));
     }
     return out;
+  }
+
+  /** Tokens as the token_pattern's findall gives them. */
+  private tokens(text: string): string[] {
+    if (!this.pattern) return (text.match(WORD_RUN) ?? []).filter((t) => [...t].length >= 2);
+    const group = this.spec.tokenPattern!.group;
+    return Array.from(text.matchAll(this.pattern), (m) => (group ? (m[1] ?? '') : m[0]));
   }
 
   /** Documents (strings, or one-element rows) → float64 [rows, width]. */
