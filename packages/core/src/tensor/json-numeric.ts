@@ -55,6 +55,12 @@ function isSpace(c: number): boolean {
 const latin1 = new TextDecoder('latin1');
 
 /**
+ * First capacity of a list's Float64Array: 8 values (64 bytes, which V8 keeps on its heap; a larger typed array
+ * gets a separately allocated backing store), doubled as the list grows. Most V2 JSON bodies carry a few values.
+ */
+const FIRST_CAPACITY = 8;
+
+/**
  * Read a nested list of JSON numbers starting at `bytes[start] === '['`. Returns undefined when the list holds
  * anything else (strings, booleans, null, objects) or is not valid JSON: the caller leaves it to JSON.parse.
  * Nesting deeper than `maxDepth` lists is a 400.
@@ -64,7 +70,7 @@ export function readNumericList(
   start: number,
   maxDepth = Number.POSITIVE_INFINITY,
 ): NumericBlock | undefined {
-  let values = new Float64Array(1024);
+  let values = new Float64Array(FIRST_CAPACITY);
   let count = 0;
   let longIntegers = false;
   let depth = 0;
