@@ -10,8 +10,10 @@ import type { ModelServer } from '../src/server/model-server.js';
 import { parseV2JsonBody, readNumericList } from '../src/tensor/json-numeric.js';
 import { EchoModel, LinearModel, startServer, ThrowingModel } from './helpers.js';
 
-/** Linear model whose every hook is async (preprocess, predict and postprocess each return a promise). */
-class AsyncHooksModel extends LinearModel {
+/** LinearModel's answers through hooks that are all async (preprocess, predict and postprocess return promises). */
+class AsyncHooksModel extends Model {
+  private readonly linear = new LinearModel('linear-inside');
+
   override async preprocess(payload: Payload): Promise<Payload> {
     await Promise.resolve();
     return payload;
@@ -19,12 +21,17 @@ class AsyncHooksModel extends LinearModel {
 
   override async predict(payload: Payload): Promise<Result> {
     await Promise.resolve();
-    return super.predict(payload);
+    const result = this.linear.predict(payload);
+    return isInferRequest(payload) ? { ...result, model_name: this.name } : result;
   }
 
   override async postprocess(result: Result): Promise<Result> {
     await Promise.resolve();
     return result;
+  }
+
+  override metadata(): ModelMetadata {
+    return { ...this.linear.metadata(), name: this.name };
   }
 }
 
