@@ -6,7 +6,7 @@ import { registerPayloadLogHooks } from '../payload-log/rest-hooks.js';
 import { traceRestRequests } from '../tracing/rest-tracing.js';
 import type { Tracer } from '../tracing/span.js';
 import { inflateBody } from './body-encoding.js';
-import { exactJsonTypeOnRoutes, sendJson } from './json-reply.js';
+import { exactJsonType, sendJson } from './json-reply.js';
 import { checkJsonSize, sendError } from './rest-helpers.js';
 import { registerV1Routes } from './v1-rest.js';
 import { BINARY_HEADER } from './v2-codec.js';
@@ -62,7 +62,7 @@ export async function servekitRestPlugin(app: FastifyInstance, options: RestPlug
     sendJson(reply.code(404), JSON.stringify({ error: `Route ${request.method} ${clip(request.url)} not found.` })),
   );
   // JSON answers go out as exactly `application/json`, as KServe's server sends them.
-  exactJsonTypeOnRoutes(app);
+  exactJsonType(app);
   if (options.payloadLog) registerPayloadLogHooks(app, options.payloadLog);
   // KServe's V1 liveness (`InferenceRESTClient.is_server_live` asks `GET /` of a v1 server).
   app.get('/', async () => ({ status: 'alive' }));

@@ -4,7 +4,7 @@ import { clip, InvalidInput } from '../errors.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../limits.js';
 import { parseJsonChecked, stringifyJson } from '../tensor/json-text.js';
 import type { InferRequest, V1Request } from './infer-types.js';
-import { SENDS_JSON_BYTES, sendJson } from './json-reply.js';
+import { sendJson } from './json-reply.js';
 import { jsonBody, restContext } from './rest-helpers.js';
 import { decodeInferRequest } from './v2-codec.js';
 
@@ -54,22 +54,18 @@ export function registerV1Routes(app: FastifyInstance, dataplane: DataPlane): vo
     return reply.code(ready ? 200 : 503).send({ name, ready });
   });
 
-  app.post<{ Params: { target: string } }>(
-    '/v1/models/:target',
-    { config: SENDS_JSON_BYTES },
-    async (request, reply) => {
-      const target = request.params.target;
-      const colon = target.lastIndexOf(':');
-      const verb = colon < 0 ? '' : target.slice(colon + 1);
-      const name = target.slice(0, colon);
-      if (verb !== 'predict' && verb !== 'explain') {
-        throw new InvalidInput(`Unknown V1 verb in "${clip(target)}": use /v1/models/{name}:predict or :explain.`);
-      }
-      const body = decodeV1Request(jsonBody(request, dataplane.limits), dataplane.limits);
-      const ctx = restContext(request, reply, 'v1');
-      const result =
-        verb === 'predict' ? await dataplane.inferV1(name, body, ctx) : await dataplane.explain(name, body, ctx);
-      return sendJson(reply, stringifyJson(result));
-    },
-  );
+  app.post<{ Params: { target: string } }>('/v1/models/:target', async (request, reply) => {
+    const target = request.params.target;
+    const colon = target.lastIndexOf(':');
+    const verb = colon < 0 ? '' : target.slice(colon + 1);
+    const name = target.slice(0, colon);
+    if (verb !== 'predict' && verb !== 'explain') {
+      throw new InvalidInput(`Unknown V1 verb in "${clip(target)}": use /v1/models/{name}:predict or :explain.`);
+    }
+    const body = decodeV1Request(jsonBody(request, dataplane.limits), dataplane.limits);
+    const ctx = restContext(request, reply, 'v1');
+    const result =
+      verb === 'predict' ? await dataplane.inferV1(name, body, ctx) : await dataplane.explain(name, body, ctx);
+    return sendJson(reply, stringifyJson(result));
+  });
 }

@@ -6,7 +6,7 @@ import { checkLoadParameters } from '../model/load-parameters.js';
 import { parseV2JsonBody } from '../tensor/json-numeric.js';
 import { parseJsonChecked } from '../tensor/json-text.js';
 import type { InferRequest } from './infer-types.js';
-import { SENDS_JSON_BYTES, sendJson } from './json-reply.js';
+import { sendJson } from './json-reply.js';
 import { checkJsonSize, rawBody, restContext } from './rest-helpers.js';
 import { BINARY_HEADER, decodeInferRequest, decodeRawBinaryRequest, encodeInferResponse } from './v2-codec.js';
 
@@ -103,8 +103,8 @@ export function registerV2Routes(app: FastifyInstance, dataplane: DataPlane): vo
 
   const inferRoute = (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) =>
     infer(dataplane, request, reply);
-  app.post('/v2/models/:name/infer', { config: SENDS_JSON_BYTES }, inferRoute);
-  app.post('/v2/models/:name/versions/:version/infer', { config: SENDS_JSON_BYTES }, inferRoute);
+  app.post('/v2/models/:name/infer', inferRoute);
+  app.post('/v2/models/:name/versions/:version/infer', inferRoute);
 
   // Load failures may quote file paths: clients get them relative (or cut to the last segment).
   app.post('/v2/repository/index', async () =>
