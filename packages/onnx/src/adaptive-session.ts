@@ -95,20 +95,38 @@ export class AdaptiveSession implements SessionRunner {
     await this.moving;
   }
 
-  async run(feeds: Record<string, WireTensor>): Promise<Record<string, WireTensor>> {
+  /** Run on `feeds`; on the main thread the run's promise is chained once (no async frame of its own). */
+  run(feeds: Record<string, WireTensor>): Promise<Record<string, WireTensor>> {
     if (this.worker) return this.worker.run(feeds);
     const main = this.main;
-    if (!main) throw new Error('the onnxruntime session is released');
+    if (!main) return Promise.reject(new Error('the onnxruntime session is released'));
     this.mainRuns++;
-    try {
-      const confirming = this.confirming;
-      const { outputs, blockedMs } = await main.timedRun(feeds, confirming);
-      this.observe(blockedMs, confirming);
-      return outputs;
-    } finally {
+    const confirming = this.confirming;
+    const done = () => {
       this.mainRuns--;
       this.releaseRetiredMain();
+    };
+    let running: ReturnType<MainThreadSession['timedRun']>;
+    try {
+      running = main.timedRun(feeds, confirming);
+    } catch (err) {
+      done();
+      return Promise.reject(err);
     }
+    return running.then(
+      ({ outputs, blockedMs }) => {
+        try {
+          this.observe(blockedMs, confirming);
+        } finally {
+          done();
+        }
+        return outputs;
+      },
+      (err: unknown) => {
+        done();
+        throw err;
+      },
+    );
   }
 
   async release(): Promise<void> {

@@ -235,16 +235,16 @@ export class OnnxModel extends Model implements ClassLabelProvider {
     return { model_name: this.name, outputs };
   }
 
-  private async run(session: SessionRunner, inputs: InferTensor[]): Promise<InferTensor[]> {
+  /** One session run (no async frame of its own: the session's promise is chained once). Callers await it. */
+  private run(session: SessionRunner, inputs: InferTensor[]): Promise<InferTensor[]> {
     const feeds: Record<string, WireTensor> = {};
     for (const t of inputs) feeds[t.name] = toWire(t);
-    let result: Record<string, WireTensor>;
-    try {
-      result = await session.run(feeds);
-    } catch (err) {
-      throw new InferenceError(`Model ${this.name}: onnxruntime failed: ${(err as Error).message}`);
-    }
-    return this.outputs.map((meta) => fromWire(meta.name, result[meta.name]!));
+    return session.run(feeds).then(
+      (result) => this.outputs.map((meta) => fromWire(meta.name, result[meta.name]!)),
+      (err: unknown) => {
+        throw new InferenceError(`Model ${this.name}: onnxruntime failed: ${(err as Error).message}`);
+      },
+    );
   }
 
   private async runRowByRow(session: SessionRunner, inputs: InferTensor[], rows: number): Promise<InferTensor[]> {

@@ -100,6 +100,11 @@ export class ModelRepository {
     return [...this.models.keys()];
   }
 
+  /** True when `name` is registered (loaded or not), without listing every name. */
+  has(name: string): boolean {
+    return this.models.has(name);
+  }
+
   /** Versions registered for `name` (empty when unversioned). */
   versions(name: string): string[] {
     return (this.models.get(name) ?? []).flatMap((e) => (e.version === undefined ? [] : [e.version]));

@@ -6,7 +6,9 @@ import type { TraceSpan } from '../tracing/span.js';
 /**
  * Build the per-request context: request id from `x-request-id`, the body id, or a fresh UUID; deadline from the
  * `x-request-timeout` header (seconds); `span` is the request's server span when tracing is on. `signal` may be a
- * function making it: then it is made on first read of `ctx.signal` only (most requests never read it).
+ * function making it: then it is made on first read of `ctx.signal` only (most requests never read it). A generated
+ * request id is likewise drawn on first read of `ctx.requestId` (a transformer forwards it; the plain path never
+ * reads it), and stays the same for every later read.
  */
 export function makeContext(
   headers: InferContext['headers'],
@@ -16,18 +18,20 @@ export function makeContext(
   span?: TraceSpan,
 ): InferContext {
   const header = headers['x-request-id'];
-  const requestId = (typeof header === 'string' && header) || bodyId || randomUUID();
+  let requestId: string | undefined = (typeof header === 'string' && header) || bodyId || undefined;
   const deadline = deadlineFromHeaders(headers);
-  if (typeof signal !== 'function') return { headers, protocol, requestId, signal, deadline, span };
-  let made: AbortSignal | undefined;
+  let made: AbortSignal | undefined = typeof signal === 'function' ? undefined : signal;
   return {
     headers,
     protocol,
-    requestId,
+    get requestId(): string {
+      requestId ??= randomUUID();
+      return requestId;
+    },
     deadline,
     span,
     get signal(): AbortSignal {
-      made ??= signal();
+      made ??= (signal as () => AbortSignal)();
       return made;
     },
   };

@@ -64,11 +64,12 @@ function clientError(err: unknown): { status: number; message: string; headers: 
 export function sendError(reply: FastifyReply, err: unknown, log?: Logger): FastifyReply {
   const { status, message, headers } = clientError(err);
   if (status === 500 && !(err instanceof ServekitError)) log?.error({ err }, 'internal error in a REST request');
+  // Bytes, not a string: fastify keeps the content type of a Buffer as set (no charset appended).
   return reply
     .code(status)
     .headers(headers)
     .type(JSON_TYPE)
-    .send(JSON.stringify({ error: redactPaths(message) }));
+    .send(Buffer.from(JSON.stringify({ error: redactPaths(message) }), 'utf8'));
 }
 
 /** The raw body of a request as a Buffer (empty when there is none). */

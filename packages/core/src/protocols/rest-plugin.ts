@@ -6,7 +6,8 @@ import { registerPayloadLogHooks } from '../payload-log/rest-hooks.js';
 import { traceRestRequests } from '../tracing/rest-tracing.js';
 import type { Tracer } from '../tracing/span.js';
 import { inflateBody } from './body-encoding.js';
-import { checkJsonSize, JSON_TYPE, sendError } from './rest-helpers.js';
+import { exactJsonType, sendJson } from './json-reply.js';
+import { checkJsonSize, sendError } from './rest-helpers.js';
 import { registerV1Routes } from './v1-rest.js';
 import { BINARY_HEADER } from './v2-codec.js';
 import { registerV2Routes } from './v2-rest.js';
@@ -58,16 +59,10 @@ export async function servekitRestPlugin(app: FastifyInstance, options: RestPlug
   });
   app.setErrorHandler((err, _request, reply) => sendError(reply, err, dataplane.logger));
   app.setNotFoundHandler((request, reply) =>
-    reply
-      .code(404)
-      .type(JSON_TYPE)
-      .send(JSON.stringify({ error: `Route ${request.method} ${clip(request.url)} not found.` })),
+    sendJson(reply.code(404), JSON.stringify({ error: `Route ${request.method} ${clip(request.url)} not found.` })),
   );
   // JSON answers go out as exactly `application/json`, as KServe's server sends them.
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (reply.getHeader('content-type') === 'application/json; charset=utf-8') reply.type(JSON_TYPE);
-    done(null, payload);
-  });
+  exactJsonType(app);
   if (options.payloadLog) registerPayloadLogHooks(app, options.payloadLog);
   // KServe's V1 liveness (`InferenceRESTClient.is_server_live` asks `GET /` of a v1 server).
   app.get('/', async () => ({ status: 'alive' }));

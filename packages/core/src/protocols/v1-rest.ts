@@ -4,6 +4,7 @@ import { clip, InvalidInput } from '../errors.js';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from '../limits.js';
 import { parseJsonChecked, stringifyJson } from '../tensor/json-text.js';
 import type { InferRequest, V1Request } from './infer-types.js';
+import { sendJson } from './json-reply.js';
 import { jsonBody, restContext } from './rest-helpers.js';
 import { decodeInferRequest } from './v2-codec.js';
 
@@ -65,6 +66,6 @@ export function registerV1Routes(app: FastifyInstance, dataplane: DataPlane): vo
     const ctx = restContext(request, reply, 'v1');
     const result =
       verb === 'predict' ? await dataplane.inferV1(name, body, ctx) : await dataplane.explain(name, body, ctx);
-    return reply.type('application/json').send(stringifyJson(result));
+    return sendJson(reply, stringifyJson(result));
   });
 }

@@ -156,6 +156,13 @@ function wantsBinary(t: InferTensor, request: InferRequest): boolean {
   return request.parameters?.binary_data_output === true;
 }
 
+/** An output's parameters less `binary_data` (the request's choice, not sent back); undefined when none is left. */
+function parametersWithoutBinaryData(params: Parameters | undefined): Parameters | undefined {
+  if (params === undefined) return undefined; // the common case: no object to copy
+  const { binary_data: _, ...rest } = params;
+  return Object.keys(rest).length > 0 ? rest : undefined;
+}
+
 /** An encoded V2 response: a JSON string, or a JSON header plus binary parts (binary extension). */
 export interface EncodedResponse {
   /** The JSON part. */
@@ -169,14 +176,14 @@ export function encodeInferResponse(res: InferResponse, request: InferRequest): 
   const binary: Uint8Array[] = [];
   const outputs = res.outputs.map((output) => {
     const t = checkedOutput(output);
-    const { binary_data: _, ...rest } = t.parameters ?? {};
+    const rest = parametersWithoutBinaryData(t.parameters);
     const base: Record<string, unknown> = { name: t.name, datatype: t.datatype, shape: t.shape };
     if (wantsBinary(t, request)) {
       const raw = encodeRawData(t.data);
       binary.push(raw);
       base.parameters = { ...rest, binary_data_size: raw.byteLength };
     } else {
-      if (Object.keys(rest).length > 0) base.parameters = rest;
+      if (rest !== undefined) base.parameters = rest;
       base.data = encodeJsonData(t.datatype, t.data);
     }
     return base;

@@ -6,6 +6,7 @@ import { checkLoadParameters } from '../model/load-parameters.js';
 import { parseV2JsonBody } from '../tensor/json-numeric.js';
 import { parseJsonChecked } from '../tensor/json-text.js';
 import type { InferRequest } from './infer-types.js';
+import { sendJson } from './json-reply.js';
 import { checkJsonSize, rawBody, restContext } from './rest-helpers.js';
 import { BINARY_HEADER, decodeInferRequest, decodeRawBinaryRequest, encodeInferResponse } from './v2-codec.js';
 
@@ -60,7 +61,7 @@ async function infer(dataplane: DataPlane, request: FastifyRequest<{ Params: Mod
   const ctx = restContext(request, reply, 'v2', req.id);
   const res = await dataplane.inferV2(name, version, req, ctx);
   const encoded = encodeInferResponse(res, req);
-  if (encoded.binary.length === 0) return reply.type('application/json').send(encoded.json);
+  if (encoded.binary.length === 0) return sendJson(reply, encoded.json);
   const head = Buffer.from(encoded.json, 'utf8');
   return reply
     .type('application/octet-stream')

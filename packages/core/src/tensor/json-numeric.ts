@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { InvalidInput } from '../errors.js';
 import { tooDeep } from './json-text.js';
 
@@ -55,6 +55,12 @@ function isSpace(c: number): boolean {
 const latin1 = new TextDecoder('latin1');
 
 /**
+ * First capacity of a list's Float64Array: 8 values (64 bytes, which V8 keeps on its heap; a larger typed array
+ * gets a separately allocated backing store), doubled as the list grows. Most V2 JSON bodies carry a few values.
+ */
+const FIRST_CAPACITY = 8;
+
+/**
  * Read a nested list of JSON numbers starting at `bytes[start] === '['`. Returns undefined when the list holds
  * anything else (strings, booleans, null, objects) or is not valid JSON: the caller leaves it to JSON.parse.
  * Nesting deeper than `maxDepth` lists is a 400.
@@ -64,7 +70,7 @@ export function readNumericList(
   start: number,
   maxDepth = Number.POSITIVE_INFINITY,
 ): NumericBlock | undefined {
-  let values = new Float64Array(1024);
+  let values = new Float64Array(FIRST_CAPACITY);
   let count = 0;
   let longIntegers = false;
   let depth = 0;
@@ -161,19 +167,19 @@ export function readNumericList(
   return undefined;
 }
 
-/** Random bytes drawn 4 KiB at a time: one system call per 512 parsed bodies instead of one each. */
-const noncePool = new Uint8Array(4096);
-let noncePoolUsed = noncePool.length;
+/** Nonces drawn 512 at a time: one system call and one hex conversion per 512 parsed bodies instead of one each. */
+const NONCES_PER_DRAW = 512;
+let nonceHex = '';
+let noncesUsed = NONCES_PER_DRAW;
 
 /** A fresh random 16-hex-digit nonce (the placeholder keys of one parsed body). */
 function nextNonce(): string {
-  if (noncePoolUsed + 8 > noncePool.length) {
-    randomFillSync(noncePool);
-    noncePoolUsed = 0;
+  if (noncesUsed === NONCES_PER_DRAW) {
+    nonceHex = randomBytes(8 * NONCES_PER_DRAW).toString('hex');
+    noncesUsed = 0;
   }
-  const bytes = noncePool.subarray(noncePoolUsed, noncePoolUsed + 8);
-  noncePoolUsed += 8;
-  return Buffer.from(bytes.buffer, bytes.byteOffset, 8).toString('hex');
+  const at = 16 * noncesUsed++;
+  return nonceHex.slice(at, at + 16);
 }
 
 /** The integer literals of a numeric block's span, exactly, as bigints (for INT64/UINT64). */
@@ -220,9 +226,11 @@ export function parseV2JsonBody(bytes: Uint8Array, maxDepth: number): ParsedV2Bo
         if (bytes[j] !== OPEN_BRACKET) continue;
         const block = readNumericList(bytes, j, maxDepth - depth);
         if (!block) continue;
-        const key = `\u0000${nonce}:${blocks.size}`;
+        const index = blocks.size;
+        const key = `\u0000${nonce}:${index}`;
         blocks.set(key, block);
-        pieces.push(bytes.subarray(copied, j), Buffer.from(JSON.stringify(key)));
+        // The key as a JSON string literal (its NUL written as the \u0000 escape): ASCII only.
+        pieces.push(bytes.subarray(copied, j), Buffer.from(`"\\u0000${nonce}:${index}"`, 'latin1'));
         copied = block.end;
         i = block.end;
       }
