@@ -2,6 +2,7 @@
  * Meta-estimators built from other converted estimators: Voting, Bagging, AdaBoost, Stacking, OneVsRest,
  * CalibratedClassifierCV and TransformedTargetRegressor.
  */
+
 import { attr } from '@servekit/onnx';
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject, PyValue } from '../pickle/py-types.js';
@@ -12,6 +13,7 @@ import { labelBinarizerInverse } from './label-binarizer.js';
 import { expm1, log1p } from './math.js';
 import { interpColumns } from './quantile.js';
 import { applyClassifier, applyRegressor, applyTransformer } from './registry.js';
+import { pickledBySklearnAtLeast } from './sklearn-version.js';
 import { arr, get, labels, list, num, obj, str, toF64 } from './state.js';
 
 const dbl = (name: string, cols: number): Var => ({ name, type: 'DOUBLE', cols });
@@ -208,7 +210,19 @@ export function adaBoostClassifier(ctx: ConvertContext, est: PyObject, x: Var): 
       ),
     ];
   } else throw new UnsupportedEstimatorError(`AdaBoostClassifier algorithm '${algorithm}' is not supported`);
-  const pred = dbl(ctx.op('Div', [parts[0]!.name, ctx.constD([total], [])]), k);
+  let pred = dbl(ctx.op('Div', [parts[0]!.name, ctx.constD([total], [])]), k);
+  if (algorithm === 'SAMME' && pickledBySklearnAtLeast(est, 1, 3)) {
+    // scikit-learn >= 1.3 scores each member symmetrically (w for its class, -w/(K-1) for the others):
+    // Σ that / total = pred·K/(K-1) − Σw/((K-1)·total) in terms of the older one-hot pred
+    const used = weights.reduce((a, b) => a + b, 0);
+    pred = dbl(
+      ctx.op('Sub', [
+        ctx.op('Mul', [pred.name, ctx.constD([k / (k - 1)], [])]),
+        ctx.constD([used / ((k - 1) * total)], []),
+      ]),
+      k,
+    );
+  }
   if (k === 2) {
     const d = dbl(ctx.op('Sub', [ctx.columns(pred, [1]).name, ctx.columns(pred, [0]).name]), 1);
     const half = dbl(ctx.op('Div', [d.name, ctx.constD([2], [])]), 1);

@@ -50,6 +50,9 @@ const EXACT = new Map<string, GlobalRole>([
   ['numpy.random.mtrand.RandomState', 'class'],
   ['numpy.random._mt19937.MT19937', 'class'],
   ['numpy.random._pcg64.PCG64', 'class'],
+  // NumPy 2 pickles a Generator's bit generator with its SeedSequence (HistGradientBoosting >= 1.4 keeps a Generator)
+  ['numpy.random.bit_generator.SeedSequence', 'class'],
+  ['numpy.random.bit_generator.__pyx_unpickle_SeedSequence', 'class'],
 ]);
 for (const m of NUMPY_CORE) {
   EXACT.set(`${m}._reconstruct`, 'ndarray-reconstruct');

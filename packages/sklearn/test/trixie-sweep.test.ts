@@ -1,0 +1,74 @@
+// Cross-version sweep: files pickled by Debian 13 "trixie"'s scikit-learn 1.4.2 with NumPy 2.2 (`numpy._core`), one or
+// more per converter family, against scikit-learn 1.4.2's own outputs (gen_trixie_sweep.py; versions in expected.json).
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { type ConvertedSklearnModel, loadSklearnModel } from '../src/index.js';
+import type { GraphFeed } from '../src/request-encoding.js';
+import { expectClose, localFixture, readJson } from './helpers.js';
+
+interface Case {
+  name: string;
+  file: string;
+  inputs: unknown[];
+  methods: Record<string, unknown[]>;
+  classes?: (number | string)[];
+}
+
+const expected = readJson<{ versions: Record<string, string>; cases: Case[] }>(localFixture('trixie/expected.json'));
+
+/** Every method output of the graph, flattened. */
+async function runMethods(model: ConvertedSklearnModel, feeds: GraphFeed[]): Promise<Record<string, unknown[]>> {
+  const session = await ort.InferenceSession.create(model.onnx);
+  const input: Record<string, ort.Tensor> = {};
+  for (const f of feeds) input[f.name] = new ort.Tensor(f.type === 'DOUBLE' ? 'float64' : 'string', f.data, f.dims);
+  const out = await session.run(input);
+  await session.release();
+  const res: Record<string, unknown[]> = {};
+  for (const [method, { output }] of Object.entries(model.methods)) {
+    res[method] = Array.from(out[output]!.data as ArrayLike<unknown>, (v) => (typeof v === 'bigint' ? Number(v) : v));
+  }
+  return res;
+}
+
+/**
+ * 1e-9 relative (+1e-12 absolute), except where onnxruntime computes in float32 by design, as for the 1.2.1 fixtures
+ * (generated.test.ts): tree ensembles (TreeEnsemble keeps thresholds and leaf values in float32: 1e-6) and
+ * SVC / NuSVC (SVMClassifier's kernels in float32: 1e-4).
+ */
+const rtolOf = (name: string): number =>
+  /^(svc|nusvc)_/.test(name) ? 1e-4 : /tree|forest|trees|gradient_boosting|hgb/.test(name) ? 1e-6 : 1e-9;
+
+/** Methods scikit-learn has that servekit does not serve for these estimators (SVC's one-vs-one decision_function). */
+const NOT_SERVED: Record<string, string[]> = {
+  svc_rbf_proba: ['decision_function'],
+  svc_poly_binary: ['decision_function'],
+  nusvc_sigmoid: ['decision_function'],
+};
+
+const nums = (v: unknown[]): number[] => (v.flat(2) as unknown[]).map((x) => (x === null ? Number.NaN : (x as number)));
+
+it('the fixtures were pickled by scikit-learn 1.4.2 on NumPy 2', () => {
+  expect(expected.versions.sklearn).toBe('1.4.2');
+  expect(expected.versions.numpy).toMatch(/^2\./);
+});
+
+describe.each(expected.cases.map((c) => [c.name, c] as const))('scikit-learn 1.4.2 / NumPy 2 %s', (_name, c) => {
+  it('serves the same methods and matches every one of them', async () => {
+    const model = await loadSklearnModel(localFixture(`trixie/${c.file}`));
+    const notServed = NOT_SERVED[c.name] ?? [];
+    const want = Object.keys(c.methods).filter((m) => !notServed.includes(m));
+    expect(Object.keys(model.methods).sort()).toEqual(want.sort());
+    const got = await runMethods(model, model.encoder.encodeInstances(c.inputs));
+    if (c.classes) expect(model.classes).toEqual(c.classes);
+    for (const [method, want] of Object.entries(c.methods).filter(([m]) => !notServed.includes(m))) {
+      const g = got[method]!;
+      const flat = (want as unknown[]).flat(2);
+      expect(g.length, method).toBe(flat.length);
+      if (flat.some((v) => typeof v === 'string') || (method === 'predict' && model.task !== 'regressor')) {
+        expect(g, method).toEqual(flat);
+      } else {
+        expectClose(g as number[], nums(want), rtolOf(c.name), 1e-12);
+      }
+    }
+  });
+});
