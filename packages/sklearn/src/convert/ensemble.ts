@@ -11,6 +11,7 @@ import { pipelineSteps } from './compose.js';
 import type { ClassifierOut, ConvertContext, MethodOutputs, Var } from './context.js';
 import { labelBinarizerInverse } from './label-binarizer.js';
 import { expm1, log1p } from './math.js';
+import { ovrDecision } from './ovr-decision.js';
 import { interpColumns } from './quantile.js';
 import { applyClassifier, applyRegressor, applyTransformer } from './registry.js';
 import { pickledBySklearnAtLeast } from './sklearn-version.js';
@@ -499,29 +500,9 @@ export function oneVsOne(ctx: ConvertContext, est: PyObject, x: Var): Classifier
       throw new UnsupportedEstimatorError('OneVsOneClassifier member has neither decision_function nor predict_proba');
     }),
   );
-  const a = new Float64Array(k * n); // pair k → its first class i
-  const b = new Float64Array(k * n); // pair k → its second class j
-  let p = 0;
-  for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) {
-      a[p * n + i] = 1;
-      b[p * n + j] = 1;
-      p++;
-    }
-  }
-  if (p !== k) throw new UnsupportedEstimatorError(`OneVsOneClassifier has ${k} members for ${n} classes`);
-  const notPred = dbl(ctx.op('Sub', [ctx.constD([1], []), preds.name]), k);
-  const votes = ctx.op('Add', [ctx.affine(notPred, a, n).name, ctx.affine(preds, b, n).name]);
-  const sumConf = ctx.affine(
-    conf,
-    Float64Array.from(b, (v, i) => v - a[i]!),
-    n,
-  ).name;
-  const squashed = ctx.op('Div', [
-    sumConf,
-    ctx.op('Mul', [ctx.op('Add', [ctx.op('Abs', [sumConf]), ctx.constD([1], [])]), ctx.constD([3], [])]),
-  ]);
-  const y = dbl(ctx.op('Add', [votes, squashed]), n);
+  if (k !== (n * (n - 1)) / 2)
+    throw new UnsupportedEstimatorError(`OneVsOneClassifier has ${k} members for ${n} classes`);
+  const y = ovrDecision(ctx, preds, conf, n);
   if (n === 2) {
     const d = ctx.columns(y, [1]);
     const threshold = subs[0]!.decision ? 0 : 0.5;
