@@ -1,5 +1,5 @@
 // NumPy 2 pickles name `numpy._core.*` (NumPy 1 wrote `numpy.core.*`). The real scikit-learn 1.4.2 / NumPy 2.2 files
-// of gen_trixie_sweep.py and gen_target_encoder_trixie.py use `numpy._core.multiarray._reconstruct` and `.scalar`,
+// of gen_debian_sweep.py and gen_target_encoder_trixie.py use `numpy._core.multiarray._reconstruct` and `.scalar`,
 // which are allowed; everything else under the new module names is refused before anything is built.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,6 +76,9 @@ describe('NumPy 2 module names (numpy._core.*): only the array and scalar rebuil
     ['numpy._core.numeric', 'load'],
     ['numpy.random.bit_generator', '__pyx_unpickle_SeedSequence.__globals__'],
     ['numpy.random.bit_generator', 'BitGenerator'],
+    ['scipy._lib.array_api_compat.numpy._aliases', 'asarray.__globals__'],
+    ['scipy._lib.array_api_compat.numpy._aliases', 'astype'],
+    ['scipy._lib.array_api_compat.numpy', 'asarray'],
   ];
   it.each(hostile)('%s.%s through STACK_GLOBAL + REDUCE is refused, naming it, and nothing runs', (module, name) => {
     const err = refusal(stackGlobalCall(module, name, `open(${JSON.stringify(marker)}, 'w')`));
@@ -88,6 +91,13 @@ describe('NumPy 2 module names (numpy._core.*): only the array and scalar rebuil
   it("NumPy 2's SeedSequence rebuilder (a 1.4 HistGradientBoosting's Generator) becomes an inert record", () => {
     const rec = unpickleBytes(stackGlobalCall('numpy.random.bit_generator', '__pyx_unpickle_SeedSequence', 'x'));
     expect(rec).toMatchObject({ module: 'numpy.random.bit_generator', name: '__pyx_unpickle_SeedSequence' });
+  });
+
+  it("scipy >= 1.16's BSpline keeps its namespace's asarray: an inert reference (scikit-learn 1.9 SplineTransformer)", async () => {
+    const raw = rawPickle('forky/spline_ridge.joblib').toString('latin1');
+    expect(raw).toContain('scipy._lib.array_api_compat.numpy._aliases');
+    const model = await loadSklearnModel(localFixture('forky/spline_ridge.joblib'));
+    expect(Object.keys(model.methods)).toEqual(['predict']);
   });
 
   it('a real NumPy 2 model whose numpy._core.multiarray is renamed to another module is refused', () => {
@@ -106,10 +116,13 @@ describe('NumPy 2 module names (numpy._core.*): only the array and scalar rebuil
     expect(run).toThrow(/'numpy\.testing\._private\.(_reconstruct|scalar)'/);
   });
 
-  it("scikit-learn 1.4's HistGradientBoosting with categorical_features is refused at unpickling, naming the global", async () => {
-    // 1.4 keeps a ColumnTransformer in _preprocessor whose FunctionTransformer holds functools.partial(check_array)
-    const load = loadSklearnModel(localFixture('trixie/refused_hgb_categorical_from_dtype.joblib'));
-    await expect(load).rejects.toThrow(UnsafePickleError);
-    await expect(load).rejects.toThrow(/'functools\.partial'.*Nothing in the file was executed/);
-  });
+  it.each(['trixie', 'forky'])(
+    '%s: HistGradientBoosting with categorical_features is refused at unpickling, naming the global',
+    async (dir) => {
+      // 1.4+ keep a ColumnTransformer in _preprocessor whose FunctionTransformer holds functools.partial(check_array)
+      const load = loadSklearnModel(localFixture(`${dir}/refused_hgb_categorical_from_dtype.joblib`));
+      await expect(load).rejects.toThrow(UnsafePickleError);
+      await expect(load).rejects.toThrow(/'functools\.partial'.*Nothing in the file was executed/);
+    },
+  );
 });

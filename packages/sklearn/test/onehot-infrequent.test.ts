@@ -1,6 +1,7 @@
 // OneHotEncoder with infrequent categories (min_frequency / max_categories, scikit-learn >= 1.1), from real
-// scikit-learn 1.4.2 files (gen_trixie_sweep.py): served behind a real ModelServer, and inconsistent grouping state
-// refused with a message that names it. The outputs themselves are checked against scikit-learn in trixie-sweep.test.ts.
+// scikit-learn 1.4.2 files (gen_debian_sweep.py): served behind a real ModelServer, and inconsistent grouping state
+// refused with a message that names it. The outputs themselves are checked against scikit-learn in
+// debian-sweeps.test.ts.
 import { readFileSync } from 'node:fs';
 import type { ModelServer } from '@servekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -171,6 +171,16 @@ export function baggingRegressor(ctx: ConvertContext, est: PyObject, x: Var): Va
   );
 }
 
+/**
+ * AdaBoostClassifier's algorithm: as pickled; 'deprecated' (scikit-learn 1.6, 1.7) and no parameter at all (1.8+,
+ * where SAMME is the only one) mean SAMME; before 1.6 the default was SAMME.R.
+ */
+function adaBoostAlgorithm(est: PyObject): string {
+  const a = get(est, 'algorithm');
+  if (a === 'deprecated' || (a === undefined && pickledBySklearnAtLeast(est, 1, 6))) return 'SAMME';
+  return str(est, 'algorithm', 'SAMME.R');
+}
+
 /** AdaBoostClassifier (SAMME and SAMME.R): decision, softmax probabilities, label as sklearn. */
 export function adaBoostClassifier(ctx: ConvertContext, est: PyObject, x: Var): ClassifierOut {
   const classes = labels(arr(est, 'classes_'));
@@ -179,7 +189,7 @@ export function adaBoostClassifier(ctx: ConvertContext, est: PyObject, x: Var): 
   const allWeights = Array.from(toF64(arr(est, 'estimator_weights_')));
   const weights = allWeights.slice(0, subs.length);
   const total = allWeights.reduce((a, b) => a + b, 0);
-  const algorithm = str(est, 'algorithm', 'SAMME.R');
+  const algorithm = adaBoostAlgorithm(est);
   let parts: Var[];
   if (algorithm === 'SAMME.R') {
     parts = subs.map((s) => {

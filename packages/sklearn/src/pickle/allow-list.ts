@@ -87,6 +87,8 @@ for (const m of ['numpy', 'numpy.core._multiarray_umath', 'numpy._core._multiarr
 for (const m of ['scipy.sparse._csr', 'scipy.sparse.csr']) EXACT.set(`${m}.csr_matrix`, 'class');
 // SplineTransformer.bsplines_ holds scipy BSpline objects (knots t, coefficients c, degree k): inert records
 for (const m of ['scipy.interpolate._bsplines', 'scipy.interpolate.bsplines']) EXACT.set(`${m}.BSpline`, 'class');
+// scipy >= 1.16 BSplines also keep their array namespace's `asarray` (`_asarray`): an inert reference, never called
+EXACT.set('scipy._lib.array_api_compat.numpy._aliases.asarray', 'class');
 
 /** Python 2 module names that protocol 0-2 pickles may use (pickle's fix_imports mapping). */
 const PY2_MODULES: Record<string, string> = { __builtin__: 'builtins', copy_reg: 'copyreg' };
