@@ -123,6 +123,7 @@ describe('NumPy 2 module names (numpy._core.*): only the array and scalar rebuil
       const load = loadSklearnModel(localFixture(`${dir}/refused_hgb_categorical_from_dtype.joblib`));
       await expect(load).rejects.toThrow(UnsafePickleError);
       await expect(load).rejects.toThrow(/'functools\.partial'.*Nothing in the file was executed/);
+      await expect(load).rejects.toThrow(/HistGradientBoosting keeps in _preprocessor for categorical_features/);
     },
   );
 });
