@@ -189,14 +189,15 @@ function optionalIndices(raw: PyValue | undefined, n: number): (number | null)[]
 
 /**
  * OneHotEncoder, dense output. Unknown categories give all zeros (handle_unknown='ignore' semantics), or the
- * infrequent column with handle_unknown='infrequent_if_exist'. Infrequent categories (min_frequency /
+ * infrequent column with handle_unknown='infrequent_if_exist' or 'warn'. Infrequent categories (min_frequency /
  * max_categories) share one column, last among the feature's columns, as scikit-learn's
  * `_default_to_infrequent_mappings` groups them; `drop` is applied after grouping (`_drop_idx_after_grouping`).
  */
 export function oneHotEncoder(ctx: ConvertContext, est: PyObject, x: Var): Var {
   const cats = categories(est);
   const mappings = infrequentMappings(est, cats);
-  const unknownToInfrequent = str(est, 'handle_unknown', 'error') === 'infrequent_if_exist';
+  // 'warn' (scikit-learn >= 1.6) maps unknowns as 'infrequent_if_exist' does, and warns
+  const unknownToInfrequent = ['infrequent_if_exist', 'warn'].includes(str(est, 'handle_unknown', 'error'));
   const drop = optionalIndices(
     has(est, '_drop_idx_after_grouping') ? get(est, '_drop_idx_after_grouping') : get(est, 'drop_idx_'),
     cats.length,
