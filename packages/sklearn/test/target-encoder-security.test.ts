@@ -1,5 +1,5 @@
 // Hostile or inconsistent TargetEncoder state: refused with a message that says what is wrong, never a crash.
-// The base pickles are the stand-in 1.3-shaped fixtures of gen_target_encoder.py (no scikit-learn 1.3 here).
+// The base pickles are the real scikit-learn 1.4.2 fixtures of gen_target_encoder_trixie.py.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { convertEstimator } from '../src/convert/model.js';

@@ -2,6 +2,7 @@
  * Meta-estimators built from other converted estimators: Voting, Bagging, AdaBoost, Stacking, OneVsRest,
  * CalibratedClassifierCV and TransformedTargetRegressor.
  */
+
 import { attr } from '@servekit/onnx';
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject, PyValue } from '../pickle/py-types.js';
@@ -10,8 +11,10 @@ import { pipelineSteps } from './compose.js';
 import type { ClassifierOut, ConvertContext, MethodOutputs, Var } from './context.js';
 import { labelBinarizerInverse } from './label-binarizer.js';
 import { expm1, log1p } from './math.js';
+import { ovrDecision } from './ovr-decision.js';
 import { interpColumns } from './quantile.js';
 import { applyClassifier, applyRegressor, applyTransformer } from './registry.js';
+import { pickledBySklearnAtLeast } from './sklearn-version.js';
 import { arr, get, labels, list, num, obj, str, toF64 } from './state.js';
 
 const dbl = (name: string, cols: number): Var => ({ name, type: 'DOUBLE', cols });
@@ -168,6 +171,16 @@ export function baggingRegressor(ctx: ConvertContext, est: PyObject, x: Var): Va
   );
 }
 
+/**
+ * AdaBoostClassifier's algorithm: as pickled; 'deprecated' (scikit-learn 1.6, 1.7) and no parameter at all (1.8+,
+ * where SAMME is the only one) mean SAMME; before 1.6 the default was SAMME.R.
+ */
+function adaBoostAlgorithm(est: PyObject): string {
+  const a = get(est, 'algorithm');
+  if (a === 'deprecated' || (a === undefined && pickledBySklearnAtLeast(est, 1, 6))) return 'SAMME';
+  return str(est, 'algorithm', 'SAMME.R');
+}
+
 /** AdaBoostClassifier (SAMME and SAMME.R): decision, softmax probabilities, label as sklearn. */
 export function adaBoostClassifier(ctx: ConvertContext, est: PyObject, x: Var): ClassifierOut {
   const classes = labels(arr(est, 'classes_'));
@@ -176,7 +189,7 @@ export function adaBoostClassifier(ctx: ConvertContext, est: PyObject, x: Var): 
   const allWeights = Array.from(toF64(arr(est, 'estimator_weights_')));
   const weights = allWeights.slice(0, subs.length);
   const total = allWeights.reduce((a, b) => a + b, 0);
-  const algorithm = str(est, 'algorithm', 'SAMME.R');
+  const algorithm = adaBoostAlgorithm(est);
   let parts: Var[];
   if (algorithm === 'SAMME.R') {
     parts = subs.map((s) => {
@@ -208,7 +221,19 @@ export function adaBoostClassifier(ctx: ConvertContext, est: PyObject, x: Var): 
       ),
     ];
   } else throw new UnsupportedEstimatorError(`AdaBoostClassifier algorithm '${algorithm}' is not supported`);
-  const pred = dbl(ctx.op('Div', [parts[0]!.name, ctx.constD([total], [])]), k);
+  let pred = dbl(ctx.op('Div', [parts[0]!.name, ctx.constD([total], [])]), k);
+  if (algorithm === 'SAMME' && pickledBySklearnAtLeast(est, 1, 3)) {
+    // scikit-learn >= 1.3 scores each member symmetrically (w for its class, -w/(K-1) for the others):
+    // Σ that / total = pred·K/(K-1) − Σw/((K-1)·total) in terms of the older one-hot pred
+    const used = weights.reduce((a, b) => a + b, 0);
+    pred = dbl(
+      ctx.op('Sub', [
+        ctx.op('Mul', [pred.name, ctx.constD([k / (k - 1)], [])]),
+        ctx.constD([used / ((k - 1) * total)], []),
+      ]),
+      k,
+    );
+  }
   if (k === 2) {
     const d = dbl(ctx.op('Sub', [ctx.columns(pred, [1]).name, ctx.columns(pred, [0]).name]), 1);
     const half = dbl(ctx.op('Div', [d.name, ctx.constD([2], [])]), 1);
@@ -485,29 +510,9 @@ export function oneVsOne(ctx: ConvertContext, est: PyObject, x: Var): Classifier
       throw new UnsupportedEstimatorError('OneVsOneClassifier member has neither decision_function nor predict_proba');
     }),
   );
-  const a = new Float64Array(k * n); // pair k → its first class i
-  const b = new Float64Array(k * n); // pair k → its second class j
-  let p = 0;
-  for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) {
-      a[p * n + i] = 1;
-      b[p * n + j] = 1;
-      p++;
-    }
-  }
-  if (p !== k) throw new UnsupportedEstimatorError(`OneVsOneClassifier has ${k} members for ${n} classes`);
-  const notPred = dbl(ctx.op('Sub', [ctx.constD([1], []), preds.name]), k);
-  const votes = ctx.op('Add', [ctx.affine(notPred, a, n).name, ctx.affine(preds, b, n).name]);
-  const sumConf = ctx.affine(
-    conf,
-    Float64Array.from(b, (v, i) => v - a[i]!),
-    n,
-  ).name;
-  const squashed = ctx.op('Div', [
-    sumConf,
-    ctx.op('Mul', [ctx.op('Add', [ctx.op('Abs', [sumConf]), ctx.constD([1], [])]), ctx.constD([3], [])]),
-  ]);
-  const y = dbl(ctx.op('Add', [votes, squashed]), n);
+  if (k !== (n * (n - 1)) / 2)
+    throw new UnsupportedEstimatorError(`OneVsOneClassifier has ${k} members for ${n} classes`);
+  const y = ovrDecision(ctx, preds, conf, n);
   if (n === 2) {
     const d = ctx.columns(y, [1]);
     const threshold = subs[0]!.decision ? 0 : 0.5;

@@ -51,13 +51,17 @@ function lossName(est: PyObject): string {
   return typeof loss === 'string' ? loss : str(est, 'loss', 'squared_error');
 }
 
-/** HistGradientBoostingClassifier: sigmoid (binary) or softmax (multiclass) of the raw scores. */
+/** HistGradientBoostingClassifier: sigmoid (binary) or softmax (multiclass) of the raw scores (decision_function). */
 export function histGradientBoostingClassifier(ctx: ConvertContext, est: PyObject, x: Var): ClassifierOut {
   const raw = rawPrediction(ctx, est, x);
   if (raw.cols === 1) {
-    return { labelIndex: ctx.positiveIndex(raw), probabilities: ctx.twoColumns(ctx.unary('Sigmoid', raw)) };
+    return {
+      labelIndex: ctx.positiveIndex(raw),
+      probabilities: ctx.twoColumns(ctx.unary('Sigmoid', raw)),
+      decision: raw,
+    };
   }
-  return { labelIndex: ctx.argmax(raw), probabilities: ctx.softmax(raw) };
+  return { labelIndex: ctx.argmax(raw), probabilities: ctx.softmax(raw), decision: raw };
 }
 
 /** HistGradientBoostingRegressor: identity link, or exp for poisson/gamma losses. */

@@ -1,4 +1,5 @@
 /** Converts an unpickled estimator (or Pipeline) into one ONNX graph plus a description of its inputs and outputs. */
+
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject, PyValue } from '../pickle/py-types.js';
 import { isNdArray, isPyDict, isPyObject } from '../pickle/py-types.js';
@@ -12,6 +13,7 @@ import {
   type Var,
 } from './context.js';
 import { type FeatureHasherSpec, featureHasherSpec } from './feature-hasher.js';
+import { unfreeze } from './frozen.js';
 import { fittedOnStrings } from './preprocessing.js';
 import {
   applyClassifier,
@@ -201,7 +203,8 @@ function withDelegates(given: PyObject[]): PyObject[] {
 }
 
 /** Convert the root object of a model file (an estimator or a Pipeline) to ONNX. */
-export function convertEstimator(root: PyValue): ConvertedGraph {
+export function convertEstimator(file: PyValue): ConvertedGraph {
+  const root = unfreeze(file);
   if (!isPyObject(root)) {
     const what = isPyDict(root) ? 'a dict' : Array.isArray(root) ? 'a list/tuple' : typeof root;
     throw new UnsupportedEstimatorError(

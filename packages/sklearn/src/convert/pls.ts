@@ -2,19 +2,25 @@
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
 import type { ConvertContext, MethodOutputs, Var } from './context.js';
+import { pickledBySklearnAtLeast } from './sklearn-version.js';
 import { arr, get, toF64 } from './state.js';
 
-function standardized(ctx: ConvertContext, est: PyObject, x: Var): Var {
+/** (X − x̄)/σ, or only X − x̄ when `scale` is false. */
+function standardized(ctx: ConvertContext, est: PyObject, x: Var, scale = true): Var {
   const mean = toF64(arr(est, '_x_mean'));
   const std = toF64(arr(est, '_x_std'));
   if (mean.length !== x.cols)
     throw new UnsupportedEstimatorError(`${est.name} expects ${mean.length} features but its input has ${x.cols}`);
   const xd = ctx.cast(x, 'DOUBLE');
   const c = ctx.op('Sub', [xd.name, ctx.constD(mean, [1, x.cols])]);
+  if (!scale) return { name: c, type: 'DOUBLE', cols: x.cols };
   return { name: ctx.op('Div', [c, ctx.constD(std, [1, x.cols])]), type: 'DOUBLE', cols: x.cols };
 }
 
-/** predict: ((X − x̄)/σ)·coefᵀ + intercept_ (sklearn 1.1–1.2 keep coef as _coef_ [targets, features]). */
+/**
+ * predict: ((X − x̄)/σ)·coefᵀ + intercept_ (sklearn 1.1–1.2 keep coef as _coef_ [targets, features]); from
+ * scikit-learn 1.5 (PR 28612) coef_ already holds the 1/σ scaling, so X is only centred.
+ */
 export function plsRegression(ctx: ConvertContext, est: PyObject, x: Var): Var {
   const key = get(est, '_coef_') !== undefined ? '_coef_' : 'coef_';
   const coef = arr(est, key);
@@ -23,7 +29,8 @@ export function plsRegression(ctx: ConvertContext, est: PyObject, x: Var): Var {
   const c = toF64(coef);
   const w = new Float64Array(f * t);
   for (let i = 0; i < t; i++) for (let j = 0; j < f; j++) w[j * t + i] = c[i * f + j]!;
-  return ctx.affine(standardized(ctx, est, x), w, t, toF64(arr(est, 'intercept_')));
+  const coefScaled = key === 'coef_' && pickledBySklearnAtLeast(est, 1, 5);
+  return ctx.affine(standardized(ctx, est, x, !coefScaled), w, t, toF64(arr(est, 'intercept_')));
 }
 
 /** transform: ((X − x̄)/σ)·x_rotations_. */

@@ -180,24 +180,37 @@ export function categories(est: PyObject): NdArray[] {
   });
 }
 
-/** OneHotEncoder (dense output; handle_unknown='ignore' semantics; `drop`; infrequent categories unsupported). */
+/** Integer entries of an array attribute (None → null), or one null per feature when it is absent / None. */
+function optionalIndices(raw: PyValue | undefined, n: number): (number | null)[] {
+  if (!isNdArray(raw)) return Array.from({ length: n }, () => null);
+  const items: PyValue[] = Array.isArray(raw.data) ? raw.data : Array.from(raw.data as ArrayLike<number | bigint>);
+  return items.map((v) => (v === null || v === undefined || Number.isNaN(Number(v)) ? null : Number(v)));
+}
+
+/**
+ * OneHotEncoder, dense output. Unknown categories give all zeros (handle_unknown='ignore' semantics), or the
+ * infrequent column with handle_unknown='infrequent_if_exist' or 'warn'. Infrequent categories (min_frequency /
+ * max_categories) share one column, last among the feature's columns, as scikit-learn's
+ * `_default_to_infrequent_mappings` groups them; `drop` is applied after grouping (`_drop_idx_after_grouping`).
+ */
 export function oneHotEncoder(ctx: ConvertContext, est: PyObject, x: Var): Var {
-  if (bool(est, '_infrequent_enabled', false)) {
-    throw new UnsupportedEstimatorError(
-      'OneHotEncoder with infrequent categories (min_frequency/max_categories) is not supported',
-    );
-  }
   const cats = categories(est);
-  const dropRaw = get(est, 'drop_idx_');
-  const drop: (number | null)[] = isNdArray(dropRaw)
-    ? (Array.isArray(dropRaw.data) ? dropRaw.data : Array.from(dropRaw.data as ArrayLike<number | bigint>)).map(
-        (v: PyValue) => (v === null ? null : Number(v)),
-      )
-    : cats.map(() => null);
+  const mappings = infrequentMappings(est, cats);
+  // 'warn' (scikit-learn >= 1.6) maps unknowns as 'infrequent_if_exist' does, and warns
+  const unknownToInfrequent = ['infrequent_if_exist', 'warn'].includes(str(est, 'handle_unknown', 'error'));
+  const drop = optionalIndices(
+    has(est, '_drop_idx_after_grouping') ? get(est, '_drop_idx_after_grouping') : get(est, 'drop_idx_'),
+    cats.length,
+  );
   const parts = cats.map((c, j) => {
     let oh = oneHotColumn(ctx, column(ctx, x, j), c);
+    const mapping = mappings[j];
+    if (mapping) oh = groupInfrequent(ctx, oh, mapping, unknownToInfrequent);
     const di = drop[j];
-    if (di !== null && di !== undefined && !Number.isNaN(di)) {
+    if (di !== null && di !== undefined) {
+      if (di < 0 || di >= oh.cols) {
+        throw new UnsupportedEstimatorError(`OneHotEncoder drops column ${di} of feature ${j}, which has ${oh.cols}`);
+      }
       oh = ctx.columns(
         oh,
         Array.from({ length: oh.cols }, (_, i) => i).filter((i) => i !== di),
@@ -206,6 +219,45 @@ export function oneHotEncoder(ctx: ConvertContext, est: PyObject, x: Var): Var {
     return oh;
   });
   return ctx.concat(parts);
+}
+
+/** Per feature: category index → grouped column (infrequent ones → the last), or null when nothing is grouped. */
+function infrequentMappings(est: PyObject, cats: NdArray[]): (number[] | null)[] {
+  if (!bool(est, '_infrequent_enabled', false)) return cats.map(() => null);
+  const raw = list(est, '_default_to_infrequent_mappings');
+  if (raw.length !== cats.length) {
+    throw new UnsupportedEstimatorError(
+      `OneHotEncoder has ${raw.length} infrequent-category mappings for ${cats.length} features`,
+    );
+  }
+  return raw.map((m, j) => {
+    if (m === null) return null;
+    if (!isNdArray(m)) throw new UnsupportedEstimatorError('OneHotEncoder infrequent-category mappings must be arrays');
+    const map = Array.from(toF64(m));
+    const n = cats[j]!.shape[0] ?? 0;
+    const top = Math.max(...map);
+    if (map.length !== n || map.some((v) => !Number.isInteger(v) || v < 0 || v > top)) {
+      throw new UnsupportedEstimatorError(`OneHotEncoder infrequent-category mapping of feature ${j} is inconsistent`);
+    }
+    return map;
+  });
+}
+
+/** [N, m] one-hot over categories_ → [N, top+1] grouped columns; unknown rows → the infrequent column if asked. */
+function groupInfrequent(ctx: ConvertContext, oh: Var, mapping: number[], unknownToInfrequent: boolean): Var {
+  const cols = Math.max(...mapping) + 1;
+  const table = new Float64Array(mapping.length * cols);
+  mapping.forEach((to, i) => {
+    table[i * cols + to] = 1;
+  });
+  let grouped = ctx.op('MatMul', [oh.name, ctx.constD(table, [mapping.length, cols])]);
+  if (unknownToInfrequent) {
+    const hit = ctx.op('ReduceSum', [oh.name, ctx.constI([1])], { keepdims: attr.i(1) });
+    const unknown = ctx.op('Sub', [ctx.constD([1], []), hit]);
+    const last = Float64Array.from({ length: cols }, (_, i) => (i === cols - 1 ? 1 : 0));
+    grouped = ctx.op('Add', [grouped, ctx.op('Mul', [unknown, ctx.constD(last, [1, cols])])]);
+  }
+  return { name: grouped, type: 'DOUBLE', cols };
 }
 
 /** OrdinalEncoder: category index per column; unknowns → unknown_value (or NaN). */

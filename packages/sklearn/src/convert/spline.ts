@@ -8,7 +8,7 @@ import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
 import { isPyObject } from '../pickle/py-types.js';
 import type { ConvertContext, Var } from './context.js';
-import { arr, bool, list, num, str, toF64 } from './state.js';
+import { arr, bool, has, list, num, str, toF64 } from './state.js';
 
 const MODES = ['error', 'constant', 'linear', 'continue', 'periodic'];
 
@@ -24,8 +24,9 @@ function splinesOf(est: PyObject): Spline[] {
   return list(est, 'bsplines_').map((b, i) => {
     if (!isPyObject(b) || b.name !== 'BSpline')
       throw new UnsupportedEstimatorError(`SplineTransformer.bsplines_[${i}] is not a scipy BSpline`);
-    const t = toF64(arr(b, 't'));
-    const cArr = arr(b, 'c');
+    // scipy >= 1.16 keeps the knots and coefficients as `_t` / `_c` (properties `t` / `c`)
+    const t = toF64(arr(b, has(b, '_t') ? '_t' : 't'));
+    const cArr = arr(b, has(b, '_c') ? '_c' : 'c');
     const k = num(b, 'k');
     const [n, s] = cArr.shape as [number, number];
     if (!(Number.isInteger(k) && k >= 0 && n === t.length - k - 1 && cArr.shape.length === 2))

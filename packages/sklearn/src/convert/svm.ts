@@ -6,6 +6,7 @@ import { attr } from '@servekit/onnx';
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
 import type { ClassifierOut, ConvertContext, MethodOutputs, Var } from './context.js';
+import { ovrDecision } from './ovr-decision.js';
 import { arr, get, has, num, str, toF64 } from './state.js';
 
 function kernelParams(est: PyObject): { kernel: string; gamma: number; coef0: number; degree: number } {
@@ -57,9 +58,54 @@ export function svc(ctx: ConvertContext, est: PyObject, x: Var): ClassifierOut {
   };
   const xf = ctx.cast(x, 'FLOAT');
   const [label, scores] = ctx.ml('SVMClassifier', [xf.name], attrs, 2);
-  const out: ClassifierOut = { labelIndex: label! };
+  const out: ClassifierOut = { labelIndex: label!, decision: svcDecision(ctx, est, x, coefs, rho, nSupport, k) };
   if (probA.length > 0) out.probabilities = ctx.cast({ name: scores!, type: 'FLOAT', cols: k }, 'DOUBLE');
   return out;
+}
+
+/**
+ * SVC / NuSVC decision_function in float64. libsvm's one-vs-one values (pair (i, j): Σ over class i's support vectors
+ * of coef[j−1]·K + Σ over class j's of coef[i]·K + intercept); two classes: their negation, [N, 1];
+ * decision_function_shape='ovr' (the default): sklearn's _ovr_decision_function of them; 'ovo': as they are.
+ */
+function svcDecision(
+  ctx: ConvertContext,
+  est: PyObject,
+  x: Var,
+  coefs: Float64Array,
+  intercepts: Float64Array,
+  nSupport: Float64Array,
+  k: number,
+): Var {
+  const km = kernelMatrix(ctx, est, x);
+  const nsv = km.cols;
+  const pairs = (k * (k - 1)) / 2;
+  const starts = [0];
+  for (const c of nSupport) starts.push(starts[starts.length - 1]! + c);
+  if (nSupport.length !== k || starts[k] !== nsv || coefs.length !== (k - 1) * nsv || intercepts.length !== pairs) {
+    throw new UnsupportedEstimatorError(
+      `${est.name} support vectors, dual coefficients and intercepts do not agree (${k} classes, ${nsv} support vectors)`,
+    );
+  }
+  const w = new Float64Array(nsv * pairs);
+  let p = 0;
+  for (let i = 0; i < k; i++) {
+    for (let j = i + 1; j < k; j++) {
+      for (let s = starts[i]!; s < starts[i + 1]!; s++) w[s * pairs + p] = coefs[(j - 1) * nsv + s]!;
+      for (let s = starts[j]!; s < starts[j + 1]!; s++) w[s * pairs + p] = coefs[i * nsv + s]!;
+      p++;
+    }
+  }
+  const dec = ctx.affine(km, w, pairs, intercepts);
+  if (k === 2) return { name: ctx.op('Neg', [dec.name]), type: 'DOUBLE', cols: 1 };
+  if (str(est, 'decision_function_shape', 'ovr') === 'ovo') return dec;
+  const secondWins: Var = {
+    name: ctx.op('Cast', [ctx.op('Less', [dec.name, ctx.constD([0], [])])], { to: attr.i(11) }),
+    type: 'DOUBLE',
+    cols: pairs,
+  };
+  const confidence: Var = { name: ctx.op('Neg', [dec.name]), type: 'DOUBLE', cols: pairs };
+  return ovrDecision(ctx, secondWins, confidence, k);
 }
 
 /** Kernel matrix K(X, SV) [N, nSV] in float64. */

@@ -121,7 +121,16 @@ function gbInit(est: PyObject, k: number, classifier: boolean): Float64Array {
     const logit = Math.log(p / (1 - p));
     return Float64Array.of(lossName(est) === 'exponential' ? logit / 2 : logit);
   }
-  return Float64Array.from(prior, (p) => Math.log(clip(p)));
+  const logs = Float64Array.from(prior, (p) => Math.log(clip(p)));
+  // scikit-learn >= 1.3 (loss HalfMultinomialLoss from sklearn._loss) centres the log priors (geometric-mean
+  // reference, MultinomialLogit.link); the older MultinomialDeviance did not. Softmax is the same either way, the
+  // decision_function is not.
+  const loss = get(est, '_loss');
+  if (isPyObject(loss) && loss.name === 'HalfMultinomialLoss') {
+    const mean = logs.reduce((a, b) => a + b, 0) / logs.length;
+    return logs.map((v) => v - mean);
+  }
+  return logs;
 }
 
 function lossName(est: PyObject): string {
@@ -147,7 +156,10 @@ function gbRaw(ctx: ConvertContext, est: PyObject, x: Var, classifier: boolean):
   return ctx.cast(b.emit(ctx, asFloat32(ctx, x), gbInit(est, k, classifier)), 'DOUBLE');
 }
 
-/** GradientBoostingClassifier: sigmoid (binary log_loss), σ(2·raw) (exponential) or softmax (multiclass). */
+/**
+ * GradientBoostingClassifier: sigmoid (binary log_loss), σ(2·raw) (exponential) or softmax (multiclass) of the raw
+ * scores, which are its decision_function.
+ */
 export function gradientBoostingClassifier(ctx: ConvertContext, est: PyObject, x: Var): ClassifierOut {
   const raw = gbRaw(ctx, est, x, true);
   if (raw.cols === 1) {
@@ -156,10 +168,10 @@ export function gradientBoostingClassifier(ctx: ConvertContext, est: PyObject, x
         ? { name: ctx.op('Mul', [raw.name, ctx.constD([2], [])]), type: 'DOUBLE' as const, cols: 1 }
         : raw;
     const probabilities = ctx.twoColumns(ctx.unary('Sigmoid', scaled));
-    return { labelIndex: ctx.positiveIndex(raw), probabilities };
+    return { labelIndex: ctx.positiveIndex(raw), probabilities, decision: raw };
   }
   const probabilities = ctx.softmax(raw);
-  return { labelIndex: ctx.argmax(raw), probabilities };
+  return { labelIndex: ctx.argmax(raw), probabilities, decision: raw };
 }
 
 /** GradientBoostingRegressor: init + learning_rate · Σ trees. */

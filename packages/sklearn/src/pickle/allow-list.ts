@@ -51,6 +51,9 @@ const EXACT = new Map<string, GlobalRole>([
   ['numpy.random.mtrand.RandomState', 'class'],
   ['numpy.random._mt19937.MT19937', 'class'],
   ['numpy.random._pcg64.PCG64', 'class'],
+  // NumPy 2 pickles a Generator's bit generator with its SeedSequence (HistGradientBoosting >= 1.4 keeps a Generator)
+  ['numpy.random.bit_generator.SeedSequence', 'class'],
+  ['numpy.random.bit_generator.__pyx_unpickle_SeedSequence', 'class'],
 ]);
 for (const m of NUMPY_CORE) {
   EXACT.set(`${m}._reconstruct`, 'ndarray-reconstruct');
@@ -85,6 +88,8 @@ for (const m of ['numpy', 'numpy.core._multiarray_umath', 'numpy._core._multiarr
 for (const m of ['scipy.sparse._csr', 'scipy.sparse.csr']) EXACT.set(`${m}.csr_matrix`, 'class');
 // SplineTransformer.bsplines_ holds scipy BSpline objects (knots t, coefficients c, degree k): inert records
 for (const m of ['scipy.interpolate._bsplines', 'scipy.interpolate.bsplines']) EXACT.set(`${m}.BSpline`, 'class');
+// scipy >= 1.16 BSplines also keep their array namespace's `asarray` (`_asarray`): an inert reference, never called
+EXACT.set('scipy._lib.array_api_compat.numpy._aliases.asarray', 'class');
 
 // numpy masked arrays (GridSearchCV's cv_results_): rebuilt as an NdArray with its mask, never constructed for real
 for (const m of ['numpy.ma.core', 'numpy.ma']) {

@@ -1,4 +1,5 @@
 /** Errors raised while reading a pickle/joblib file or converting its estimator. */
+import { refusedGlobalHint } from './refused-hints.js';
 
 /** The file is not a readable pickle/joblib stream (truncated, corrupt, unsupported compression). */
 export class PickleFormatError extends Error {
@@ -11,7 +12,7 @@ export class UnsafePickleError extends Error {
   constructor(
     /** The refused global, as `module.name`. */
     readonly global: string,
-    detail = '',
+    detail = refusedGlobalHint(global),
   ) {
     super(
       `refusing to load pickle: it references the global '${global}', which is not on the allow-list of numpy/scikit-learn/joblib names${detail}. Nothing in the file was executed.`,

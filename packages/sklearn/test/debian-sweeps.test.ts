@@ -1,0 +1,79 @@
+// Cross-version sweeps (gen_debian_sweep.py): the same ~90 small models, one or more per converter family, pickled
+// with NumPy 2 (`numpy._core`) by Debian 13 "trixie"'s scikit-learn 1.4.2 and by Debian 14 "forky"'s 1.9.0, each against
+// that scikit-learn's own outputs (versions in each expected.json).
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { type ConvertedSklearnModel, loadSklearnModel } from '../src/index.js';
+import type { GraphFeed } from '../src/request-encoding.js';
+import { expectClose, localFixture, readJson } from './helpers.js';
+
+interface Case {
+  name: string;
+  file: string;
+  inputs: unknown[];
+  methods: Record<string, unknown[]>;
+  classes?: (number | string)[];
+}
+
+/** Each sweep's folder and the scikit-learn version that wrote it. */
+const SWEEPS = [
+  { dir: 'trixie', sklearn: '1.4.2' },
+  { dir: 'forky', sklearn: '1.9.0' },
+] as const;
+
+/** Every method output of the graph, flattened. */
+async function runMethods(model: ConvertedSklearnModel, feeds: GraphFeed[]): Promise<Record<string, unknown[]>> {
+  const session = await ort.InferenceSession.create(model.onnx);
+  const input: Record<string, ort.Tensor> = {};
+  for (const f of feeds) input[f.name] = new ort.Tensor(f.type === 'DOUBLE' ? 'float64' : 'string', f.data, f.dims);
+  const out = await session.run(input);
+  await session.release();
+  const res: Record<string, unknown[]> = {};
+  for (const [method, { output }] of Object.entries(model.methods)) {
+    res[method] = Array.from(out[output]!.data as ArrayLike<unknown>, (v) => (typeof v === 'bigint' ? Number(v) : v));
+  }
+  return res;
+}
+
+/**
+ * 1e-9 relative (+1e-12 absolute), except where onnxruntime computes in float32 by design, as for the 1.2.1 fixtures
+ * (generated.test.ts): tree ensembles (TreeEnsemble keeps thresholds and leaf values in float32: 1e-6) and SVC / NuSVC
+ * probabilities (SVMClassifier's kernels in float32: 1e-4; their decision_function is a float64 graph).
+ */
+const rtolOf = (name: string, method: string): number =>
+  /^(svc|nusvc)_/.test(name) && method === 'predict_proba'
+    ? 1e-4
+    : /tree|forest|trees|gradient_boosting|hgb/.test(name)
+      ? 1e-6
+      : 1e-9;
+
+const nums = (v: unknown[]): number[] => (v.flat(2) as unknown[]).map((x) => (x === null ? Number.NaN : (x as number)));
+
+describe.each(SWEEPS)('$dir: scikit-learn $sklearn on NumPy 2', ({ dir, sklearn }) => {
+  const expected = readJson<{ versions: Record<string, string>; cases: Case[] }>(localFixture(`${dir}/expected.json`));
+
+  it('the fixtures were pickled by that scikit-learn on NumPy 2', () => {
+    expect(expected.versions.sklearn).toBe(sklearn);
+    expect(expected.versions.numpy).toMatch(/^2\./);
+    expect(expected.cases.length).toBeGreaterThanOrEqual(90);
+  });
+
+  describe.each(expected.cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    it('serves the same methods and matches every one of them', async () => {
+      const model = await loadSklearnModel(localFixture(`${dir}/${c.file}`));
+      expect(Object.keys(model.methods).sort()).toEqual(Object.keys(c.methods).sort());
+      const got = await runMethods(model, model.encoder.encodeInstances(c.inputs));
+      if (c.classes) expect(model.classes).toEqual(c.classes);
+      for (const [method, want] of Object.entries(c.methods)) {
+        const g = got[method]!;
+        const flat = (want as unknown[]).flat(2);
+        expect(g.length, method).toBe(flat.length);
+        if (flat.some((v) => typeof v === 'string') || (method === 'predict' && model.task !== 'regressor')) {
+          expect(g, method).toEqual(flat);
+        } else {
+          expectClose(g as number[], nums(want), rtolOf(c.name, method), 1e-12);
+        }
+      }
+    });
+  });
+});
