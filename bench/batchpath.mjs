@@ -1,10 +1,14 @@
 // Issue 15, batching row: servekit with dynamic batching vs raw onnxruntime-node at the observed mean batch size, on
-// the generated MLP 256→2048→2048→10, c=64, `--max_batch_size 32`. Server variants run interleaved, round after round,
-// so the noise of the shared machine falls on all of them alike.
+// the generated MLP 256→2048→2048→10, c=64, `--max_batch_size 32`. Server variants run interleaved, round after round
+// (each round starts one variant later, so none always runs first), so the noise of the shared machine falls on all of
+// them alike; the summary gives each variant's median over the rounds and the median of each round's ratios.
 //   node bench/batchpath.mjs [--rounds 2] [--duration 5] [--before <checkout with built dist>] [--variants a,b,…]
-// Variants: on (batching on), on-intra1 / on-intra2 (intraOpNumThreads 1 / 2), on-inflight2 (--max_inflight_batches 2), off (batching off), before-on /
-// before-off (the same server script of the --before checkout, e.g. a copy of the previous commit).
-import { existsSync } from 'node:fs';
+// Variants: on (batching on), on-intra1 / on-intra2 (intraOpNumThreads 1 / 2), on-inflight2 (--max_inflight_batches 2),
+// on-spin (onnxruntime's pool threads spin between runs), off (batching off), before-on / before-off (the same server
+// script of the --before checkout, e.g. a copy of the previous commit); suffixes combine (before-on-intra1).
+// Per variant: req/s, mean batch, server CPU and load-generator CPU per request (µs), the 1-minute load average.
+import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
@@ -54,8 +58,15 @@ function variant(name) {
   return {
     script: join(root, 'bench/servers/onnx-server.mjs'),
     flags: on ? [...batchFlags, ...(inflight ? ['--max_inflight_batches', inflight] : [])] : [],
-    env: intra ? { BENCH_INTRA_OP: intra } : {},
+    env: { ...(intra ? { BENCH_INTRA_OP: intra } : {}), ...(name.includes('-spin') ? { BENCH_SPIN: '1' } : {}) },
   };
+}
+
+/** CPU seconds of this process's reaped children (the load generator, once it has exited). */
+function childrenCpuSeconds() {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100;
 }
 
 /** One load run of a variant: req/s, p50/p99, mean batch, server CPU. */
@@ -64,7 +75,9 @@ async function measure(name) {
   const server = await startServer([v.script, modelPath, 'm', ...v.flags], v.env);
   try {
     const before = await batchStats(server.port);
+    const load = loadavg()[0];
     const cpu0 = cpuSeconds(server.proc.pid);
+    const client0 = childrenCpuSeconds();
     const t0 = performance.now();
     const r = await runLoadgen({
       durationMs,
@@ -74,6 +87,9 @@ async function measure(name) {
       concurrency,
     });
     const cpu = (cpuSeconds(server.proc.pid) - cpu0) / ((performance.now() - t0) / 1000);
+    // The load generator's CPU over its whole life (warm-up included) per request it completed in the measured window.
+    const clientSeconds = childrenCpuSeconds() - client0;
+    const measured = r.rps * (durationMs / 1000);
     const after = await batchStats(server.port);
     const batches = after.count - before.count;
     return {
@@ -82,6 +98,9 @@ async function measure(name) {
       p99: r.p99,
       meanBatch: batches > 0 ? (after.sum - before.sum) / batches : 1,
       cpu,
+      serverUsPerReq: (cpu / r.rps) * 1e6,
+      clientUsPerReq: measured > 0 ? (clientSeconds / (measured * ((durationMs + warmupMs) / durationMs))) * 1e6 : 0,
+      load,
       errors: r.errors,
     };
   } finally {
@@ -116,11 +135,12 @@ const names = opts.variants.split(',');
 const all = [];
 for (let round = 1; round <= Number(opts.rounds); round++) {
   const rows = {};
-  for (const name of names) {
+  const shift = (round - 1) % names.length;
+  for (const name of [...names.slice(shift), ...names.slice(0, shift)]) {
     rows[name] = await measure(name);
     const r = rows[name];
     process.stdout.write(
-      `round ${round} ${name.padEnd(12)} ${r.rps.toFixed(0).padStart(6)} req/s  batch ${r.meanBatch.toFixed(1).padStart(5)}  p50 ${r.p50.toFixed(2)}  p99 ${r.p99.toFixed(2)} ms  server cpu ${(r.cpu * 100).toFixed(0)}% (${((r.cpu / r.rps) * 1e6).toFixed(0)} µs/req)${r.errors ? `  errors ${r.errors}` : ''}\n`,
+      `round ${round} ${name.padEnd(12)} ${r.rps.toFixed(0).padStart(6)} req/s  batch ${r.meanBatch.toFixed(1).padStart(5)}  p50 ${r.p50.toFixed(2)}  p99 ${r.p99.toFixed(2)} ms  server cpu ${(r.cpu * 100).toFixed(0)}% (${r.serverUsPerReq.toFixed(0)} µs/req)  client ${r.clientUsPerReq.toFixed(0)} µs/req  load ${r.load.toFixed(1)}${r.errors ? `  errors ${r.errors}` : ''}\n`,
     );
   }
   const ref = rows.on ?? Object.values(rows)[0];
@@ -142,4 +162,35 @@ for (let round = 1; round <= Number(opts.rounds); round++) {
   }
   all.push({ round, rows, batch: n, ceilings });
 }
+
+/** Median of numbers. */
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+process.stdout.write('\nmedians over the rounds (ratios: median of the per-round ratios)\n');
+const ceilingLabel = Object.keys(RAW)[0];
+for (const name of names) {
+  const rs = all.map((a) => a.rows[name]);
+  const parts = [
+    `${median(rs.map((r) => r.rps)).toFixed(0)} req/s`,
+    `batch ${median(rs.map((r) => r.meanBatch)).toFixed(1)}`,
+    `server ${median(rs.map((r) => r.serverUsPerReq)).toFixed(0)} µs/req`,
+    `client ${median(rs.map((r) => r.clientUsPerReq)).toFixed(0)} µs/req`,
+    `${median(all.map((a) => (100 * a.rows[name].rps) / a.ceilings[ceilingLabel])).toFixed(0)} % of ${ceilingLabel}`,
+  ];
+  if (all[0].rows.off && !name.endsWith('off'))
+    parts.push(`÷ off ${median(all.map((a) => a.rows[name].rps / a.rows.off.rps)).toFixed(2)}×`);
+  if (all[0].rows[`before-${name}`])
+    parts.push(
+      `÷ before-${name} ${median(all.map((a) => a.rows[name].rps / a.rows[`before-${name}`].rps)).toFixed(2)}×`,
+    );
+  process.stdout.write(`${name.padEnd(14)} ${parts.join('  ')}\n`);
+}
+for (const label of Object.keys(RAW))
+  process.stdout.write(`${label}: ${median(all.map((a) => a.ceilings[label])).toFixed(0)} rows/s\n`);
+process.stdout.write(
+  `load average ${median(all.flatMap((a) => Object.values(a.rows).map((r) => r.load))).toFixed(1)} (median at the variants' starts)\n`,
+);
 process.stdout.write(`${JSON.stringify(all)}\n`);
