@@ -108,20 +108,22 @@ async function measure(name) {
   }
 }
 
-/** Raw onnxruntime-node in this process (no server, no client): rows/s at batch `n` with `options`. */
+/** Raw onnxruntime-node in this process (no server, no client): rows/s and CPU µs per row at batch `n` with `options`. */
 async function rawOrt(n, options) {
   const session = await ort.InferenceSession.create(modelPath, options);
   const feed = { input: new ort.Tensor('float32', new Float32Array(n * 256).fill(0.5), [n, 256]) };
   for (let i = 0; i < 5; i++) await session.run(feed);
   let rows = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   while (performance.now() - t0 < Math.min(durationMs, 3000)) {
     await session.run(feed);
     rows += n;
   }
   const rps = rows / ((performance.now() - t0) / 1000);
+  const cpu = process.cpuUsage(cpu0);
   await session.release();
-  return rps;
+  return { rps, cpuUsPerRow: (cpu.user + cpu.system) / rows };
 }
 const RAW = {
   'raw ORT defaults': {},
@@ -146,9 +148,14 @@ for (let round = 1; round <= Number(opts.rounds); round++) {
   const ref = rows.on ?? Object.values(rows)[0];
   const n = Math.max(1, Math.round(ref.meanBatch));
   const ceilings = {};
+  const rawCpu = {};
   for (const [label, options] of Object.entries(RAW)) {
-    ceilings[label] = await rawOrt(n, options);
-    process.stdout.write(`round ${round} ${label} at batch ${n}: ${ceilings[label].toFixed(0)} rows/s\n`);
+    const raw = await rawOrt(n, options);
+    ceilings[label] = raw.rps;
+    rawCpu[label] = raw.cpuUsPerRow;
+    process.stdout.write(
+      `round ${round} ${label} at batch ${n}: ${raw.rps.toFixed(0)} rows/s, ${raw.cpuUsPerRow.toFixed(0)} µs CPU/row\n`,
+    );
   }
   for (const [name, r] of Object.entries(rows)) {
     const shares = Object.entries(ceilings).map(([l, c]) => `${((100 * r.rps) / c).toFixed(0)} % of ${l}`);
@@ -160,7 +167,7 @@ for (let round = 1; round <= Number(opts.rounds); round++) {
         process.stdout.write(`round ${round} ${name} ÷ off = ${(r.rps / rows.off.rps).toFixed(2)}×\n`);
     }
   }
-  all.push({ round, rows, batch: n, ceilings });
+  all.push({ round, rows, batch: n, ceilings, rawCpu });
 }
 
 /** Median of numbers. */
@@ -188,8 +195,12 @@ for (const name of names) {
     );
   process.stdout.write(`${name.padEnd(14)} ${parts.join('  ')}\n`);
 }
-for (const label of Object.keys(RAW))
-  process.stdout.write(`${label}: ${median(all.map((a) => a.ceilings[label])).toFixed(0)} rows/s\n`);
+for (const label of Object.keys(RAW)) {
+  const rps = median(all.map((a) => a.ceilings[label]));
+  process.stdout.write(
+    `${label}: ${rps.toFixed(0)} rows/s, ${median(all.map((a) => a.rawCpu[label])).toFixed(0)} µs CPU/row\n`,
+  );
+}
 process.stdout.write(
   `load average ${median(all.flatMap((a) => Object.values(a.rows).map((r) => r.load))).toFixed(1)} (median at the variants' starts)\n`,
 );
