@@ -5,7 +5,9 @@
 //   node bench/batchpath.mjs [--rounds 2] [--duration 5] [--before <checkout with built dist>] [--variants a,b,…]
 // Variants: on (batching on), on-intra1 / on-intra2 (intraOpNumThreads 1 / 2), on-inflight2 (--max_inflight_batches 2),
 // on-spin (onnxruntime's pool threads spin between runs), off (batching off), before-on / before-off (the same server
-// script of the --before checkout, e.g. a copy of the previous commit); suffixes combine (before-on-intra1).
+// script of the --before checkout, e.g. a copy of the previous commit), copy-on / copy-off (the --copy checkout, e.g. a
+// built copy of this commit outside the worktree, to tell code from checkout location); suffixes combine
+// (before-on-intra1, off-intra1).
 // Per variant: req/s, mean batch, server CPU and load-generator CPU per request (µs), the 1-minute load average.
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -23,6 +25,7 @@ const { values: opts } = parseArgs({
     warmup: { type: 'string', default: '1' },
     concurrency: { type: 'string', default: '64' },
     before: { type: 'string' },
+    copy: { type: 'string' },
     variants: { type: 'string', default: 'before-on,on,on-intra1,off' },
     flags: { type: 'string', default: '--max_batch_size 32 --max_latency_ms 2 --max_inflight_batches 1' },
   },
@@ -50,9 +53,9 @@ const body = {
 
 /** How each variant starts its server: script root, flags, env. */
 function variant(name) {
-  const root = name.startsWith('before-') ? opts.before : ROOT;
-  if (!root) throw new Error(`variant ${name} needs --before <checkout>`);
-  const on = !name.endsWith('-off') && name !== 'off';
+  const root = name.startsWith('before-') ? opts.before : name.startsWith('copy-') ? opts.copy : ROOT;
+  if (!root) throw new Error(`variant ${name} needs --before or --copy <checkout>`);
+  const on = !/(^|-)off(-|$)/.test(name);
   const intra = /intra(\d+)/.exec(name)?.[1];
   const inflight = /inflight(\d+)/.exec(name)?.[1];
   return {
@@ -163,7 +166,7 @@ for (let round = 1; round <= Number(opts.rounds); round++) {
   }
   if (rows.off) {
     for (const [name, r] of Object.entries(rows)) {
-      if (!name.endsWith('off'))
+      if (!/(^|-)off(-|$)/.test(name))
         process.stdout.write(`round ${round} ${name} ÷ off = ${(r.rps / rows.off.rps).toFixed(2)}×\n`);
     }
   }
@@ -187,7 +190,7 @@ for (const name of names) {
     `client ${median(rs.map((r) => r.clientUsPerReq)).toFixed(0)} µs/req`,
     `${median(all.map((a) => (100 * a.rows[name].rps) / a.ceilings[ceilingLabel])).toFixed(0)} % of ${ceilingLabel}`,
   ];
-  if (all[0].rows.off && !name.endsWith('off'))
+  if (all[0].rows.off && !/(^|-)off(-|$)/.test(name))
     parts.push(`÷ off ${median(all.map((a) => a.rows[name].rps / a.rows.off.rps)).toFixed(2)}×`);
   if (all[0].rows[`before-${name}`])
     parts.push(
