@@ -1,7 +1,8 @@
 // The batching path's own per-request CPU on the event loop, without HTTP and without the model: 64 closed-loop
 // callers submit 1×256 FP32 requests to a Batcher (metrics on, REST-like lazy per-request signal as the REST plugin
 // makes it) whose model answers a [rows, 10] output on the next turn of the loop, like a worker-thread reply. Batchers
-// of several checkouts run alternately, round after round, in this one process; CPU time (not wall time) per request.
+// of several checkouts run alternately (every other round in reverse order) in this one process; CPU time (not wall
+// time) per request.
 //   node bench/batcher-overhead.mjs [--rounds 7] [--requests 60000] [--before <checkout with built dist>]
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
@@ -91,7 +92,9 @@ if (opts.before) impls.before = await load(opts.before);
 const results = Object.fromEntries(Object.keys(impls).map((k) => [k, []]));
 for (const impl of Object.values(impls)) await measure(impl); // warm-up
 for (let round = 0; round < rounds; round++) {
-  for (const [name, impl] of Object.entries(impls)) results[name].push(await measure(impl));
+  // Every other round in reverse order, so neither batcher always runs first.
+  const order = round % 2 ? Object.entries(impls).reverse() : Object.entries(impls);
+  for (const [name, impl] of order) results[name].push(await measure(impl));
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 for (const [name, xs] of Object.entries(results)) {
