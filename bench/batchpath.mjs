@@ -1,10 +1,16 @@
 // Issue 15, batching row: servekit with dynamic batching vs raw onnxruntime-node at the observed mean batch size, on
-// the generated MLP 256→2048→2048→10, c=64, `--max_batch_size 32`. Server variants run interleaved, round after round,
-// so the noise of the shared machine falls on all of them alike.
+// the generated MLP 256→2048→2048→10, c=64, `--max_batch_size 32`. Server variants run interleaved, round after round
+// (each round starts one variant later, so none always runs first), so the noise of the shared machine falls on all of
+// them alike; the summary gives each variant's median over the rounds and the median of each round's ratios.
 //   node bench/batchpath.mjs [--rounds 2] [--duration 5] [--before <checkout with built dist>] [--variants a,b,…]
-// Variants: on (batching on), on-intra1 / on-intra2 (intraOpNumThreads 1 / 2), on-inflight2 (--max_inflight_batches 2), off (batching off), before-on /
-// before-off (the same server script of the --before checkout, e.g. a copy of the previous commit).
-import { existsSync } from 'node:fs';
+// Variants: on (batching on), on-intra1 / on-intra2 (intraOpNumThreads 1 / 2), on-inflight2 (--max_inflight_batches 2),
+// on-spin (onnxruntime's pool threads spin between runs), off (batching off), before-on / before-off (the same server
+// script of the --before checkout, e.g. a copy of the previous commit), copy-on / copy-off (the --copy checkout, e.g. a
+// built copy of this commit outside the worktree, to tell code from checkout location); suffixes combine
+// (before-on-intra1, off-intra1).
+// Per variant: req/s, mean batch, server CPU and load-generator CPU per request (µs), the 1-minute load average.
+import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
@@ -19,6 +25,7 @@ const { values: opts } = parseArgs({
     warmup: { type: 'string', default: '1' },
     concurrency: { type: 'string', default: '64' },
     before: { type: 'string' },
+    copy: { type: 'string' },
     variants: { type: 'string', default: 'before-on,on,on-intra1,off' },
     flags: { type: 'string', default: '--max_batch_size 32 --max_latency_ms 2 --max_inflight_batches 1' },
   },
@@ -46,16 +53,23 @@ const body = {
 
 /** How each variant starts its server: script root, flags, env. */
 function variant(name) {
-  const root = name.startsWith('before-') ? opts.before : ROOT;
-  if (!root) throw new Error(`variant ${name} needs --before <checkout>`);
-  const on = !name.endsWith('-off') && name !== 'off';
+  const root = name.startsWith('before-') ? opts.before : name.startsWith('copy-') ? opts.copy : ROOT;
+  if (!root) throw new Error(`variant ${name} needs --before or --copy <checkout>`);
+  const on = !/(^|-)off(-|$)/.test(name);
   const intra = /intra(\d+)/.exec(name)?.[1];
   const inflight = /inflight(\d+)/.exec(name)?.[1];
   return {
     script: join(root, 'bench/servers/onnx-server.mjs'),
     flags: on ? [...batchFlags, ...(inflight ? ['--max_inflight_batches', inflight] : [])] : [],
-    env: intra ? { BENCH_INTRA_OP: intra } : {},
+    env: { ...(intra ? { BENCH_INTRA_OP: intra } : {}), ...(name.includes('-spin') ? { BENCH_SPIN: '1' } : {}) },
   };
+}
+
+/** CPU seconds of this process's reaped children (the load generator, once it has exited). */
+function childrenCpuSeconds() {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100;
 }
 
 /** One load run of a variant: req/s, p50/p99, mean batch, server CPU. */
@@ -64,7 +78,9 @@ async function measure(name) {
   const server = await startServer([v.script, modelPath, 'm', ...v.flags], v.env);
   try {
     const before = await batchStats(server.port);
+    const load = loadavg()[0];
     const cpu0 = cpuSeconds(server.proc.pid);
+    const client0 = childrenCpuSeconds();
     const t0 = performance.now();
     const r = await runLoadgen({
       durationMs,
@@ -74,6 +90,9 @@ async function measure(name) {
       concurrency,
     });
     const cpu = (cpuSeconds(server.proc.pid) - cpu0) / ((performance.now() - t0) / 1000);
+    // The load generator's CPU over its whole life (warm-up included) per request it completed in the measured window.
+    const clientSeconds = childrenCpuSeconds() - client0;
+    const measured = r.rps * (durationMs / 1000);
     const after = await batchStats(server.port);
     const batches = after.count - before.count;
     return {
@@ -82,6 +101,9 @@ async function measure(name) {
       p99: r.p99,
       meanBatch: batches > 0 ? (after.sum - before.sum) / batches : 1,
       cpu,
+      serverUsPerReq: (cpu / r.rps) * 1e6,
+      clientUsPerReq: measured > 0 ? (clientSeconds / (measured * ((durationMs + warmupMs) / durationMs))) * 1e6 : 0,
+      load,
       errors: r.errors,
     };
   } finally {
@@ -89,20 +111,22 @@ async function measure(name) {
   }
 }
 
-/** Raw onnxruntime-node in this process (no server, no client): rows/s at batch `n` with `options`. */
+/** Raw onnxruntime-node in this process (no server, no client): rows/s and CPU µs per row at batch `n` with `options`. */
 async function rawOrt(n, options) {
   const session = await ort.InferenceSession.create(modelPath, options);
   const feed = { input: new ort.Tensor('float32', new Float32Array(n * 256).fill(0.5), [n, 256]) };
   for (let i = 0; i < 5; i++) await session.run(feed);
   let rows = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   while (performance.now() - t0 < Math.min(durationMs, 3000)) {
     await session.run(feed);
     rows += n;
   }
   const rps = rows / ((performance.now() - t0) / 1000);
+  const cpu = process.cpuUsage(cpu0);
   await session.release();
-  return rps;
+  return { rps, cpuUsPerRow: (cpu.user + cpu.system) / rows };
 }
 const RAW = {
   'raw ORT defaults': {},
@@ -116,19 +140,25 @@ const names = opts.variants.split(',');
 const all = [];
 for (let round = 1; round <= Number(opts.rounds); round++) {
   const rows = {};
-  for (const name of names) {
+  const shift = (round - 1) % names.length;
+  for (const name of [...names.slice(shift), ...names.slice(0, shift)]) {
     rows[name] = await measure(name);
     const r = rows[name];
     process.stdout.write(
-      `round ${round} ${name.padEnd(12)} ${r.rps.toFixed(0).padStart(6)} req/s  batch ${r.meanBatch.toFixed(1).padStart(5)}  p50 ${r.p50.toFixed(2)}  p99 ${r.p99.toFixed(2)} ms  server cpu ${(r.cpu * 100).toFixed(0)}% (${((r.cpu / r.rps) * 1e6).toFixed(0)} µs/req)${r.errors ? `  errors ${r.errors}` : ''}\n`,
+      `round ${round} ${name.padEnd(12)} ${r.rps.toFixed(0).padStart(6)} req/s  batch ${r.meanBatch.toFixed(1).padStart(5)}  p50 ${r.p50.toFixed(2)}  p99 ${r.p99.toFixed(2)} ms  server cpu ${(r.cpu * 100).toFixed(0)}% (${r.serverUsPerReq.toFixed(0)} µs/req)  client ${r.clientUsPerReq.toFixed(0)} µs/req  load ${r.load.toFixed(1)}${r.errors ? `  errors ${r.errors}` : ''}\n`,
     );
   }
   const ref = rows.on ?? Object.values(rows)[0];
   const n = Math.max(1, Math.round(ref.meanBatch));
   const ceilings = {};
+  const rawCpu = {};
   for (const [label, options] of Object.entries(RAW)) {
-    ceilings[label] = await rawOrt(n, options);
-    process.stdout.write(`round ${round} ${label} at batch ${n}: ${ceilings[label].toFixed(0)} rows/s\n`);
+    const raw = await rawOrt(n, options);
+    ceilings[label] = raw.rps;
+    rawCpu[label] = raw.cpuUsPerRow;
+    process.stdout.write(
+      `round ${round} ${label} at batch ${n}: ${raw.rps.toFixed(0)} rows/s, ${raw.cpuUsPerRow.toFixed(0)} µs CPU/row\n`,
+    );
   }
   for (const [name, r] of Object.entries(rows)) {
     const shares = Object.entries(ceilings).map(([l, c]) => `${((100 * r.rps) / c).toFixed(0)} % of ${l}`);
@@ -136,10 +166,45 @@ for (let round = 1; round <= Number(opts.rounds); round++) {
   }
   if (rows.off) {
     for (const [name, r] of Object.entries(rows)) {
-      if (!name.endsWith('off'))
+      if (!/(^|-)off(-|$)/.test(name))
         process.stdout.write(`round ${round} ${name} ÷ off = ${(r.rps / rows.off.rps).toFixed(2)}×\n`);
     }
   }
-  all.push({ round, rows, batch: n, ceilings });
+  all.push({ round, rows, batch: n, ceilings, rawCpu });
 }
+
+/** Median of numbers. */
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+process.stdout.write('\nmedians over the rounds (ratios: median of the per-round ratios)\n');
+const ceilingLabel = Object.keys(RAW)[0];
+for (const name of names) {
+  const rs = all.map((a) => a.rows[name]);
+  const parts = [
+    `${median(rs.map((r) => r.rps)).toFixed(0)} req/s`,
+    `batch ${median(rs.map((r) => r.meanBatch)).toFixed(1)}`,
+    `server ${median(rs.map((r) => r.serverUsPerReq)).toFixed(0)} µs/req`,
+    `client ${median(rs.map((r) => r.clientUsPerReq)).toFixed(0)} µs/req`,
+    `${median(all.map((a) => (100 * a.rows[name].rps) / a.ceilings[ceilingLabel])).toFixed(0)} % of ${ceilingLabel}`,
+  ];
+  if (all[0].rows.off && !/(^|-)off(-|$)/.test(name))
+    parts.push(`÷ off ${median(all.map((a) => a.rows[name].rps / a.rows.off.rps)).toFixed(2)}×`);
+  if (all[0].rows[`before-${name}`])
+    parts.push(
+      `÷ before-${name} ${median(all.map((a) => a.rows[name].rps / a.rows[`before-${name}`].rps)).toFixed(2)}×`,
+    );
+  process.stdout.write(`${name.padEnd(14)} ${parts.join('  ')}\n`);
+}
+for (const label of Object.keys(RAW)) {
+  const rps = median(all.map((a) => a.ceilings[label]));
+  process.stdout.write(
+    `${label}: ${rps.toFixed(0)} rows/s, ${median(all.map((a) => a.rawCpu[label])).toFixed(0)} µs CPU/row\n`,
+  );
+}
+process.stdout.write(
+  `load average ${median(all.flatMap((a) => Object.values(a.rows).map((r) => r.load))).toFixed(1)} (median at the variants' starts)\n`,
+);
 process.stdout.write(`${JSON.stringify(all)}\n`);

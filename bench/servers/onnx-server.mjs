@@ -8,8 +8,10 @@ const server = new ModelServer({ ...serverOptionsFromFlags(flags), defaultMetric
 server.installSignalHandlers();
 // BENCH_EXECUTION=auto (default), worker or main: where onnxruntime runs (OnnxModelOptions.execution).
 const execution = process.env.BENCH_EXECUTION ?? 'auto';
-// BENCH_INTRA_OP=n: onnxruntime's intraOpNumThreads (unset: onnxruntime's default, one per core).
+// BENCH_INTRA_OP=n: onnxruntime's intraOpNumThreads (unset: onnxruntime's default, one per core); BENCH_SPIN=1: pool
+// threads spin between runs (onnxruntime's own default; OnnxModel's is off).
 const intra = process.env.BENCH_INTRA_OP
   ? { sessionOptions: { intraOpNumThreads: Number(process.env.BENCH_INTRA_OP) } }
   : {};
+if (process.env.BENCH_SPIN === '1') intra.sessionOptions = { ...intra.sessionOptions, extra: {} };
 await server.start([new OnnxModel(name, { modelPath, execution, ...intra })]);

@@ -25,7 +25,8 @@
  *   (one sweep timer per batcher, never one per request); a request whose signal aborts while queued is
  *   removed with RequestCancelled without touching the others; a member whose client deadline
  *   (`ctx.deadline`) passed before its batch runs is dropped with RequestTimeoutExpired. Once dispatched, a
- *   batch runs to the end; its signal aborts only when every member's signal has.
+ *   batch runs to the end; its signal aborts only when every member's signal has (`BatchSignal`: made and
+ *   subscribed to the members only when the model reads it, so a model that never does costs nothing).
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { deadlinePassed, RequestTimeoutExpired } from '../admission/deadline.js';
@@ -34,6 +35,7 @@ import type { InferContext } from '../model/model.js';
 import { isInferRequest, isInferResponse, type Payload, type Result } from '../protocols/infer-types.js';
 import { startBatchSpan, startQueueSpan } from '../tracing/batch-spans.js';
 import type { TraceSpan } from '../tracing/span.js';
+import { BatchContext, BatchSignal } from './batch-signal.js';
 import { batchShape, mergePayloads, splitResult } from './merge-split.js';
 
 /** Per-model batching options. */
@@ -342,14 +344,14 @@ export class Batcher {
     const i = q.items.indexOf(item);
     if (i >= 0) q.items.splice(i, 1);
     this.leaveQueue(item);
+    this.metrics?.queueDepth.set(this.labels, this.queued);
   }
 
-  /** Bookkeeping when an item leaves its queue (already spliced out). */
+  /** Bookkeeping when an item leaves its queue (already spliced out); the caller updates the depth gauge. */
   private leaveQueue(item: Item): void {
     item.queued = false;
     item.queue.rows -= item.rows;
     this.queued -= item.rows;
-    this.metrics?.queueDepth.set(this.labels, this.queued);
     item.ctx.signal.removeEventListener('abort', item.onAbort);
   }
 
@@ -397,6 +399,7 @@ export class Batcher {
     }
     const batch = q.items.splice(0, count);
     for (const item of batch) this.leaveQueue(item);
+    this.metrics?.queueDepth.set(this.labels, this.queued);
     clearTimeout(q.timer);
     q.timer = undefined;
     q.due = q.rows >= this.fullSize();
@@ -431,21 +434,16 @@ export class Batcher {
       this.metrics?.queueSeconds.observe(this.labels, (now - item.enqueuedAt) / 1e3);
       this.onDequeued?.(now - item.enqueuedAt);
     }
-    // The batch runs even if some members went away; its signal aborts only when all of them have.
-    const ac = new AbortController();
-    let aborted = 0;
-    const onMemberAbort = () => {
-      if (++aborted === batch.length) ac.abort();
-    };
-    for (const item of batch) item.ctx.signal.addEventListener('abort', onMemberAbort, { once: true });
     const span = startBatchSpan(batch, this.modelName, total);
-    const ctx: InferContext = { ...batch[0]!.ctx, signal: ac.signal, span };
+    const members = new BatchSignal(batch);
+    // The batch's signal is made only if the model reads it (see BatchSignal).
+    const ctx: InferContext = new BatchContext(batch[0]!.ctx, members, span);
     const payloads = batch.map((i) => i.payload);
     // The run slot frees, and the next batch starts, before the members' answers are encoded and written: the
     // model computes the next batch while this thread writes the responses of this one.
     const settled = () => {
       span?.end();
-      for (const item of batch) item.ctx.signal.removeEventListener('abort', onMemberAbort);
+      members.release();
       this.inflight--;
       if (this.inflight === 0) {
         for (const fn of this.drained) fn();
