@@ -122,7 +122,8 @@ writeFileSync(
   join(OUT, 'bundle.json'),
   `${JSON.stringify({ hash: hash.digest('hex').slice(0, 16), modules: inputs.length }, null, 2)}\n`,
 );
+// On stderr: `npm pack --json` runs this as prepack and its stdout must stay the JSON.
 const size = readdirSync(OUT).reduce((n, f) => n + readFileSync(join(OUT, f)).length, 0);
-process.stdout.write(
+process.stderr.write(
   `bundled ${inputs.length} modules into ${relative(process.cwd(), OUT)} (${readdirSync(OUT).length} files, ${(size / 1024).toFixed(0)} KiB)\n`,
 );

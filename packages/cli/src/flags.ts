@@ -105,6 +105,12 @@ export const SERVE_FLAGS = [
     type: 'string',
     doc: 'A JS module exporting a Model subclass (default export or `model`), e.g. a transformer.',
   },
+  {
+    name: 'v8_optimize_for_size',
+    type: 'boolean',
+    default: false,
+    doc: "V8's optimize-for-size mode: a smaller heap under load (10–20 MiB less RSS), more frequent GC.",
+  },
   ...PREDICTOR_FLAGS,
   ...SESSION_FLAGS,
 ] as const satisfies readonly FlagSpec[];

@@ -1,0 +1,11 @@
+import { setFlagsFromString } from 'node:v8';
+
+/**
+ * `--v8_optimize_for_size`: V8's "favor memory size over execution speed" mode (`--optimize-for-size`), set at run
+ * time (V8 reads it as the heap grows and collects, unlike `--max-semi-space-size`, which only the command line or
+ * NODE_OPTIONS can set). Under load it keeps the young generation and the old generation's growth small: the
+ * server's RSS after load is 10–20 MiB lower (bench/RESULTS.md, issue 15 cold start and RSS).
+ */
+export function applyV8OptimizeForSize(enabled: boolean): void {
+  if (enabled) setFlagsFromString('--optimize-for-size');
+}
