@@ -2,7 +2,7 @@
 // The `servekit` command. Committed (not built) so that npm links it into node_modules/.bin at install time, in a
 // clone (`npm ci`, before `npx tsc -b`) as from the registry. It runs the bundled CLI (../dist/bundle/servekit.js,
 // built by `npm run bundle` after `tsc -b`, shipped in the npm tarball) when there is one, else the compiled CLI in
-// ../dist/bin.js. SERVEKIT_BUNDLE=0 runs dist/bin.js even when the bundle exists.
+// ../dist/bin.js. SERVEKIT_BUNDLE=0 runs dist/bin.js even when the bundle exists, and so does a custom model.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import module from 'node:module';
 
@@ -22,9 +22,18 @@ function newestBuildInSourceTree() {
   return newest;
 }
 
+/**
+ * A custom model (`--model_module`, or its env var) imports @servekit/core from node_modules, and its classes must be
+ * the ones the CLI checks against (`instanceof Model`, `instanceof ServekitError`): the bundle has its own copy of
+ * core, so such a start runs the unbundled CLI.
+ */
+function servesCustomModule() {
+  return !!process.env.SERVEKIT_MODEL_MODULE || process.argv.some((a) => /^--model[_-]module(=|$)/.test(a));
+}
+
 /** The bundle when it exists and, in a source checkout, no package was rebuilt after it (a `tsc -b` alone). */
 function bundleUrl() {
-  if (process.env.SERVEKIT_BUNDLE === '0') return undefined;
+  if (process.env.SERVEKIT_BUNDLE === '0' || servesCustomModule()) return undefined;
   const stamp = new URL('../dist/bundle/bundle.json', import.meta.url);
   if (!existsSync(stamp)) return undefined;
   if (statSync(stamp).mtimeMs < newestBuildInSourceTree()) return undefined;

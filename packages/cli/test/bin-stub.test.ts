@@ -57,7 +57,7 @@ describe('the servekit bin and the bundle', () => {
   function checkout(
     root: string,
     withTsconfig: boolean,
-  ): { run: (env?: Record<string, string>) => string; bundleStamp: string; coreInfo: string } {
+  ): { run: (env?: Record<string, string>, args?: string[]) => string; bundleStamp: string; coreInfo: string } {
     const cli = join(root, 'packages/cli');
     mkdirSync(join(cli, 'bin'), { recursive: true });
     mkdirSync(join(cli, 'dist/bundle'), { recursive: true });
@@ -71,10 +71,10 @@ describe('the servekit bin and the bundle', () => {
     writeFileSync(bundleStamp, '{}');
     const coreInfo = join(root, 'packages/core/tsconfig.tsbuildinfo');
     writeFileSync(coreInfo, '{}');
-    const run = (env: Record<string, string> = {}) =>
-      spawnSync(process.execPath, [join(cli, 'bin/servekit.js')], {
+    const run = (env: Record<string, string> = {}, args: string[] = []) =>
+      spawnSync(process.execPath, [join(cli, 'bin/servekit.js'), ...args], {
         encoding: 'utf8',
-        env: { ...process.env, SERVEKIT_BUNDLE: '', ...env },
+        env: { ...process.env, SERVEKIT_BUNDLE: '', SERVEKIT_MODEL_MODULE: '', ...env },
       }).stdout;
     return { run, bundleStamp, coreInfo };
   }
@@ -100,5 +100,13 @@ describe('the servekit bin and the bundle', () => {
     at(c.bundleStamp, 1_000_000);
     expect(c.run()).toBe('bundle');
     expect(c.run({ SERVEKIT_BUNDLE: '0' })).toBe('dist');
+  });
+
+  it('a custom model (--model_module, its alias or env var) runs dist/bin.js: it must share @servekit/core', () => {
+    const c = checkout(join(tmp, 'custom'), false);
+    expect(c.run({}, ['serve', '--model_module', 'm.js'])).toBe('dist');
+    expect(c.run({}, ['serve', '--model-module=m.js'])).toBe('dist');
+    expect(c.run({ SERVEKIT_MODEL_MODULE: 'm.js' }, ['serve'])).toBe('dist');
+    expect(c.run({}, ['serve', '--model_dir', 'd'])).toBe('bundle');
   });
 });
