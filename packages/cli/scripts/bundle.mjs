@@ -36,6 +36,9 @@ const EXTERNAL = [
   '@fastify/swagger-ui',
   // Optional peer of pino/thread-stream, never used by servekit's logger.
   'pino-pretty',
+  // Required inside functions only (servekit's gRPC service on its first non-ModelInfer call; grpc-js's channelz and
+  // ORCA, which servekit does not use): bundled, it and protobufjs would be parsed at every start for nothing.
+  '@grpc/proto-loader',
 ];
 
 // `builtWorkerUrl(import.meta.url, 'file.js', '@servekit/pkg')`: a worker script beside its module. In the bundle
