@@ -8,13 +8,16 @@
 // packages only the optional features import (the OpenTelemetry SDK, jose, the AWS/GCS SDKs, TensorFlow.js, swagger's UI
 // assets). The @servekit/* packages are all bundled, so one copy of core's classes is shared by every chunk.
 import { createHash } from 'node:crypto';
-import { copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const CLI = fileURLToPath(new URL('..', import.meta.url));
-const OUT = join(CLI, 'dist/bundle');
+const FINAL = join(CLI, 'dist/bundle');
+// Built beside it and renamed into place at the end, so a `servekit` started meanwhile (tests run in parallel with
+// `npm pack`'s prepack) sees the old bundle, none (then dist/bin.js runs), or the new one, never half of one.
+const OUT = join(CLI, `dist/bundle-${process.pid}.tmp`);
 const PACKAGES = join(CLI, '..');
 
 /** Third-party packages imported only by optional features or native: resolved from node_modules at run time. */
@@ -113,6 +116,9 @@ const result = await build({
   legalComments: 'linked',
   logLevel: 'warning',
   metafile: true,
+}).catch((err) => {
+  rmSync(OUT, { recursive: true, force: true });
+  throw err;
 });
 for (const [name, path] of assets) copyFileSync(path, join(OUT, name));
 
@@ -127,6 +133,10 @@ writeFileSync(
 );
 // On stderr: `npm pack --json` runs this as prepack and its stdout must stay the JSON.
 const size = readdirSync(OUT).reduce((n, f) => n + readFileSync(join(OUT, f)).length, 0);
+const files = readdirSync(OUT).length;
+rmSync(join(FINAL, 'bundle.json'), { force: true });
+rmSync(FINAL, { recursive: true, force: true });
+renameSync(OUT, FINAL);
 process.stderr.write(
-  `bundled ${inputs.length} modules into ${relative(process.cwd(), OUT)} (${readdirSync(OUT).length} files, ${(size / 1024).toFixed(0)} KiB)\n`,
+  `bundled ${inputs.length} modules into ${relative(process.cwd(), FINAL)} (${files} files, ${(size / 1024).toFixed(0)} KiB)\n`,
 );
