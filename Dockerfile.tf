@@ -7,7 +7,7 @@ FROM node:26-slim AS build
 WORKDIR /src
 COPY . .
 # .npmrc skips onnxruntime-node's install script (its CPU binaries ship in the package).
-RUN npm ci --no-audit --no-fund && npx tsc -b && sh scripts/build-image-root.sh /opt/servekit
+RUN npm ci --no-audit --no-fund && npm run build && sh scripts/build-image-root.sh /opt/servekit
 
 FROM node:26-slim
 WORKDIR /opt/servekit

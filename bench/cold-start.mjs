@@ -1,8 +1,9 @@
 // Cold start of `servekit serve` on rf_iris, several builds side by side: spawn → /v2/health/ready 200, the spawns of
 // the builds alternated; wall time and the server's CPU time until ready (user + system, from /proc: on a shared
 // machine wall time mostly measures the run queue, CPU time what the start-up costs).
-// Usage: node bench/cold-start.mjs [--spawns 5] [--builds label=DIR,label=DIR…] (DIR: a built checkout; default
-//        this one as "this")
+// Usage: node bench/cold-start.mjs [--spawns 5] [--builds label=DIR[@ENTRY][+ENV=V],…] (DIR: a built checkout;
+//        default this one as "this"; ENTRY: the script run, relative to DIR, default packages/cli/bin/servekit.js,
+//        the bin users run; ENV=V: an environment variable set for that build, e.g. dist=.+SERVEKIT_BUNDLE=0)
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuSeconds } from './lib/proc-stats.mjs';
@@ -13,8 +14,11 @@ const { values: opts } = parseArgs({
 });
 const model = join(ROOT, '../shared/fixtures/onnx/sklearn-onnx-docs/rf_iris');
 const builds = opts.builds.split(',').map((b) => {
-  const [label, dir] = b.split('=');
-  return { label, bin: join(dir, 'packages/cli/dist/bin.js'), wall: [], cpu: [] };
+  const [spec, ...envs] = b.split('+');
+  const [label, target] = spec.split(/=(.*)/s);
+  const [dir, entry = 'packages/cli/bin/servekit.js'] = target.split('@');
+  const env = Object.fromEntries(envs.map((e) => e.split(/=(.*)/s).slice(0, 2)));
+  return { label, bin: join(dir, entry), env, wall: [], cpu: [] };
 });
 
 for (let i = 0; i < Number(opts.spawns); i++) {
@@ -22,7 +26,7 @@ for (let i = 0; i < Number(opts.spawns); i++) {
     const argv = serveArgv(['--model_dir', model, '--model_name', 'rf_iris', '--log_level', 'info']);
     argv[0] = b.bin;
     const t0 = performance.now();
-    const server = await startServer(argv, { SERVEKIT_DRAIN_DELAY_SECONDS: '0' });
+    const server = await startServer(argv, { SERVEKIT_DRAIN_DELAY_SECONDS: '0', ...b.env });
     while ((await fetch(`http://127.0.0.1:${server.port}/v2/health/ready`)).status !== 200)
       await new Promise((r) => setTimeout(r, 2));
     b.wall.push(performance.now() - t0);

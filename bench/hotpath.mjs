@@ -7,6 +7,8 @@
 // Usage: node bench/hotpath.mjs [--only overhead,rss,cold] [--rounds 3] [--duration 3] [--concurrency 64]
 //        [--serve-args="--flag value …"] [--compare-args="…"] (A/B: a second servekit alternated in)
 //        [--baseline-root DIR] (A/B: the same rows for the built checkout in DIR, e.g. the commit before a change) (A/B: a second servekit alternated in)
+//        [--serve-env K=V,…] [--compare-env K=V,…] (environment of servekit / of servekit-B, e.g. MALLOC_ARENA_MAX=2)
+// Servers start through packages/cli/bin/servekit.js, the bin users run (the CLI's bundle when it is built).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +26,8 @@ const { values: opts } = parseArgs({
     models: { type: 'string', default: 'rf_iris,logreg_iris' },
     'serve-args': { type: 'string', default: '' },
     'compare-args': { type: 'string' },
+    'serve-env': { type: 'string', default: '' },
+    'compare-env': { type: 'string' },
     loadgen: { type: 'string' },
     'baseline-root': { type: 'string' },
   },
@@ -37,11 +41,27 @@ const MODELS = {
   logreg_iris: { input: 'X', shape: [1, 2], data: [5.1, 3.5] },
 };
 const splitArgs = (s) => (s ?? '').split(' ').filter((a) => a !== '');
-const variants = [{ label: 'servekit', args: splitArgs(opts['serve-args']) }];
-if (opts['compare-args'] !== undefined) variants.push({ label: 'servekit-B', args: splitArgs(opts['compare-args']) });
+const splitEnv = (s) =>
+  Object.fromEntries(
+    (s ?? '')
+      .split(',')
+      .filter((e) => e !== '')
+      .map((e) => e.split(/=(.*)/s).slice(0, 2)),
+  );
+const BIN = 'packages/cli/bin/servekit.js';
+const variants = [
+  { label: 'servekit', args: splitArgs(opts['serve-args']), env: splitEnv(opts['serve-env']), bin: BIN },
+];
+if (opts['compare-args'] !== undefined || opts['compare-env'] !== undefined)
+  variants.push({
+    label: 'servekit-B',
+    args: splitArgs(opts['compare-args'] ?? opts['serve-args']),
+    env: splitEnv(opts['compare-env']),
+    bin: BIN,
+  });
 if (opts['baseline-root'] !== undefined) {
-  const bin = join(opts['baseline-root'], 'packages/cli/dist/bin.js');
-  variants.unshift({ label: 'baseline', args: splitArgs(opts['serve-args']), bin });
+  const bin = join(opts['baseline-root'], BIN);
+  variants.unshift({ label: 'baseline', args: splitArgs(opts['serve-args']), env: splitEnv(opts['serve-env']), bin });
 }
 
 const hasWrk = opts.loadgen !== 'node' && spawnSync('wrk', ['--version']).error === undefined;
@@ -81,10 +101,10 @@ async function load(url, body, concurrency, seconds) {
 }
 
 /** `servekit serve` of one fixture model, from this checkout or from `bin` (a baseline's CLI). */
-function serveModel(model, args, bin) {
+function serveModel(model, args, bin, env = {}) {
   const argv = serveArgv(['--model_dir', join(FIX, model), '--model_name', model, '--log_level', 'info', ...args]);
   if (bin) argv[0] = bin;
-  return startServer(argv);
+  return startServer(argv, env);
 }
 const inferUrl = (s, model) => `http://127.0.0.1:${s.port}/v2/models/${model}/infer`;
 const bodyOf = (model) => {
@@ -110,7 +130,7 @@ if (only.has('overhead')) {
   for (const model of opts.models.split(',')) {
     const body = bodyOf(model);
     const servers = [];
-    for (const v of variants) servers.push({ ...v, server: await serveModel(model, v.args, v.bin) });
+    for (const v of variants) servers.push({ ...v, server: await serveModel(model, v.args, v.bin, v.env) });
     const answer = await (await fetch(inferUrl(servers[0].server, model), { method: 'POST', body })).text();
     const bare = await startServer(['bench/servers/bare-fastify.mjs', Buffer.from(answer).toString('base64')]);
     await load(inferUrl(bare, model), body, c, 1); // warm-up of every server
@@ -136,7 +156,7 @@ if (only.has('rss')) {
   process.stdout.write(`rss rf_iris after 5 s of load at c=32 (${loadgenName})\n`);
   for (let r = 1; r <= Math.min(rounds, 2); r++) {
     for (const v of variants) {
-      const server = await serveModel('rf_iris', v.args, v.bin);
+      const server = await serveModel('rf_iris', v.args, v.bin, v.env);
       const idle = rssMiB(server.proc.pid);
       const x = await load(inferUrl(server, 'rf_iris'), bodyOf('rf_iris'), 32, 5);
       const loaded = rssMiB(server.proc.pid);
@@ -156,7 +176,7 @@ if (only.has('cold')) {
   for (let i = 0; i < 5; i++) {
     for (const v of variants) {
       const t0 = performance.now();
-      const server = await serveModel('rf_iris', v.args, v.bin);
+      const server = await serveModel('rf_iris', v.args, v.bin, v.env);
       while ((await fetch(`http://127.0.0.1:${server.port}/v2/health/ready`)).status !== 200)
         await new Promise((r) => setTimeout(r, 2));
       times.get(v.label).push(performance.now() - t0);

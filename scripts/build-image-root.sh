@@ -1,5 +1,5 @@
 #!/usr/bin/env sh
-# Lay out servekit's runtime tree in DEST from a built checkout (run `npm ci && npx tsc -b` first): the root
+# Lay out servekit's runtime tree in DEST from a built checkout (run `npm ci && npm run build` first): the root
 # manifests and lockfile, and every workspace's package.json, dist/ and what else its package.json `files` ships
 # (the committed bin stub, @servekit/core's proto), as npm would publish it but without sources, tests, maps or
 # build info. The image then installs the production dependencies in DEST with `npm ci --omit=dev`.
@@ -20,5 +20,12 @@ for ws in packages/* examples/*; do
     if [ -e "$ws/$entry" ] && [ ! -e "$dest/$ws/$entry" ]; then cp -R "$ws/$entry" "$dest/$ws/$entry"; fi
   done
 done
+# The CLI's bundle (`npm run build` makes it after tsc) only when no package was rebuilt after it: a stale one is left
+# out, and the image's bin then runs dist/bin.js.
+stamp=packages/cli/dist/bundle/bundle.json
+if [ -f "$stamp" ] && [ -n "$(find packages -maxdepth 2 -name tsconfig.tsbuildinfo -newer "$stamp")" ]; then
+  echo "build-image-root: packages/cli/dist/bundle is older than a package build; left out (npm run build makes it)" >&2
+  rm -rf "$dest/packages/cli/dist/bundle"
+fi
 find "$dest" \( -name '*.map' -o -name '*.tsbuildinfo' \) -type f -exec rm -f {} +
 chmod +x "$dest/packages/cli/bin/servekit.js"

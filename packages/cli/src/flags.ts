@@ -113,6 +113,18 @@ export const SERVE_FLAGS = [
     type: 'string',
     doc: 'A JS module exporting a Model subclass (default export or `model`), e.g. a transformer.',
   },
+  {
+    name: 'v8_optimize_for_size',
+    type: 'boolean',
+    default: false,
+    doc: "V8's optimize-for-size mode: 7–11 MiB less RSS after load, about twice the CPU per request.",
+  },
+  {
+    name: 'v8_heap_growing_percent',
+    type: 'number',
+    default: 0,
+    doc: "V8's old-generation growth per full GC, in % (0: V8's default); 10 keeps RSS lower under load, more GC.",
+  },
   ...PREDICTOR_FLAGS,
   ...SESSION_FLAGS,
 ] as const satisfies readonly FlagSpec[];

@@ -7,6 +7,7 @@ import type { ServeFlags } from './flags.js';
 import { modelFromModule, moduleModelName } from './formats/custom.js';
 import type { DetectContext } from './formats/index.js';
 import { sessionOptionsFromFlags } from './session-flags.js';
+import { applyV8MemoryFlags } from './v8-memory.js';
 
 /**
  * The repository factory of `servekit serve`: V2 `POST /v2/repository/models/NAME/load` (a reload, a load after an
@@ -85,6 +86,7 @@ function storageLimitsFromFlags(flags: ServeFlags): {
 
 /** `servekit serve`: resolve the model dir (or storage URI), detect the models, serve them until SIGTERM. */
 export async function serve(flags: ServeFlags): Promise<ModelServer> {
+  applyV8MemoryFlags(flags);
   sessionOptionsFromFlags(flags); // a bad onnxruntime flag stops the CLI before it serves anything
   checkTransformerFlags(flags);
   const server = new ModelServer(serverOptionsFromFlags(flags));

@@ -1,5 +1,5 @@
 import type { FlagSpec, ParsedFlagsOf } from '@servekit/core';
-import type { OrtSessionOptions } from '@servekit/onnx';
+import type { OrtSessionOptions } from '@servekit/onnx/model';
 
 /** onnxruntime session options as OnnxModel takes them. */
 export type { OrtSessionOptions };

@@ -62,7 +62,9 @@ describe('container images', () => {
     const d = parseDockerfile(readFileSync(join(ROOT, file), 'utf8'));
     expect(d.from).toEqual([`${BASE} AS build`, BASE]);
     expect(linkedBin(d)).toBe('packages/cli/bin/servekit.js');
-    expect(d.run[0]).toBe('npm ci --no-audit --no-fund && npx tsc -b && sh scripts/build-image-root.sh /opt/servekit');
+    expect(d.run[0]).toBe(
+      'npm ci --no-audit --no-fund && npm run build && sh scripts/build-image-root.sh /opt/servekit',
+    );
     expect(d.run[1]).toMatch(/^npm ci --omit=dev /);
     expect(d.user).toBe('node');
     expect(d.entrypoint).toEqual(['servekit', 'serve']);

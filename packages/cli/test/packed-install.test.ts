@@ -2,7 +2,9 @@
 // an empty project with `npm ci --offline` (registry dependencies from the npm cache that `npm ci` filled, at the
 // repository's locked versions; the registry is pointed at a closed loopback port, so any registry access fails),
 // and there a custom Model answers REST V1/V2 and gRPC V2 through @servekit/client, and the installed `servekit`
-// bin serves the churn model.joblib. Nothing here reads the repository's sources or node_modules.
+// bin serves the churn model.joblib and rf_iris's ONNX file from the CLI's esbuild bundle (dist/bundle/, built by the
+// package's prepack): a resolve hook records every module the server loads, and none is an @servekit/* package's own
+// file. Nothing here reads the repository's sources or node_modules.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -150,6 +152,14 @@ describe('servekit installed from its npm tarballs', () => {
     expect(core.files.map((f) => f.path)).toContain('proto/grpc_predict_v2.proto');
     const cli = packed.find((p) => p.name === 'servekit')!;
     expect(cli.files.map((f) => f.path)).toContain('bin/servekit.js');
+    for (const f of [
+      'servekit.js',
+      'bundle.json',
+      'onnx-session-thread.js',
+      'sklearn-load-worker.js',
+      'grpc_predict_v2.proto',
+    ])
+      expect(cli.files.map((f) => f.path)).toContain(`dist/bundle/${f}`);
   });
 
   it('a custom Model on ModelServer answers REST V1, REST V2 and gRPC V2 through @servekit/client', async () => {
@@ -177,7 +187,7 @@ describe('servekit installed from its npm tarballs', () => {
         '--host',
         '127.0.0.1',
       ]),
-      { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd: app, stdio: ['ignore', 'pipe', 'pipe'], env: recordImports('churn') },
     );
     running.push(proc);
     let stderr = '';
@@ -203,5 +213,105 @@ describe('servekit installed from its npm tarballs', () => {
     proc.kill('SIGTERM');
     const [code] = await once(proc, 'exit');
     expect(code).toBe(0);
+    expectBundleRan('churn');
+  });
+
+  it('the installed bin serves rf_iris (ONNX, ZipMap) from the bundle: V2 infer, gRPC ServerLive and /metrics', async () => {
+    const proc = spawn(
+      join(app, 'node_modules/.bin/servekit'),
+      ['serve', '--model_dir', join(FIX, 'onnx/sklearn-onnx-docs/rf_iris'), '--model_name', 'rf_iris'].concat([
+        '--http_port',
+        '0',
+        '--grpc_port',
+        '0',
+        '--host',
+        '127.0.0.1',
+      ]),
+      { cwd: app, stdio: ['ignore', 'pipe', 'pipe'], env: recordImports('rf_iris') },
+    );
+    running.push(proc);
+    let stderr = '';
+    proc.stderr!.on('data', (d) => (stderr += d));
+    let addr: { http: string; grpc: string } | undefined;
+    let buffered = '';
+    for await (const chunk of proc.stdout!) {
+      buffered += String(chunk);
+      const line = buffered.split('\n').find((l) => l.includes('"http"'));
+      if (line) {
+        addr = JSON.parse(line) as { http: string; grpc: string };
+        break;
+      }
+    }
+    expect(addr, `servekit exited before listening: ${stderr}`).toBeDefined();
+    const res = await fetch(`http://${addr!.http}/v2/models/rf_iris/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        inputs: [{ name: 'float_input', datatype: 'FP32', shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }],
+      }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { outputs: { name: string; datatype: string; data: number[] }[] };
+    expect(body.outputs.map((o) => [o.name, o.datatype])).toEqual([
+      ['output_label', 'INT64'],
+      ['output_probability', 'FP32'],
+    ]);
+    expect(body.outputs[0]!.data).toEqual([0]);
+    // ServerLive goes through proto-loader (loaded on that first call, from the bundle's copy of the proto).
+    const { stdout: live } = await exec(process.execPath, ['--input-type=module', '-e', GRPC_LIVE_SCRIPT, addr!.grpc], {
+      cwd: app,
+      timeout: 30_000,
+    });
+    expect(JSON.parse(live)).toEqual({ live: true });
+    const metrics = await (await fetch(`http://${addr!.http}/metrics`)).text();
+    expect(metrics).toContain('process_cpu_seconds_total');
+    expect(metrics).toContain('request_predict_seconds_count{model_name="rf_iris"} 1');
+    proc.kill('SIGTERM');
+    const [code] = await once(proc, 'exit');
+    expect(code).toBe(0);
+    expectBundleRan('rf_iris');
   });
 });
+
+/** Asks the gRPC ServerLive of the address in argv[1] through the installed @servekit/client; prints `{ live }`. */
+const GRPC_LIVE_SCRIPT = `
+import { GrpcClient } from '@servekit/client';
+const grpc = new GrpcClient({ address: process.argv[1] });
+try {
+  console.log(JSON.stringify({ live: await grpc.serverLive() }));
+} finally {
+  grpc.close();
+}
+`;
+
+// A module.register resolve hook (passed with NODE_OPTIONS=--import, so worker threads run it too) that appends every
+// resolved URL to a file.
+const REGISTER = `
+import { register } from 'node:module';
+const out = process.env.SERVEKIT_TEST_IMPORTS;
+const hooks = \`import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  appendFileSync(\${JSON.stringify(out)}, r.url + '\\\\n');
+  return r;
+}\`;
+register('data:text/javascript,' + encodeURIComponent(hooks));
+`;
+
+/** The environment of a server whose resolved modules are recorded in `<base>/imports-<label>.txt`. */
+function recordImports(label: string): NodeJS.ProcessEnv {
+  writeFileSync(join(base, 'register.mjs'), REGISTER);
+  return {
+    ...process.env,
+    NODE_OPTIONS: `--import ${join(base, 'register.mjs')}`,
+    SERVEKIT_TEST_IMPORTS: join(base, `imports-${label}.txt`),
+  };
+}
+
+/** The server ran the installed bundle: its entry was loaded and no @servekit/* package's own module was. */
+function expectBundleRan(label: string): void {
+  const urls = readFileSync(join(base, `imports-${label}.txt`), 'utf8').split('\n');
+  expect(urls.filter((u) => u.endsWith('/node_modules/servekit/dist/bundle/servekit.js')).length).toBe(1);
+  expect(urls.filter((u) => u.includes('/node_modules/servekit/dist/bin.js'))).toEqual([]);
+  expect(urls.filter((u) => u.includes('/node_modules/@servekit/'))).toEqual([]);
+}

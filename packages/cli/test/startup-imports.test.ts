@@ -1,7 +1,8 @@
 // `servekit serve` of a local ONNX model loads only what that model needs: no storage package (no --storage_uri), no
 // HTTP/gRPC client (no transformer), no tree-model converter (only its format sniffer), no proto-loader (the gRPC
 // service is registered from a fixed method table). Every module the server resolves until it is ready is recorded
-// by a module.register resolve hook passed with NODE_OPTIONS=--import (dist build, as users run it).
+// by a module.register resolve hook passed with NODE_OPTIONS=--import (dist build, as users run it). rf_iris holds a
+// ZipMap: it is rewritten on the protobuf wire format, without protobufjs (loaded by no start-up path any more).
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,7 +34,7 @@ afterAll(async () => {
 });
 
 describe('servekit serve loads only what a local ONNX model needs', () => {
-  it('rf_iris: no storage, no client, no tree converter, no proto-loader until ready', async () => {
+  it('rf_iris: no storage, no client, no tree converter, no proto-loader or protobufjs until ready', async () => {
     const out = join(dir, 'imports.txt');
     const r = await serve(['--model_dir', join(FIX, 'onnx/sklearn-onnx-docs/rf_iris'), '--model_name', 'rf_iris'], {
       NODE_OPTIONS: `--import ${join(dir, 'register.mjs')}`,
@@ -49,6 +50,9 @@ describe('servekit serve loads only what a local ONNX model needs', () => {
       expect(of('packages/xgboost/dist/load.js')).toEqual([]);
       expect(of('packages/xgboost/dist/tree-model.js')).toEqual([]);
       expect(of('node_modules/@grpc/proto-loader/')).toEqual([]);
+      expect(of('node_modules/protobufjs/')).toEqual([]);
+      expect(of('packages/onnx/dist/proto/onnx-schema.js')).toEqual([]);
+      expect(of('packages/onnx/dist/zipmap.js')).toEqual(['packages/onnx/dist/zipmap.js']);
     } finally {
       await stop(r);
     }

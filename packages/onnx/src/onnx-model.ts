@@ -35,7 +35,14 @@ import {
   type WireTensor,
   WorkerSession,
 } from './session-worker.js';
-import { stripZipMap } from './zipmap.js';
+import type { ZipMapRewrite } from './zipmap.js';
+import { mayHoldZipMap } from './zipmap-probe.js';
+
+/** `stripZipMap` of `bytes`, its module (and protobufjs under it) loaded on first use. */
+async function stripZipMapOf(bytes: Uint8Array): Promise<ZipMapRewrite> {
+  const { stripZipMap } = await import('./zipmap.js');
+  return stripZipMap(bytes);
+}
 
 /** Options of an OnnxModel. */
 export interface OnnxModelOptions {
@@ -121,7 +128,10 @@ export class OnnxModel extends Model implements ClassLabelProvider {
           : this.options.execution === 'worker'
             ? WorkerSession.create(b, sessionOptions)
             : AdaptiveSession.create(b, sessionOptions);
-      let { session, info } = await open(bytes);
+      // A file that names a ZipMap is rewritten before its first session, so a classifier's session is created once.
+      // (Should that decode fail, the file is opened as it is and rewritten only if its outputs need it, as before.)
+      let rewrite = mayHoldZipMap(bytes) ? await stripZipMapOf(bytes).catch(() => undefined) : undefined;
+      let { session, info } = await open(rewrite?.rewritten ? rewrite.bytes : bytes);
       const nonTensorIn = info.inputMetadata.filter((m) => !m.isTensor).map((m) => m.name);
       if (nonTensorIn.length > 0) {
         await session.release();
@@ -129,21 +139,23 @@ export class OnnxModel extends Model implements ClassLabelProvider {
           `input ${nonTensorIn.map((n) => `"${n}"`).join(', ')} is not a tensor (map or sequence, e.g. DictVectorizer); onnxruntime-node cannot feed it. Serve the original model.joblib with servekit's sklearn support instead.`,
         );
       }
-      if (info.outputMetadata.some((m) => !m.isTensor)) {
+      if (!rewrite?.rewritten && info.outputMetadata.some((m) => !m.isTensor)) {
         await session.release();
-        const rewrite = stripZipMap(bytes);
+        rewrite = await stripZipMapOf(bytes);
         ({ session, info } = await open(rewrite.bytes));
+      }
+      if (rewrite?.rewritten) {
         const [first] = rewrite.probabilities;
         if (first) this.probabilityOutput = first.name;
         if (rewrite.labelOutput) this.labelOutput = rewrite.labelOutput;
         for (const p of rewrite.probabilities) {
           if (p.classLabels.length > 0) this.outputClassLabels.set(p.name, p.classLabels);
         }
-        const still = info.outputMetadata.filter((m) => !m.isTensor).map((m) => m.name);
-        if (still.length > 0) {
-          await session.release();
-          throw new Error(`output ${still.join(', ')} is not a tensor and is not a ZipMap`);
-        }
+      }
+      const still = info.outputMetadata.filter((m) => !m.isTensor).map((m) => m.name);
+      if (still.length > 0) {
+        await session.release();
+        throw new Error(`output ${still.join(', ')} is not a tensor and is not a ZipMap`);
       }
       this.session = session;
       this.inputs = info.inputMetadata.map(toTensorMetadata);

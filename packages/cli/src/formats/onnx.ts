@@ -1,4 +1,4 @@
-import { OnnxModel } from '@servekit/onnx';
+import { OnnxModel } from '@servekit/onnx/model';
 import { sessionOptionsFromFlags } from '../session-flags.js';
 import type { ModelFormatHandler } from './format.js';
 
