@@ -1,6 +1,7 @@
 // `servekit serve` flags: typed values derived from SERVE_FLAGS, and the flags with a fixed list of values
 // (model format, sklearn method, TensorFlow backend/engine, graph optimization level) refused outside it.
 import { parseFlags, usage } from '@servekit/core';
+import { SKLEARN_METHODS as CONVERTER_METHODS } from '@servekit/sklearn';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { MODEL_FORMATS, SERVE_FLAGS, type ServeFlags, SKLEARN_METHODS, TF_BACKENDS, TF_ENGINES } from '../src/flags.js';
 import { GRAPH_OPTIMIZATION_LEVELS } from '../src/session-flags.js';
@@ -24,6 +25,10 @@ describe('SERVE_FLAGS', () => {
     expectTypeOf(flags.predictor_protocol).toEqualTypeOf<'v1' | 'v2' | 'grpc-v2'>();
     expectTypeOf(flags.http_port).toEqualTypeOf<number>();
     expect(flags).toMatchObject({ tf_backend: 'wasm', tf_engine: 'auto', model_format: undefined });
+  });
+
+  it('--sklearn_method offers exactly the methods the scikit-learn converters serve', () => {
+    expect([...SKLEARN_METHODS]).toEqual([...CONVERTER_METHODS]);
   });
 
   it.each([

@@ -1,5 +1,6 @@
 /**** Serving: scikit-learn models for a servekit ModelServer ****/
 
+export { SKLEARN_METHODS, type SklearnMethod } from './convert/context.js';
 export { SklearnModel, type SklearnModelOptions } from './sklearn-model.js';
 
 /**** Loading and converting joblib / pickle files to ONNX ****/

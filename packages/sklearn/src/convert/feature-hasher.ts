@@ -2,6 +2,7 @@
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
 import { bool, get, num } from './state.js';
+import { requireFloat64Output } from './text.js';
 
 /** What a fitted FeatureHasher does to each sample. */
 export interface FeatureHasherSpec {
@@ -19,14 +20,6 @@ export function featureHasherSpec(est: PyObject): FeatureHasherSpec {
   const inputType = get(est, 'input_type') ?? 'dict';
   if (inputType !== 'dict' && inputType !== 'pair' && inputType !== 'string')
     throw new UnsupportedEstimatorError(`FeatureHasher input_type=${JSON.stringify(inputType)} is not supported`);
-  const dtype = get(est, 'dtype');
-  const dtypeName =
-    typeof dtype === 'object' && dtype !== null && 'name' in dtype && typeof dtype.name === 'string'
-      ? dtype.name
-      : dtype === undefined || dtype === null
-        ? 'float64'
-        : String(dtype);
-  if (dtypeName !== 'float64')
-    throw new UnsupportedEstimatorError(`FeatureHasher with dtype=${dtypeName} is not supported (float64 only)`);
+  requireFloat64Output(est, 'FeatureHasher');
   return { nFeatures, inputType, alternateSign: bool(est, 'alternate_sign', true) };
 }

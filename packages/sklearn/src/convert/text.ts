@@ -107,15 +107,7 @@ export function hashingVectorizerSpec(est: PyObject): TextVectorizerSpec {
   const nFeatures = num(est, 'n_features', 2 ** 20);
   if (!(Number.isInteger(nFeatures) && nFeatures >= 1))
     throw new UnsupportedEstimatorError(`HashingVectorizer n_features=${nFeatures} is not a positive integer`);
-  const dtype = get(est, 'dtype');
-  const dtypeName =
-    typeof dtype === 'object' && dtype !== null && 'name' in dtype && typeof dtype.name === 'string'
-      ? dtype.name
-      : dtype === undefined || dtype === null
-        ? 'float64'
-        : String(dtype);
-  if (dtypeName !== 'float64')
-    throw new UnsupportedEstimatorError(`HashingVectorizer with dtype=${dtypeName} is not supported (float64 only)`);
+  requireFloat64Output(est, 'HashingVectorizer');
   return {
     vocabulary: new Map(),
     ...options,
@@ -233,4 +225,17 @@ export function tfidfTransformer(ctx: ConvertContext, est: PyObject, x: Var): Va
   const norm = get(est, 'norm');
   if (norm === null) return y;
   return normalizer(ctx, est, y);
+}
+
+/** Refuse a hashing estimator (HashingVectorizer, FeatureHasher) whose output `dtype` is not float64. */
+export function requireFloat64Output(est: PyObject, cls: string): void {
+  const dtype = get(est, 'dtype');
+  const dtypeName =
+    typeof dtype === 'object' && dtype !== null && 'name' in dtype && typeof dtype.name === 'string'
+      ? dtype.name
+      : dtype === undefined || dtype === null
+        ? 'float64'
+        : String(dtype);
+  if (dtypeName !== 'float64')
+    throw new UnsupportedEstimatorError(`${cls} with dtype=${dtypeName} is not supported (float64 only)`);
 }
