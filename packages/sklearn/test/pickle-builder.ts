@@ -1,6 +1,8 @@
 // Hand-built protocol-2 pickles for the security tests: values, objects with a state dict, numpy arrays, bytes,
 // tuples and REDUCE calls, so a test can hand a converter (or the unpickler) exactly the hostile state it means.
 import { expect } from 'vitest';
+import { convertSklearnBytes } from '../src/load.js';
+import { PickleFormatError, UnsupportedEstimatorError } from '../src/pickle/errors.js';
 import { decompressJoblib } from '../src/pickle/joblib.js';
 
 /** A Python global (class or function) inside a hand-built pickle. */
@@ -87,4 +89,15 @@ export function renamedPickle(joblib: Uint8Array, from: string, to: string): Uin
     at = raw.indexOf(from, at + 1);
   }
   return new Uint8Array(raw);
+}
+
+/** Converting a pickle of `value` is refused with `message`, as a clean UnsupportedEstimatorError or PickleFormatError. */
+export function expectRefusedState(value: Py, message: RegExp): void {
+  const run = (): unknown => convertSklearnBytes(pickle(value));
+  expect(run).toThrow(message);
+  try {
+    run();
+  } catch (e) {
+    expect(e instanceof UnsupportedEstimatorError || e instanceof PickleFormatError, String(e)).toBe(true);
+  }
 }
