@@ -1,11 +1,6 @@
-// Cross-version sweeps (gen_debian_sweep.py): the same ~90 small models, one or more per converter family, pickled
-// with NumPy 2 (`numpy._core`) by Debian 13 "trixie"'s scikit-learn 1.4.2 and by Debian 14 "forky"'s 1.9.0, each against
-// that scikit-learn's own outputs (versions in each expected.json).
-import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { type ConvertedSklearnModel, loadSklearnModel } from '../src/index.js';
-import type { GraphFeed } from '../src/request-encoding.js';
-import { expectClose, localFixture, readJson } from './helpers.js';
+import { loadSklearnModel } from '../src/index.js';
+import { expectClose, localFixture, readJson, runMethods } from './helpers.js';
 
 interface Case {
   name: string;
@@ -20,20 +15,6 @@ const SWEEPS = [
   { dir: 'trixie', sklearn: '1.4.2' },
   { dir: 'forky', sklearn: '1.9.0' },
 ] as const;
-
-/** Every method output of the graph, flattened. */
-async function runMethods(model: ConvertedSklearnModel, feeds: GraphFeed[]): Promise<Record<string, unknown[]>> {
-  const session = await ort.InferenceSession.create(model.onnx);
-  const input: Record<string, ort.Tensor> = {};
-  for (const f of feeds) input[f.name] = new ort.Tensor(f.type === 'DOUBLE' ? 'float64' : 'string', f.data, f.dims);
-  const out = await session.run(input);
-  await session.release();
-  const res: Record<string, unknown[]> = {};
-  for (const [method, { output }] of Object.entries(model.methods)) {
-    res[method] = Array.from(out[output]!.data as ArrayLike<unknown>, (v) => (typeof v === 'bigint' ? Number(v) : v));
-  }
-  return res;
-}
 
 /**
  * 1e-9 relative (+1e-12 absolute), except where onnxruntime computes in float32 by design, as for the 1.2.1 fixtures
@@ -67,7 +48,7 @@ describe.each(SWEEPS)('$dir: scikit-learn $sklearn on NumPy 2', ({ dir, sklearn 
       const got = await runMethods(model, model.encoder.encodeInstances(c.inputs));
       if (c.classes) expect(model.classes).toEqual(c.classes);
       for (const [method, want] of Object.entries(c.methods)) {
-        const g = got[method]!;
+        const g = got[method]!.data;
         const flat = (want as unknown[]).flat(2);
         expect(g.length, method).toBe(flat.length);
         if (flat.some((v) => typeof v === 'string') || (method === 'predict' && model.task !== 'regressor')) {

@@ -2,7 +2,6 @@
 // method the graph serves equals scikit-learn's output for it, and the options that cannot match are refused.
 
 import { readFileSync } from 'node:fs';
-import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import {
   type ConvertedSklearnModel,
@@ -10,8 +9,7 @@ import {
   loadSklearnModel,
   supportedEstimators,
 } from '../src/index.js';
-import type { GraphFeed } from '../src/request-encoding.js';
-import { expectClose, localFixture, readJson } from './helpers.js';
+import { expectClose, localFixture, readJson, runMethods } from './helpers.js';
 
 interface Case {
   name: string;
@@ -22,27 +20,6 @@ interface Case {
 }
 
 const expected = readJson<{ cases: Case[] }>(localFixture('models-more/expected.json'));
-
-async function runMethods(
-  model: ConvertedSklearnModel,
-  feeds: GraphFeed[],
-): Promise<Record<string, { data: unknown[]; dims: readonly number[] }>> {
-  const session = await ort.InferenceSession.create(model.onnx);
-  const input: Record<string, ort.Tensor> = {};
-  for (const f of feeds) input[f.name] = new ort.Tensor(f.type === 'DOUBLE' ? 'float64' : 'string', f.data, f.dims);
-  const out = await session.run(input);
-  await session.release();
-  const res: Record<string, { data: unknown[]; dims: readonly number[] }> = {};
-  for (const [method, { output }] of Object.entries(model.methods)) {
-    if (method === 'kneighbors') continue;
-    const t = out[output]!;
-    res[method] = {
-      data: Array.from(t.data as ArrayLike<unknown>, (v) => (typeof v === 'bigint' ? Number(v) : v)),
-      dims: t.dims,
-    };
-  }
-  return res;
-}
 
 const nums = (v: unknown[]): number[] => (v.flat(2) as unknown[]).map((x) => (x === null ? Number.NaN : (x as number)));
 

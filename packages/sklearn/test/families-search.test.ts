@@ -4,18 +4,16 @@
 // scikit-learn's output for it within 1e-9 relative, and what cannot match is refused with the reason.
 
 import { readFileSync } from 'node:fs';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import {
-  type ConvertedSklearnModel,
   convertSklearnBytes,
   loadSklearnModel,
   supportedEstimators,
   UnsafePickleError,
   UnsupportedEstimatorError,
 } from '../src/index.js';
-import type { GraphFeed } from '../src/request-encoding.js';
-import { expectClose, localFixture, readJson } from './helpers.js';
+import { expectClose, localFixture, readJson, runGraph } from './helpers.js';
 import { obj, type Py, pickle } from './pickle-builder.js';
 
 interface Case {
@@ -29,15 +27,6 @@ interface Case {
 const expected = readJson<{ cases: Case[]; radius_refusal: { inputs: number[][]; rows: number[] } }>(
   localFixture('search/expected.json'),
 );
-
-async function runGraph(model: ConvertedSklearnModel, feeds: GraphFeed[]): Promise<ort.InferenceSession.ReturnType> {
-  const session = await ort.InferenceSession.create(model.onnx);
-  const input: Record<string, ort.Tensor> = {};
-  for (const f of feeds) input[f.name] = new ort.Tensor(f.type === 'DOUBLE' ? 'float64' : 'string', f.data, f.dims);
-  const out = await session.run(input);
-  await session.release();
-  return out;
-}
 
 const values = (t: ort.Tensor): unknown[] =>
   Array.from(t.data as ArrayLike<unknown>, (v) => (typeof v === 'bigint' ? Number(v) : v));

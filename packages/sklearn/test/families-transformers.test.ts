@@ -1,11 +1,9 @@
 import type { ModelServer } from '@servekit/core';
-import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { murmurhash3 } from '../src/convert/murmurhash3.js';
 import { ndtri } from '../src/convert/ndtri.js';
-import { type ConvertedSklearnModel, loadSklearnModel, SklearnModel } from '../src/index.js';
-import type { GraphFeed } from '../src/request-encoding.js';
-import { expectClose, localFixture, postJson, readJson, serveOnLoopback } from './helpers.js';
+import { loadSklearnModel, SklearnModel } from '../src/index.js';
+import { expectClose, localFixture, postJson, readJson, runMethods, serveOnLoopback } from './helpers.js';
 
 interface Case {
   name: string;
@@ -17,20 +15,6 @@ interface Case {
 
 const expected = readJson<{ cases: Case[] }>(localFixture('transformers/expected.json'));
 
-/** Every method output of the graph, flattened. */
-async function runMethods(model: ConvertedSklearnModel, feeds: GraphFeed[]): Promise<Record<string, unknown[]>> {
-  const session = await ort.InferenceSession.create(model.onnx);
-  const input: Record<string, ort.Tensor> = {};
-  for (const f of feeds) input[f.name] = new ort.Tensor(f.type === 'DOUBLE' ? 'float64' : 'string', f.data, f.dims);
-  const out = await session.run(input);
-  await session.release();
-  const res: Record<string, unknown[]> = {};
-  for (const [method, { output }] of Object.entries(model.methods)) {
-    res[method] = Array.from(out[output]!.data as ArrayLike<unknown>, (v) => (typeof v === 'bigint' ? Number(v) : v));
-  }
-  return res;
-}
-
 const nums = (v: unknown[]): number[] => (v.flat(2) as unknown[]).map((x) => (x === null ? Number.NaN : (x as number)));
 
 describe.each(expected.cases.map((c) => [c.name, c] as const))('scikit-learn 1.2.1 %s', (_name, c) => {
@@ -41,9 +25,9 @@ describe.each(expected.cases.map((c) => [c.name, c] as const))('scikit-learn 1.2
     for (const [method, want] of Object.entries(c.methods)) {
       const flat = (want as unknown[]).flat(2);
       if (flat.some((v) => typeof v === 'string') || (method === 'predict' && model.task === 'classifier')) {
-        expect(got[method], method).toEqual(flat);
+        expect(got[method]!.data, method).toEqual(flat);
       } else {
-        expectClose(got[method] as number[], nums(want), 1e-9, 1e-12);
+        expectClose(got[method]!.data as number[], nums(want), 1e-9, 1e-12);
       }
     }
   });

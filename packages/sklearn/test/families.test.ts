@@ -1,8 +1,6 @@
-import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { type ConvertedSklearnModel, loadSklearnModel } from '../src/index.js';
-import type { GraphFeed } from '../src/request-encoding.js';
-import { expectClose, localFixture, readJson } from './helpers.js';
+import { loadSklearnModel } from '../src/index.js';
+import { expectClose, localFixture, readJson, runMethods } from './helpers.js';
 
 interface Case {
   name: string;
@@ -14,27 +12,6 @@ interface Case {
 }
 
 const expected = readJson<{ cases: Case[] }>(localFixture('families/expected.json'));
-
-/** Every method output of the graph, flattened, with its dims. */
-async function runMethods(
-  model: ConvertedSklearnModel,
-  feeds: GraphFeed[],
-): Promise<Record<string, { data: unknown[]; dims: readonly number[] }>> {
-  const session = await ort.InferenceSession.create(model.onnx);
-  const input: Record<string, ort.Tensor> = {};
-  for (const f of feeds) input[f.name] = new ort.Tensor(f.type === 'DOUBLE' ? 'float64' : 'string', f.data, f.dims);
-  const out = await session.run(input);
-  await session.release();
-  const res: Record<string, { data: unknown[]; dims: readonly number[] }> = {};
-  for (const [method, { output }] of Object.entries(model.methods)) {
-    const t = out[output]!;
-    res[method] = {
-      data: Array.from(t.data as ArrayLike<unknown>, (v) => (typeof v === 'bigint' ? Number(v) : v)),
-      dims: t.dims,
-    };
-  }
-  return res;
-}
 
 /**
  * Tolerances: every graph matches scikit-learn within 1e-9 relative (+1e-12 absolute), except AdaBoost over decision

@@ -59,10 +59,7 @@ function rows(data: ArrayLike<number>, cols: number): number[][] {
 
 /** Run the converted graph in-process with onnxruntime-node. */
 export async function runModel(model: ConvertedSklearnModel, feeds: GraphFeed[]): Promise<RunResult> {
-  const session = await ort.InferenceSession.create(model.onnx);
-  const input: Record<string, ort.Tensor> = {};
-  for (const f of feeds) input[f.name] = new ort.Tensor(f.type === 'DOUBLE' ? 'float64' : 'string', f.data, f.dims);
-  const out = await session.run(input);
+  const out = await runGraph(model, feeds);
   const res: RunResult = {};
   if (out.label) {
     const d = out.label.data;
@@ -76,7 +73,44 @@ export async function runModel(model: ConvertedSklearnModel, feeds: GraphFeed[])
     if (out.variable.dims.length === 1) res.variable = Array.from(out.variable.data as Float64Array);
     else res.matrix = rows(out.variable.data as Float64Array, out.variable.dims[1]!);
   }
-  await session.release();
+  return res;
+}
+
+/** Every output of the converted graph, run once in-process with onnxruntime-node. */
+export async function runGraph(
+  model: ConvertedSklearnModel,
+  feeds: GraphFeed[],
+): Promise<ort.InferenceSession.ReturnType> {
+  const session = await ort.InferenceSession.create(model.onnx);
+  const input: Record<string, ort.Tensor> = {};
+  for (const f of feeds) input[f.name] = new ort.Tensor(f.type === 'DOUBLE' ? 'float64' : 'string', f.data, f.dims);
+  try {
+    return await session.run(input);
+  } finally {
+    await session.release();
+  }
+}
+
+/** One method's output: its values (int64 as numbers) and dims. */
+export interface MethodOutput {
+  data: unknown[];
+  dims: readonly number[];
+}
+
+/** The main output of every method the converted graph serves. */
+export async function runMethods(
+  model: ConvertedSklearnModel,
+  feeds: GraphFeed[],
+): Promise<Record<string, MethodOutput>> {
+  const out = await runGraph(model, feeds);
+  const res: Record<string, MethodOutput> = {};
+  for (const [method, { output }] of Object.entries(model.methods)) {
+    const t = out[output]!;
+    res[method] = {
+      data: Array.from(t.data as ArrayLike<unknown>, (v) => (typeof v === 'bigint' ? Number(v) : v)),
+      dims: t.dims,
+    };
+  }
   return res;
 }
 
