@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { ModelServer } from '@servekit/core';
-import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { translateTokenPattern } from '../src/convert/token-pattern.js';
 import { convertSklearnBytes, loadSklearnModel, SklearnModel, UnsupportedEstimatorError } from '../src/index.js';
-import { expectClose, localFixture, postJson, readJson, serveOnLoopback } from './helpers.js';
+import { expectClose, localFixture, postJson, readJson, runGraph, serveOnLoopback } from './helpers.js';
 
 /** One case of fixtures/hashing/expected.json (written by _generators/gen_hashing.py). */
 interface HashingCase {
@@ -21,20 +20,12 @@ describe('HashingVectorizer (char, char_wb, token patterns) and FeatureHasher ma
   it.each(cases.map((c) => [c.name, c] as const))('%s: every served method (1e-9 relative)', async (_name, c) => {
     const model = await loadSklearnModel(localFixture(`hashing/${c.file}`));
     expect(Object.keys(model.methods).sort()).toEqual(Object.keys(c.methods).sort());
-    const session = await ort.InferenceSession.create(model.onnx);
-    try {
-      const feeds: Record<string, ort.Tensor> = {};
-      for (const f of model.encoder.encodeInstances(c.inputs))
-        feeds[f.name] = new ort.Tensor('float64', f.data as Float64Array, f.dims);
-      const out = await session.run(feeds);
-      for (const [method, want] of Object.entries(c.methods)) {
-        const t = out[model.methods[method as 'transform']!.output]!;
-        const got = Array.from(t.data as ArrayLike<number | bigint>, Number);
-        if (method === 'predict') expect(got).toEqual(want);
-        else expectClose(got, want.flat(), 1e-9, 1e-12);
-      }
-    } finally {
-      await session.release();
+    const out = await runGraph(model, model.encoder.encodeInstances(c.inputs));
+    for (const [method, want] of Object.entries(c.methods)) {
+      const t = out[model.methods[method as 'transform']!.output]!;
+      const got = Array.from(t.data as ArrayLike<number | bigint>, Number);
+      if (method === 'predict') expect(got).toEqual(want);
+      else expectClose(got, want.flat(), 1e-9, 1e-12);
     }
   });
 

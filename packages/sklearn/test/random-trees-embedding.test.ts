@@ -1,8 +1,7 @@
 import type { ModelServer } from '@servekit/core';
-import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSklearnModel, SklearnModel } from '../src/index.js';
-import { expectClose, localFixture, postJson, readJson, serveOnLoopback } from './helpers.js';
+import { expectClose, localFixture, postJson, readJson, runGraph, serveOnLoopback } from './helpers.js';
 
 /** One case of fixtures/trees-embedding/expected.json (written by _generators/gen_random_trees_embedding.py). */
 interface EmbeddingCase {
@@ -18,23 +17,15 @@ describe('RandomTreesEmbedding.transform (dense one-hot of the leaves) matches s
   it.each(cases.map((c) => [c.name, c] as const))('%s: every served method', async (_name, c) => {
     const model = await loadSklearnModel(localFixture(`trees-embedding/${c.file}`));
     expect(Object.keys(model.methods).sort()).toEqual(Object.keys(c.methods).sort());
-    const session = await ort.InferenceSession.create(model.onnx);
-    try {
-      const feeds: Record<string, ort.Tensor> = {};
-      for (const f of model.encoder.encodeInstances(c.inputs))
-        feeds[f.name] = new ort.Tensor('float64', f.data as Float64Array, f.dims);
-      const out = await session.run(feeds);
-      for (const [method, want] of Object.entries(c.methods)) {
-        const t = out[model.methods[method as 'transform']!.output]!;
-        const got = Array.from(t.data as ArrayLike<number | bigint>, Number);
-        if (method === 'transform') {
-          // one 1 per tree in each row, at the column scikit-learn puts it
-          expect(t.dims).toEqual([c.inputs.length, (want[0] as number[]).length]);
-          expect(got).toEqual(want.flat());
-        } else expectClose(got, want.flat(), 1e-9, 1e-12);
-      }
-    } finally {
-      await session.release();
+    const out = await runGraph(model, model.encoder.encodeInstances(c.inputs));
+    for (const [method, want] of Object.entries(c.methods)) {
+      const t = out[model.methods[method as 'transform']!.output]!;
+      const got = Array.from(t.data as ArrayLike<number | bigint>, Number);
+      if (method === 'transform') {
+        // one 1 per tree in each row, at the column scikit-learn puts it
+        expect(t.dims).toEqual([c.inputs.length, (want[0] as number[]).length]);
+        expect(got).toEqual(want.flat());
+      } else expectClose(got, want.flat(), 1e-9, 1e-12);
     }
   });
 });
