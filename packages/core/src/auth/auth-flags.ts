@@ -1,6 +1,11 @@
 import type { ServerFlags } from '../server/flags.js';
 import type { AuthOptions } from './server-auth.js';
 
+/** True when `options` turn authentication on (a token file or a JWKS URL). */
+export function authEnabled(options: AuthOptions | undefined): options is AuthOptions {
+  return Boolean(options?.tokenFile || options?.jwksUrl);
+}
+
 /**
  * Auth options from the `--auth_*` flags; undefined when auth is off (no token file, no JWKS URL). A JWT or metrics
  * flag given without either is an error, so a half-configured server never runs open by mistake.

@@ -2,6 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { onRequestHookHandler } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { authEnabled } from './auth-flags.js';
 import { authFailureCounter } from './auth-metrics.js';
 import { type Authenticator, bearerAuthenticator } from './authenticator.js';
 import { withGrpcAuth } from './grpc-auth.js';
@@ -23,11 +24,6 @@ export interface AuthOptions {
   protectMetrics?: boolean;
   /** JWKS fetch tuning (cooldown after an unknown key, cache age, timeout). */
   jwks?: Pick<JwtVerifierOptions, 'jwksCooldownMs' | 'jwksCacheMaxAgeMs' | 'jwksTimeoutMs'>;
-}
-
-/** True when `options` turn authentication on. */
-export function authEnabled(options: AuthOptions | undefined): options is AuthOptions {
-  return Boolean(options?.tokenFile || options?.jwksUrl);
 }
 
 /** A server's running authentication: the HTTP hook, the gRPC handler wrapper, and what to close at stop. */

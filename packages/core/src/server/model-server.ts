@@ -4,6 +4,7 @@ import type * as grpc from '@grpc/grpc-js';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import type { AdmissionOptions } from '../admission/admission-controller.js';
+import { authEnabled } from '../auth/auth-flags.js';
 import type { AuthOptions, ServerAuth } from '../auth/server-auth.js';
 import type { BatchingOptions } from '../batching/batcher.js';
 import { DataPlane, SERVER_VERSION } from '../dataplane.js';
@@ -176,7 +177,7 @@ export class ModelServer {
     }
     this.httpDrain = new HttpDrain(app.server);
     if (this.options.payloadLog) this.payloadLog = await startPayloadLog(this, this.options.payloadLog);
-    if (this.options.auth?.tokenFile || this.options.auth?.jwksUrl) {
+    if (authEnabled(this.options.auth)) {
       // Loaded only when on: a server without auth pays nothing for it, at start or per request.
       const { startServerAuth } = await import('../auth/server-auth.js');
       this.auth = await startServerAuth(this.options.auth, this.logger, this.metrics.registry);

@@ -1,10 +1,9 @@
 import type { Server as HttpServer, ServerOptions as HttpServerOptions } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
-import type { SecureContextOptions } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { FastifyServerFactory } from 'fastify';
 import type { Logger } from 'pino';
-import { TlsFiles, type TlsMaterial, type TlsOptions } from './tls.js';
+import { secureContextOptions, TlsFiles, type TlsOptions } from './tls.js';
 
 /** Open the TLS files (TlsConfigError naming the flag when one is unusable) and log each reload or failed reload. */
 export async function openTlsFiles(options: TlsOptions, logger: Logger): Promise<TlsFiles> {
@@ -14,13 +13,6 @@ export async function openTlsFiles(options: TlsOptions, logger: Logger): Promise
   );
   files.onReloadError((err) => logger.warn({ err: err.message }, 'TLS files changed but cannot be used; kept'));
   return files;
-}
-
-/** The secure-context part of the material: what a running server swaps on reload. */
-export function secureContextOptions(material: TlsMaterial): SecureContextOptions {
-  return material.ca
-    ? { cert: material.cert, key: material.key, ca: material.ca }
-    : { cert: material.cert, key: material.key };
 }
 
 /** node:https server options for the files: the certificate, and with a client CA, client certificates required. */

@@ -1,6 +1,6 @@
 import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 
 /** TLS of the HTTP and gRPC ports: PEM files, re-read when they change. Off when absent. */
 export interface TlsOptions {
@@ -76,6 +76,13 @@ export function checkTlsOptions(options: Partial<TlsOptions>): void {
   }
 }
 
+/** The secure-context part of the material: what a running server swaps on reload. */
+export function secureContextOptions(material: Pick<TlsMaterial, 'cert' | 'key' | 'ca'>): SecureContextOptions {
+  return material.ca
+    ? { cert: material.cert, key: material.key, ca: material.ca }
+    : { cert: material.cert, key: material.key };
+}
+
 /** Read and check the TLS files: each readable, PEM, and the key the certificate's. Throws TlsConfigError. */
 export async function loadTlsMaterial(options: TlsOptions): Promise<TlsMaterial> {
   checkTlsOptions(options);
@@ -94,7 +101,7 @@ export async function loadTlsMaterial(options: TlsOptions): Promise<TlsMaterial>
   if (ca && options.clientCaFile) parseCertificate(ca, options.clientCaFile, FLAG.clientCaFile);
   try {
     // What the servers will do with them: a set OpenSSL refuses must fail here, not in a running server's reload.
-    createSecureContext(ca ? { cert, key, ca } : { cert, key });
+    createSecureContext(secureContextOptions({ cert, key, ca }));
   } catch (err) {
     throw new TlsConfigError(`${FLAG.certFile}, ${FLAG.keyFile}: refused by OpenSSL (${(err as Error).message}).`);
   }
