@@ -296,7 +296,7 @@ export class DataPlane {
         ? await batcher.submit(pre, ctx)
         : span
           ? await inChildSpan(span, ctx, 'predict', attrs, (c) => this.predict(model, pre, c, stats, false))
-          : await this.predictUnbatched(model, pre, ctx, stats);
+          : await this.predict(model, pre, ctx, stats, false);
       t0 = process.hrtime.bigint();
       const inferNs = Number(t0 - t1);
       const postMaybe = span
@@ -316,12 +316,21 @@ export class DataPlane {
   }
 
   /**
-   * `predict` of one unbatched request, as {@link predict} records it, without an async frame of its own: the
-   * model's promise is chained once (or its synchronous result wrapped once).
+   * The model's `predict`, timed (the predict histogram) and counted as an execution of one request, or of the
+   * payload's rows when `batched`. No async frame of its own: the model's promise is chained once (or its
+   * synchronous result wrapped once).
    */
-  private predictUnbatched(model: Model, payload: Payload, ctx: InferContext, stats: ModelStats): Promise<Result> {
+  private predict(
+    model: Model,
+    payload: Payload,
+    ctx: InferContext,
+    stats: ModelStats,
+    batched: boolean,
+  ): Promise<Result> {
     const t0 = process.hrtime.bigint();
     const observe = () => this.options.metrics.predict.observe(this.labelsOf(model.name), seconds(t0));
+    const record = () =>
+      stats.recordExecution(batched ? payloadRows(payload) : 1, Number(process.hrtime.bigint() - t0));
     let out: Result | Promise<Result>;
     try {
       out = model.predict(payload, ctx);
@@ -330,13 +339,13 @@ export class DataPlane {
       return Promise.reject(err);
     }
     if (!isThenable(out)) {
-      stats.recordExecution(1, Number(process.hrtime.bigint() - t0));
+      record();
       observe();
       return Promise.resolve(out);
     }
     return out.then(
       (result) => {
-        stats.recordExecution(1, Number(process.hrtime.bigint() - t0));
+        record();
         observe();
         return result;
       },
@@ -345,23 +354,6 @@ export class DataPlane {
         throw err;
       },
     );
-  }
-
-  private async predict(
-    model: Model,
-    payload: Payload,
-    ctx: InferContext,
-    stats: ModelStats,
-    batched: boolean,
-  ): Promise<Result> {
-    const t0 = process.hrtime.bigint();
-    try {
-      const result = await model.predict(payload, ctx);
-      stats.recordExecution(batched ? payloadRows(payload) : 1, Number(process.hrtime.bigint() - t0));
-      return result;
-    } finally {
-      this.options.metrics.predict.observe({ model_name: model.name }, seconds(t0));
-    }
   }
 
   private batcherFor(model: Model, name: string, stats: ModelStats): Batcher | undefined {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BatchSignal } from '../src/batching/batch-signal.js';
+import { BatchSignal, batchContext } from '../src/batching/batch-signal.js';
 import { Batcher } from '../src/batching/batcher.js';
 import type { InferContext } from '../src/model/model.js';
 import type { InferRequest, InferResponse, Payload, Result } from '../src/protocols/infer-types.js';
@@ -122,5 +122,16 @@ describe('BatchSignal (the abort signal of a merged batch)', () => {
     s.release();
     expect(s.signal.aborted).toBe(false);
     expect(counted.added()).toBe(0);
+  });
+
+  it("keeps the batch's signal and request id in a spread copy of its context (as a transformer makes)", () => {
+    const member = new AbortController();
+    const batch = new BatchSignal([{ ctx: ctx(member.signal) }]);
+    const copy: InferContext = { ...batchContext(ctx(member.signal), batch, undefined) };
+    expect(copy.requestId).toBe('r');
+    expect(copy.signal).toBe(batch.signal);
+    member.abort();
+    expect(copy.signal.aborted).toBe(true);
+    batch.release();
   });
 });

@@ -36,7 +36,7 @@ export const DEFAULT_ADAPTIVE_POLICY: AdaptivePolicy = {
  * pool whose threads must wake up and sync, and loses when the cores are busy) and no CPU memory arena (a tiny
  * model's tensors do not need one; it only holds memory). The worker session, if the model moves, gets `options`.
  */
-export function mainThreadOptions(options: ort.InferenceSession.SessionOptions): ort.InferenceSession.SessionOptions {
+function mainThreadOptions(options: ort.InferenceSession.SessionOptions): ort.InferenceSession.SessionOptions {
   return { intraOpNumThreads: 1, enableCpuMemArena: false, ...options };
 }
 

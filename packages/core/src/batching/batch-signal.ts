@@ -41,27 +41,24 @@ export class BatchSignal {
   }
 }
 
-/** The context a merged batch runs with: its first member's, with the batch's lazily made signal and span. */
-export class BatchContext implements InferContext {
-  readonly headers: InferContext['headers'];
-  readonly protocol: InferContext['protocol'];
-  readonly requestId: string;
-  readonly deadline: number | undefined;
-
-  /** `first`: the batch's first member's context; `batch`: the batch's signal; `span`: the batch's trace span. */
-  constructor(
-    first: InferContext,
-    private readonly batch: BatchSignal,
-    readonly span: TraceSpan | undefined,
-  ) {
-    this.headers = first.headers;
-    this.protocol = first.protocol;
-    this.requestId = first.requestId;
-    this.deadline = first.deadline;
-  }
-
-  /** Aborted when every member's signal has (made on first read). */
-  get signal(): AbortSignal {
-    return this.batch.signal;
-  }
+/**
+ * The context a merged batch runs with: its first member's, with the batch's lazily made signal and span. An object
+ * literal with own getters (not a class): a model that spreads its context (`{ ...ctx }`, as transformers do) keeps
+ * the signal and the request id, each still read only when asked.
+ */
+export function batchContext(first: InferContext, batch: BatchSignal, span: TraceSpan | undefined): InferContext {
+  return {
+    headers: first.headers,
+    protocol: first.protocol,
+    deadline: first.deadline,
+    span,
+    /** The first member's request id (a generated one is drawn on first read, see makeContext). */
+    get requestId(): string {
+      return first.requestId;
+    },
+    /** Aborted when every member's signal has (made on first read). */
+    get signal(): AbortSignal {
+      return batch.signal;
+    },
+  };
 }

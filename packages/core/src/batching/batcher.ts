@@ -35,7 +35,7 @@ import type { InferContext } from '../model/model.js';
 import { isInferRequest, isInferResponse, type Payload, type Result } from '../protocols/infer-types.js';
 import { startBatchSpan, startQueueSpan } from '../tracing/batch-spans.js';
 import type { TraceSpan } from '../tracing/span.js';
-import { BatchContext, BatchSignal } from './batch-signal.js';
+import { BatchSignal, batchContext } from './batch-signal.js';
 import { batchShape, mergePayloads, splitResult } from './merge-split.js';
 
 /** Per-model batching options. */
@@ -437,7 +437,7 @@ export class Batcher {
     const span = startBatchSpan(batch, this.modelName, total);
     const members = new BatchSignal(batch);
     // The batch's signal is made only if the model reads it (see BatchSignal).
-    const ctx: InferContext = new BatchContext(batch[0]!.ctx, members, span);
+    const ctx = batchContext(batch[0]!.ctx, members, span);
     const payloads = batch.map((i) => i.payload);
     // The run slot frees, and the next batch starts, before the members' answers are encoded and written: the
     // model computes the next batch while this thread writes the responses of this one.

@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 
 /** Full name of the Open Inference Protocol gRPC service. */
-export const INFERENCE_SERVICE_NAME = 'inference.GRPCInferenceService';
+const INFERENCE_SERVICE_NAME = 'inference.GRPCInferenceService';
 
 /**
  * The methods of `inference.GRPCInferenceService` in the proto's order, each unary, with the name grpc-js also
