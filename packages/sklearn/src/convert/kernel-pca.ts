@@ -3,6 +3,7 @@ import { attr } from '@servekit/onnx';
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
 import type { ConvertContext, Var } from './context.js';
+import { transpose } from './linalg.js';
 import { arr, get, num, obj, toF64 } from './state.js';
 
 /** The kernels KernelPCA may name that the converter builds (a callable kernel is refused). */
@@ -19,13 +20,6 @@ function normalizeRows(values: Float64Array, rows: number, cols: number): Float6
     const n = Math.sqrt(s) || 1;
     for (let j = 0; j < cols; j++) out[i * cols + j] = values[i * cols + j]! / n;
   }
-  return out;
-}
-
-/** Row-major transpose of a [rows, cols] matrix. */
-function transpose(values: Float64Array, rows: number, cols: number): Float64Array {
-  const out = new Float64Array(values.length);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = values[i * cols + j]!;
   return out;
 }
 

@@ -1,5 +1,12 @@
 /** Small dense float64 linear algebra for conversion-time constants (row-major square matrices). */
 
+/** Row-major transpose of a [rows, cols] matrix: a new [cols, rows] array. */
+export function transpose(a: Float64Array, rows: number, cols: number): Float64Array {
+  const t = new Float64Array(a.length);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = a[i * cols + j]!;
+  return t;
+}
+
 /** LU decomposition with partial pivoting: the packed factors, the row permutation sign, and whether it is singular. */
 function lu(a: Float64Array, n: number): { m: Float64Array; perm: number[]; sign: number; singular: boolean } {
   const m = Float64Array.from(a);
