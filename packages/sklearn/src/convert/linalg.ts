@@ -73,6 +73,18 @@ export function logDetPositive(a: Float64Array, n: number): number {
   return s > 0 ? ld : Number.NEGATIVE_INFINITY;
 }
 
+/** A·Aᵀ for A [rows, cols] row-major → [rows, rows] (dot products of A's rows). */
+export function rowGram(a: Float64Array, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(rows * rows);
+  for (let p = 0; p < rows; p++)
+    for (let q = 0; q < rows; q++) {
+      let s = 0;
+      for (let j = 0; j < cols; j++) s += a[p * cols + j]! * a[q * cols + j]!;
+      out[p * rows + q] = s;
+    }
+  return out;
+}
+
 /** Aᵀ·diag(w)·A for A [k, n] row-major → [n, n]. */
 export function gram(a: Float64Array, k: number, n: number, w: Float64Array): Float64Array {
   const out = new Float64Array(n * n);
