@@ -4,6 +4,7 @@ import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
 import type { ConvertContext, Var } from './context.js';
 import { transpose } from './linalg.js';
+import { squaredDistances } from './pairwise.js';
 import { arr, get, num, obj, toF64 } from './state.js';
 
 /** The kernels KernelPCA may name that the converter builds (a callable kernel is refused). */
@@ -53,13 +54,7 @@ function kernel(ctx: ConvertContext, est: PyObject, x: Var, fit: Float64Array, m
     return dot(ctx.op('Div', [x.name, safe]), normalizeRows(fit, m, f));
   }
   if (name === 'rbf') {
-    // euclidean_distances: −2·X·Yᵀ + ‖x‖² + ‖y‖², clipped at 0
-    const yy = new Float64Array(m);
-    for (let i = 0; i < m; i++) for (let j = 0; j < f; j++) yy[i]! += fit[i * f + j]! ** 2;
-    const xx = ctx.op('ReduceSumSquare', [x.name, ctx.constI([1])], { keepdims: attr.i(1) });
-    let d = ctx.op('Mul', [dot(x.name, fit), ctx.constD([-2], [])]);
-    d = ctx.op('Add', [ctx.op('Add', [d, xx]), ctx.constD(yy, [1, m])]);
-    d = ctx.op('Max', [d, ctx.constD([0], [])]);
+    const d = squaredDistances(ctx, x, fit, m);
     return ctx.op('Exp', [ctx.op('Mul', [d, ctx.constD([-gamma], [])])]);
   }
   const coef0 = num(est, 'coef0', 1);
