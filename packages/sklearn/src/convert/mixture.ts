@@ -125,7 +125,7 @@ export function bayesianGaussianMixture(ctx: ConvertContext, est: PyObject, x: V
 }
 
 /** ψ(x) for x > 0: recurrence up to 10, then the asymptotic series (about 1e-15 relative). */
-export function digamma(x: number): number {
+function digamma(x: number): number {
   let r = 0;
   let v = x;
   while (v < 10) {
