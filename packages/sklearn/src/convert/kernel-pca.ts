@@ -4,13 +4,12 @@ import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
 import type { ConvertContext, Var } from './context.js';
 import { transpose } from './linalg.js';
+import { dbl } from './math.js';
 import { squaredDistances } from './pairwise.js';
 import { arr, get, num, obj, toF64 } from './state.js';
 
 /** The kernels KernelPCA may name that the converter builds (a callable kernel is refused). */
 const KERNELS = ['linear', 'rbf', 'poly', 'sigmoid', 'cosine'] as const;
-
-const dbl = (name: string, cols: number): Var => ({ name, type: 'DOUBLE', cols });
 
 /** Rows of X scaled to unit L2 norm (zero rows kept), as sklearn's normalize(). */
 function normalizeRows(values: Float64Array, rows: number, cols: number): Float64Array {

@@ -2,7 +2,8 @@
 import { attr } from '@servekit/onnx';
 import type { ConvertContext, Var } from './context.js';
 
-const dbl = (name: string, cols: number): Var => ({ name, type: 'DOUBLE', cols });
+/** A DOUBLE graph value of `cols` columns named `name`. */
+export const dbl = (name: string, cols: number): Var => ({ name, type: 'DOUBLE', cols });
 
 /** Cephes polevl (highest power first) or p1evl (`monic`: an implicit leading 1) of `c` at a DOUBLE tensor, as Horner steps. */
 export function horner(ctx: ConvertContext, x: string, c: number[], monic: boolean): string {

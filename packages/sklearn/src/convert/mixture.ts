@@ -6,10 +6,9 @@ import { attr } from '@servekit/onnx';
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { NdArray, PyObject } from '../pickle/py-types.js';
 import type { ConvertContext, MethodOutputs, Var } from './context.js';
+import { dbl } from './math.js';
 import { expNormalize } from './naive-bayes.js';
 import { arr, list, str, toF64 } from './state.js';
-
-const dbl = (name: string, cols: number): Var => ({ name, type: 'DOUBLE', cols });
 
 /** Per-component Mahalanobis terms [N, K] as sklearn's _estimate_log_gaussian_prob computes them. */
 function logProb(
