@@ -10,14 +10,12 @@ import { isNdArray, isPyObject } from '../pickle/py-types.js';
 import { pipelineSteps } from './compose.js';
 import type { ClassifierOut, ConvertContext, MethodOutputs, Var } from './context.js';
 import { labelBinarizerInverse } from './label-binarizer.js';
-import { expm1, log1p } from './math.js';
+import { dbl, expm1, log1p } from './math.js';
 import { ovrDecision } from './ovr-decision.js';
 import { interpColumns } from './quantile.js';
 import { applyClassifier, applyRegressor, applyTransformer } from './registry.js';
 import { pickledBySklearnAtLeast } from './sklearn-version.js';
 import { arr, get, labels, list, num, obj, str, toF64 } from './state.js';
-
-const dbl = (name: string, cols: number): Var => ({ name, type: 'DOUBLE', cols });
 
 /** A member estimator (or Pipeline) run as a classifier on x; also its classes_. */
 function subClassifier(ctx: ConvertContext, est: PyObject, x: Var): ClassifierOut & { classes: (number | string)[] } {

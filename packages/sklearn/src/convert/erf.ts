@@ -4,6 +4,7 @@
  * odd: it is taken on |x| and given x's sign.
  */
 import type { ConvertContext } from './context.js';
+import { horner } from './math.js';
 
 // |x| <= 1: erf(x) = x · T(x²) / U(x²)
 const T = [9.604973739870516, 90.02601972038427, 2232.005345946843, 7003.325141128051, 55592.30130103949];
@@ -24,13 +25,6 @@ const R = [
 const S = [
   2.2605286322011726, 9.396035249380015, 12.048953980809666, 17.08144507475659, 9.608968090632859, 3.369076451000815,
 ];
-
-/** Cephes polevl (highest power first) or p1evl (`monic`: an implicit leading 1), as Horner steps. */
-function horner(ctx: ConvertContext, x: string, c: number[], monic: boolean): string {
-  let acc = monic ? ctx.op('Add', [x, ctx.constD([c[0]!], [])]) : ctx.constD([c[0]!], []);
-  for (const k of c.slice(1)) acc = ctx.op('Add', [ctx.op('Mul', [acc, x]), ctx.constD([k], [])]);
-  return acc;
-}
 
 /** erf(x) elementwise for a DOUBLE tensor, as scipy.special.erf. */
 export function erfOp(ctx: ConvertContext, x: string): string {

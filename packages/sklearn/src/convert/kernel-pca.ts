@@ -3,12 +3,13 @@ import { attr } from '@servekit/onnx';
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
 import type { ConvertContext, Var } from './context.js';
+import { transpose } from './linalg.js';
+import { dbl } from './math.js';
+import { squaredDistances } from './pairwise.js';
 import { arr, get, num, obj, toF64 } from './state.js';
 
 /** The kernels KernelPCA may name that the converter builds (a callable kernel is refused). */
 const KERNELS = ['linear', 'rbf', 'poly', 'sigmoid', 'cosine'] as const;
-
-const dbl = (name: string, cols: number): Var => ({ name, type: 'DOUBLE', cols });
 
 /** Rows of X scaled to unit L2 norm (zero rows kept), as sklearn's normalize(). */
 function normalizeRows(values: Float64Array, rows: number, cols: number): Float64Array {
@@ -19,13 +20,6 @@ function normalizeRows(values: Float64Array, rows: number, cols: number): Float6
     const n = Math.sqrt(s) || 1;
     for (let j = 0; j < cols; j++) out[i * cols + j] = values[i * cols + j]! / n;
   }
-  return out;
-}
-
-/** Row-major transpose of a [rows, cols] matrix. */
-function transpose(values: Float64Array, rows: number, cols: number): Float64Array {
-  const out = new Float64Array(values.length);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = values[i * cols + j]!;
   return out;
 }
 
@@ -59,13 +53,7 @@ function kernel(ctx: ConvertContext, est: PyObject, x: Var, fit: Float64Array, m
     return dot(ctx.op('Div', [x.name, safe]), normalizeRows(fit, m, f));
   }
   if (name === 'rbf') {
-    // euclidean_distances: −2·X·Yᵀ + ‖x‖² + ‖y‖², clipped at 0
-    const yy = new Float64Array(m);
-    for (let i = 0; i < m; i++) for (let j = 0; j < f; j++) yy[i]! += fit[i * f + j]! ** 2;
-    const xx = ctx.op('ReduceSumSquare', [x.name, ctx.constI([1])], { keepdims: attr.i(1) });
-    let d = ctx.op('Mul', [dot(x.name, fit), ctx.constD([-2], [])]);
-    d = ctx.op('Add', [ctx.op('Add', [d, xx]), ctx.constD(yy, [1, m])]);
-    d = ctx.op('Max', [d, ctx.constD([0], [])]);
+    const d = squaredDistances(ctx, x, fit, m);
     return ctx.op('Exp', [ctx.op('Mul', [d, ctx.constD([-gamma], [])])]);
   }
   const coef0 = num(est, 'coef0', 1);

@@ -7,6 +7,7 @@ import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
 import { isPyObject } from '../pickle/py-types.js';
 import type { ConvertContext, Var } from './context.js';
+import { transpose } from './linalg.js';
 import { filled } from './math.js';
 import { missingIndicator } from './missing-indicator.js';
 import { arr, bool, get, num, toF64 } from './state.js';
@@ -37,11 +38,7 @@ function nanEuclidean(
   const f = x.cols;
   const c = (v: number): string => ctx.constD([v], []);
   const yz = Float64Array.from(fit, (v, i) => (fitMissing[i] ? 0 : v));
-  const t = (a: ArrayLike<number>): string => {
-    const out = new Float64Array(f * m);
-    for (let i = 0; i < m; i++) for (let j = 0; j < f; j++) out[j * m + i] = a[i * f + j]!;
-    return ctx.constD(out, [f, m]);
-  };
+  const t = (a: ArrayLike<number>): string => ctx.constD(transpose(Float64Array.from(a), m, f), [f, m]);
   const yy = new Float64Array(m);
   for (let i = 0; i < m; i++) for (let j = 0; j < f; j++) yy[i]! += yz[i * f + j]! ** 2;
   const missD = ctx.op('Cast', [missing], { to: attr.i(11) });

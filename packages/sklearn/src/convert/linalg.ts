@@ -1,5 +1,12 @@
 /** Small dense float64 linear algebra for conversion-time constants (row-major square matrices). */
 
+/** Row-major transpose of a [rows, cols] matrix: a new [cols, rows] array. */
+export function transpose(a: Float64Array, rows: number, cols: number): Float64Array {
+  const t = new Float64Array(a.length);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = a[i * cols + j]!;
+  return t;
+}
+
 /** LU decomposition with partial pivoting: the packed factors, the row permutation sign, and whether it is singular. */
 function lu(a: Float64Array, n: number): { m: Float64Array; perm: number[]; sign: number; singular: boolean } {
   const m = Float64Array.from(a);
@@ -64,6 +71,18 @@ export function logDetPositive(a: Float64Array, n: number): number {
     ld += Math.log(Math.abs(d));
   }
   return s > 0 ? ld : Number.NEGATIVE_INFINITY;
+}
+
+/** A·Aᵀ for A [rows, cols] row-major → [rows, rows] (dot products of A's rows). */
+export function rowGram(a: Float64Array, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(rows * rows);
+  for (let p = 0; p < rows; p++)
+    for (let q = 0; q < rows; q++) {
+      let s = 0;
+      for (let j = 0; j < cols; j++) s += a[p * cols + j]! * a[q * cols + j]!;
+      out[p * rows + q] = s;
+    }
+  return out;
 }
 
 /** Aᵀ·diag(w)·A for A [k, n] row-major → [n, n]. */

@@ -2,7 +2,15 @@
 import { attr } from '@servekit/onnx';
 import type { ConvertContext, Var } from './context.js';
 
-const dbl = (name: string, cols: number): Var => ({ name, type: 'DOUBLE', cols });
+/** A DOUBLE graph value of `cols` columns named `name`. */
+export const dbl = (name: string, cols: number): Var => ({ name, type: 'DOUBLE', cols });
+
+/** Cephes polevl (highest power first) or p1evl (`monic`: an implicit leading 1) of `c` at a DOUBLE tensor, as Horner steps. */
+export function horner(ctx: ConvertContext, x: string, c: number[], monic: boolean): string {
+  let acc = monic ? ctx.op('Add', [x, ctx.constD([c[0]!], [])]) : ctx.constD([c[0]!], []);
+  for (const k of c.slice(1)) acc = ctx.op('Add', [ctx.op('Mul', [acc, x]), ctx.constD([k], [])]);
+  return acc;
+}
 
 /** log1p(x) to a few ulps: u = 1 + x; x when u == 1, else log(u)·x/(u − 1) (Goldberg's correction). */
 export function log1p(ctx: ConvertContext, x: Var): Var {

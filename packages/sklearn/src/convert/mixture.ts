@@ -6,10 +6,9 @@ import { attr } from '@servekit/onnx';
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { NdArray, PyObject } from '../pickle/py-types.js';
 import type { ConvertContext, MethodOutputs, Var } from './context.js';
+import { dbl } from './math.js';
 import { expNormalize } from './naive-bayes.js';
 import { arr, list, str, toF64 } from './state.js';
-
-const dbl = (name: string, cols: number): Var => ({ name, type: 'DOUBLE', cols });
 
 /** Per-component Mahalanobis terms [N, K] as sklearn's _estimate_log_gaussian_prob computes them. */
 function logProb(
@@ -125,7 +124,7 @@ export function bayesianGaussianMixture(ctx: ConvertContext, est: PyObject, x: V
 }
 
 /** ψ(x) for x > 0: recurrence up to 10, then the asymptotic series (about 1e-15 relative). */
-export function digamma(x: number): number {
+function digamma(x: number): number {
   let r = 0;
   let v = x;
   while (v < 10) {

@@ -3,6 +3,7 @@ import { attr } from '@servekit/onnx';
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
 import type { ClassifierOut, ConvertContext, Var } from './context.js';
+import { transpose } from './linalg.js';
 import { arr, get, toF64 } from './state.js';
 
 /** exp(v − logsumexp(v)) per row, as sklearn's _BaseNB.predict_proba (and QDA's likelihood normalization). */
@@ -13,12 +14,6 @@ export function expNormalize(ctx: ConvertContext, v: Var): Var {
   const s = ctx.op('ReduceSum', [ctx.op('Exp', [ctx.op('Sub', [v.name, m])]), axes], keep);
   const lse = ctx.op('Add', [m, ctx.op('Log', [s])]);
   return { name: ctx.op('Exp', [ctx.op('Sub', [v.name, lse])]), type: 'DOUBLE', cols: v.cols };
-}
-
-function transposed(a: Float64Array, rows: number, cols: number): Float64Array {
-  const t = new Float64Array(a.length);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = a[i * cols + j]!;
-  return t;
 }
 
 /** GaussianNB: log prior − ½Σlog(2π var) − ½Σ(x − θ)²/var, per class. */
@@ -65,10 +60,10 @@ function discreteJll(ctx: ConvertContext, est: PyObject, x: Var): Var {
       for (let j = 0; j < f; j++) s += neg[i * f + j]!;
       return prior[i]! + s;
     });
-    return ctx.affine(xd, transposed(w, c, f), c, bias);
+    return ctx.affine(xd, transpose(w, c, f), c, bias);
   }
   const addPrior = est.name === 'MultinomialNB' || c === 1;
-  return ctx.affine(xd, transposed(flp, c, f), c, addPrior ? prior : undefined);
+  return ctx.affine(xd, transpose(flp, c, f), c, addPrior ? prior : undefined);
 }
 
 /** The naive Bayes classifiers: predict = argmax jll, predict_proba = exp(jll − logsumexp(jll)). */

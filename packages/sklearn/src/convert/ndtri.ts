@@ -3,6 +3,7 @@
  * The coefficients are Cephes' decimals written as the shortest literals of the same float64 values.
  */
 import type { ConvertContext } from './context.js';
+import { horner } from './math.js';
 
 const S2PI = 2.5066282746310007;
 const EXP_MINUS_2 = 0.1353352832366127;
@@ -57,13 +58,6 @@ export function ndtri(y0: number): number {
   const z = 1 / x;
   const x1 = x < 8 ? (z * polevl(z, P1)) / p1evl(z, Q1) : (z * polevl(z, P2)) / p1evl(z, Q2);
   return lower ? -(x0 - x1) : x0 - x1;
-}
-
-/** Horner evaluation of `c` at tensor x (with an implicit leading 1 when `monic`). */
-function horner(ctx: ConvertContext, x: string, c: number[], monic: boolean): string {
-  let acc = monic ? ctx.op('Add', [x, ctx.constD([c[0]!], [])]) : ctx.constD([c[0]!], []);
-  for (const k of c.slice(1)) acc = ctx.op('Add', [ctx.op('Mul', [acc, x]), ctx.constD([k], [])]);
-  return acc;
 }
 
 /** ndtri elementwise on a float64 tensor (NaN stays NaN, 0 → −∞, 1 → +∞), following Cephes branch by branch. */

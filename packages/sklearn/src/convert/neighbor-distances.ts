@@ -7,6 +7,7 @@ import { attr } from '@servekit/onnx';
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
 import type { ConvertContext, Var } from './context.js';
+import { squaredDistances } from './pairwise.js';
 import { arr, get, num, str, toF64 } from './state.js';
 
 /** Distances [N, M] and the "reduced" distances the radius test uses (squared for euclidean, Σ|d|^p for minkowski). */
@@ -66,21 +67,7 @@ function buildPairDistances(ctx: ConvertContext, est: PyObject, x: Var): PairDis
   const fit = toF64(fitArr);
   const xd = ctx.cast(x, 'DOUBLE');
   if (p === 2 && str(est, '_fit_method', 'brute') === 'brute') {
-    const fitT = new Float64Array(f * m);
-    const sq = new Float64Array(m);
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < f; j++) {
-        fitT[j * m + i] = fit[i * f + j]!;
-        sq[i]! += fit[i * f + j]! ** 2;
-      }
-    }
-    const dot = ctx.op('MatMul', [xd.name, ctx.constD(fitT, [f, m])]);
-    const xsq = ctx.op('ReduceSumSquare', [xd.name, ctx.constI([1])], { keepdims: attr.i(1) });
-    const d2 = ctx.op('Add', [
-      ctx.op('Add', [ctx.op('Mul', [dot, ctx.constD([-2], [])]), xsq]),
-      ctx.constD(sq, [1, m]),
-    ]);
-    const rdist = ctx.op('Max', [d2, ctx.constD([0], [])]);
+    const rdist = squaredDistances(ctx, xd, fit, m);
     return { dist: ctx.op('Sqrt', [rdist]), rdist, reduce: (r) => r * r, m };
   }
   if (p === 2) {

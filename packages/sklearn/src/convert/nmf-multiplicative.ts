@@ -10,6 +10,7 @@ import { type Attr, attr, type GraphBuilder } from '@servekit/onnx';
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
 import type { ConvertContext, Var } from './context.js';
+import { rowGram, transpose } from './linalg.js';
 import { filled } from './math.js';
 import { arr, get, num, toF64 } from './state.js';
 
@@ -127,20 +128,10 @@ function prepare(
   const alphaW = num(est, 'alpha_W', 0);
   const l1Ratio = num(est, 'l1_ratio', 0);
   const h = toF64(comp);
-  const ht = new Float64Array(nf * k);
-  const hht = new Float64Array(k * k);
+  const ht = transpose(h, k, nf);
+  const hht = rowGram(h, k, nf);
   const hSum = new Float64Array(k);
-  for (let a = 0; a < k; a++) {
-    for (let j = 0; j < nf; j++) {
-      ht[j * k + a] = h[a * nf + j]!;
-      hSum[a]! += h[a * nf + j]!;
-    }
-    for (let b = 0; b < k; b++) {
-      let s = 0;
-      for (let j = 0; j < nf; j++) s += h[a * nf + j]! * h[b * nf + j]!;
-      hht[a * k + b] = s;
-    }
-  }
+  for (let a = 0; a < k; a++) for (let j = 0; j < nf; j++) hSum[a]! += h[a * nf + j]!;
   const xd = ctx.cast(x, 'DOUBLE').name;
   const htName = ctx.constD(ht, [nf, k]);
   const f: Fixed = {

@@ -8,6 +8,7 @@ import { attr } from '@servekit/onnx';
 import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
 import type { ConvertContext, Var } from './context.js';
+import { rowGram, transpose } from './linalg.js';
 import { filled } from './math.js';
 import { nmfMultiplicative } from './nmf-multiplicative.js';
 import { arr, bool, get, num, str, toF64 } from './state.js';
@@ -46,15 +47,9 @@ export function nmf(ctx: ConvertContext, est: PyObject, x: Var): Var {
   const l1 = f * alphaW * l1Ratio;
   const l2 = f * alphaW * (1 - l1Ratio);
   // HHt = H·Hᵀ (+ l2 on the diagonal), XHt = X·Hᵀ (− l1)
-  const hht = new Float64Array(k * k);
-  for (let a = 0; a < k; a++)
-    for (let b = 0; b < k; b++) {
-      let s = 0;
-      for (let j = 0; j < f; j++) s += h[a * f + j]! * h[b * f + j]!;
-      hht[a * k + b] = s + (a === b && l2 !== 0 ? l2 : 0);
-    }
-  const ht = new Float64Array(f * k);
-  for (let a = 0; a < k; a++) for (let j = 0; j < f; j++) ht[j * k + a] = h[a * f + j]!;
+  const hht = rowGram(h, k, f);
+  if (l2 !== 0) for (let a = 0; a < k; a++) hht[a * k + a]! += l2;
+  const ht = transpose(h, k, f);
   const c = (v: number): string => ctx.constD([v], []);
   const xd = ctx.cast(x, 'DOUBLE');
   let xht = ctx.op('MatMul', [xd.name, ctx.constD(ht, [f, k])]);

@@ -3,14 +3,8 @@ import { UnsupportedEstimatorError } from '../pickle/errors.js';
 import type { PyObject } from '../pickle/py-types.js';
 import { isNdArray, isPyObject } from '../pickle/py-types.js';
 import type { ConvertContext, Var } from './context.js';
+import { transpose } from './linalg.js';
 import { arr, get, has, num, toF64 } from './state.js';
-
-/** [K, F] row-major → [F, K] row-major. */
-function transposed(c: Float64Array, k: number, f: number): Float64Array {
-  const w = new Float64Array(f * k);
-  for (let i = 0; i < k; i++) for (let j = 0; j < f; j++) w[j * k + i] = c[i * f + j]!;
-  return w;
-}
 
 function checkWidth(est: PyObject, f: number, x: Var): void {
   if (f !== x.cols)
@@ -30,11 +24,11 @@ export function fastIca(ctx: ConvertContext, est: PyObject, x: Var): Var {
     whitened && has(est, 'mean_')
       ? { name: ctx.op('Sub', [xd.name, ctx.constD(toF64(arr(est, 'mean_')), [1, f])]), type: 'DOUBLE', cols: f }
       : xd;
-  return ctx.affine(centered, transposed(toF64(comp), k, f), k);
+  return ctx.affine(centered, transpose(toF64(comp), k, f), k);
 }
 
 /** A scipy.sparse csr_matrix record (data, indices, indptr, shape) as a dense row-major array. */
-export function denseFromCsr(m: PyObject, what: string): { values: Float64Array; rows: number; cols: number } {
+function denseFromCsr(m: PyObject, what: string): { values: Float64Array; rows: number; cols: number } {
   const shape = get(m, '_shape');
   if (!Array.isArray(shape) || shape.length !== 2) throw new UnsupportedEstimatorError(`${what} has no shape`);
   const [rows, cols] = [Number(shape[0]), Number(shape[1])];
@@ -70,5 +64,5 @@ export function sparseRandomProjection(ctx: ConvertContext, est: PyObject, x: Va
   checkWidth(est, dense.cols, x);
   if (num(est, 'n_components_', dense.rows) !== dense.rows)
     throw new UnsupportedEstimatorError('SparseRandomProjection.components_ does not match n_components_');
-  return ctx.affine(x, transposed(dense.values, dense.rows, dense.cols), dense.rows);
+  return ctx.affine(x, transpose(dense.values, dense.rows, dense.cols), dense.rows);
 }

@@ -141,12 +141,11 @@ export class TextVectorizer {
   /** Terms of one document: character n-grams, or word tokens and n-grams as sklearn's _word_ngrams. */
   analyze(doc: string): string[] {
     const text = this.spec.lowercase ? doc.toLowerCase() : doc;
-    const [minChars, maxChars] = this.spec.ngramRange;
-    if (this.spec.analyzer === 'char') return charNgrams(text, minChars, maxChars);
-    if (this.spec.analyzer === 'char_wb') return charWbNgrams(text, minChars, maxChars);
+    const [minN, maxN] = this.spec.ngramRange;
+    if (this.spec.analyzer === 'char') return charNgrams(text, minN, maxN);
+    if (this.spec.analyzer === 'char_wb') return charWbNgrams(text, minN, maxN);
     let tokens = this.tokens(text);
     if (this.spec.stopWords) tokens = tokens.filter((t) => !this.spec.stopWords!.has(t));
-    const [minN, maxN] = this.spec.ngramRange;
     if (maxN === 1) return tokens;
     const out = minN === 1 ? [...tokens] : [];
     for (let n = Math.max(minN, 2); n <= Math.min(maxN, tokens.length); n++) {
