@@ -2,10 +2,14 @@
 // makeContext → dataplane.inferV2 (rf_iris ONNX, its session on the event loop) → encodeInferResponse → bytes, 64
 // requests in flight. Prints the process CPU µs per request of each round (no sockets, no fastify: what is left is
 // the dataplane, codecs, metrics, statistics and onnxruntime). Run it for two builds alternately to compare them.
+// With --alloc it prints, per round, the JS heap bytes allocated per request and the bytes scavenges promoted to the
+// old generation per request (from v8.GCProfiler's heap statistics around every GC of the round).
 // Usage: node bench/rest-core-path.mjs [--root DIR (a built checkout; default this one)] [--rounds 5] [--requests 6400]
+//        [--alloc]
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { GCProfiler } from 'node:v8';
 import { ROOT } from './lib/servers.mjs';
 
 const { values: opts } = parseArgs({
@@ -13,6 +17,7 @@ const { values: opts } = parseArgs({
     root: { type: 'string', default: ROOT },
     rounds: { type: 'string', default: '5' },
     requests: { type: 'string', default: '6400' },
+    alloc: { type: 'boolean', default: false },
   },
 });
 const load = (rel) => import(pathToFileURL(join(opts.root, rel)).href);
@@ -47,8 +52,36 @@ async function one() {
   return Buffer.from(encodeInferResponse(res, req).json);
 }
 
-/** CPU µs per request of `n` requests, 64 at a time. */
+/** Used bytes of the heap and of its old generation in a GCProfiler heap snapshot. */
+function used(stats) {
+  const old = stats.heapSpaceStatistics.find((s) => s.spaceName === 'old_space')?.spaceUsedSize ?? 0;
+  return { heap: stats.heapStatistics.usedHeapSize, old };
+}
+
+/**
+ * Bytes allocated and promoted over a profiled stretch: every GC's used-before less the previous GC's used-after
+ * (what was allocated between them), plus the growth of the old space across each scavenge (what it promoted).
+ */
+function allocation(statistics, start, end) {
+  let allocated = 0;
+  let promoted = 0;
+  let prev = start;
+  for (const gc of statistics) {
+    const before = used(gc.beforeGC);
+    const after = used(gc.afterGC);
+    allocated += before.heap - prev;
+    if (gc.gcType === 'Scavenge') promoted += Math.max(0, after.old - before.old);
+    prev = after.heap;
+  }
+  allocated += end - prev;
+  return { allocated, promoted };
+}
+
+/** CPU µs per request of `n` requests, 64 at a time (with --alloc: bytes allocated and promoted per request). */
 async function round(n) {
+  const profiler = opts.alloc ? new GCProfiler() : undefined;
+  const heap0 = process.memoryUsage().heapUsed;
+  profiler?.start();
   const cpu0 = process.cpuUsage();
   let left = n;
   await Promise.all(
@@ -57,13 +90,27 @@ async function round(n) {
     }),
   );
   const cpu = process.cpuUsage(cpu0);
-  return (cpu.user + cpu.system) / n;
+  const heap1 = process.memoryUsage().heapUsed;
+  const gcs = profiler?.stop();
+  const alloc = gcs && allocation(gcs.statistics, heap0, heap1);
+  return {
+    cpu: (cpu.user + cpu.system) / n,
+    allocated: alloc ? alloc.allocated / n : 0,
+    promoted: alloc ? alloc.promoted / n : 0,
+  };
 }
 
 await round(Number(opts.requests)); // warm-up
 const rounds = [];
 for (let r = 0; r < Number(opts.rounds); r++) rounds.push(await round(Number(opts.requests)));
+const cpus = rounds.map((r) => r.cpu);
 process.stdout.write(
-  `${opts.root}: CPU µs per request, min ${Math.min(...rounds).toFixed(1)} [${rounds.map((x) => x.toFixed(1)).join(' ')}]\n`,
+  `${opts.root}: CPU µs per request, min ${Math.min(...cpus).toFixed(1)} [${cpus.map((x) => x.toFixed(1)).join(' ')}]\n`,
 );
+if (opts.alloc) {
+  const fmt = (xs) =>
+    `median ${xs.sort((a, b) => a - b)[xs.length >> 1].toFixed(0)} [${xs.map((x) => x.toFixed(0)).join(' ')}]`;
+  process.stdout.write(`  bytes allocated per request: ${fmt(rounds.map((r) => r.allocated))}\n`);
+  process.stdout.write(`  bytes promoted per request:  ${fmt(rounds.map((r) => r.promoted))}\n`);
+}
 await server.stop();

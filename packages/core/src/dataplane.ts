@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { AdmissionController, type AdmissionOptions, admissionEnabled } from './admission/admission-controller.js';
 import { applyTimeoutParameter } from './admission/deadline.js';
@@ -18,6 +19,7 @@ import type { ServerMetrics } from './metrics.js';
 import type { InferContext, Model, ModelMetadata, Protocol } from './model/model.js';
 import type { ModelLease, ModelRepository } from './model/repository.js';
 import { v2Response } from './model/v2-response.js';
+import { type ModelMetricSeries, ModelMetricSeriesCache } from './model-metric-series.js';
 import {
   type InferRequest,
   type InferResponse,
@@ -29,6 +31,7 @@ import {
   type V1Response,
 } from './protocols/infer-types.js';
 import { responseToV1 } from './protocols/v1-v2.js';
+import type { TraceSpan } from './tracing/span.js';
 import { inChildSpan, modelAttributes } from './tracing/stage-span.js';
 
 /** Server metadata (`GET /v2`). */
@@ -81,14 +84,15 @@ export class DataPlane {
   readonly limits: RequestLimits;
   /** Per model (version) request counters: Triton's statistics extension. */
   readonly statistics = new ModelStatisticsRegistry();
-  /** Label objects of the per-model metrics, by model name. */
-  private readonly labelCache = new Map<string, { model_name: string }>();
+  /** The per-model metric series, bound once per `model_name` label (no label hashing per request). */
+  private readonly series: ModelMetricSeriesCache;
 
   constructor(
     readonly repository: ModelRepository,
     private readonly options: DataPlaneOptions,
   ) {
     this.batchMetrics = batchMetrics(options.metrics.registry);
+    this.series = new ModelMetricSeriesCache(options.metrics);
     this.limits = options.limits ?? { ...DEFAULT_REQUEST_LIMITS };
     if (admissionEnabled(options.admission)) {
       this.admissionControl = new AdmissionController(options.admission, options.metrics.registry);
@@ -183,8 +187,8 @@ export class DataPlane {
     ctx: InferContext,
   ): Promise<InferResponse> {
     // Inlined `track` (one async frame per request instead of three: this path runs for every V2 request).
-    const label = this.requestLabel(name);
-    const t0 = this.begin(label);
+    const series = this.series.of(this.requestLabel(name));
+    const t0 = this.begin(series);
     let status = 200;
     try {
       applyTimeoutParameter(ctx, request.parameters);
@@ -205,14 +209,14 @@ export class DataPlane {
       status = e.status;
       throw e;
     } finally {
-      this.end(label, ctx.protocol, status, t0, name);
+      this.end(series, ctx.protocol, status, t0, name);
     }
   }
 
   /** Run a V1 `:predict` body (or its columnar tensors, decoded); the result is always a V1 body. */
   async inferV1(name: string, body: V1Request | InferRequest, ctx: InferContext): Promise<V1Response> {
-    const label = this.requestLabel(name);
-    const t0 = this.begin(label);
+    const series = this.series.of(this.requestLabel(name));
+    const t0 = this.begin(series);
     let status = 200;
     try {
       const lease = this.admit(name, undefined);
@@ -229,7 +233,7 @@ export class DataPlane {
       status = e.status;
       throw e;
     } finally {
-      this.end(label, ctx.protocol, status, t0, name);
+      this.end(series, ctx.protocol, status, t0, name);
     }
   }
 
@@ -241,10 +245,10 @@ export class DataPlane {
         const model = lease.model;
         if (!model.canExplain) throw new NotImplemented(`Model ${name} does not support explain.`);
         const labels = { model_name: name };
-        const t0 = process.hrtime.bigint();
+        const t0 = performance.now();
         const ac = this.admissionControl;
         const result = await (ac ? ac.run(name, ctx, async () => model.explain(body, ctx)) : model.explain(body, ctx));
-        this.options.metrics.explain.observe(labels, seconds(t0));
+        this.options.metrics.explain.observe(labels, secondsSince(t0));
         return isInferResponse(result) ? responseToV1(result) : result;
       } finally {
         lease.release();
@@ -273,44 +277,63 @@ export class DataPlane {
     ctx: InferContext,
     version?: string,
   ): Promise<Result> {
-    const { metrics } = this.options;
-    const labels = this.labelsOf(name);
+    const series = this.series.of(name);
     const stats = this.statistics.of(model);
-    const start = process.hrtime.bigint();
+    const start = performance.now();
     // With tracing on: preprocess, predict (unbatched; the batcher traces its own) and postprocess get child spans.
     const span = ctx.span;
     const attrs = span && modelAttributes(name, version);
     if (attrs) span?.setAttributes(attrs);
     try {
-      let t0 = start;
       // A hook answering synchronously (the base class's identity hooks) is not awaited: no promise, no tick.
       const preMaybe = span
         ? inChildSpan(span, ctx, 'preprocess', attrs, (c) => model.preprocess(payload, c))
         : model.preprocess(payload, ctx);
       const pre = isThenable(preMaybe) ? await preMaybe : preMaybe;
-      let t1 = process.hrtime.bigint();
-      const inputNs = Number(t1 - t0);
-      metrics.preprocess.observe(labels, inputNs / 1e9);
+      const preEnd = performance.now();
+      series.preprocess.observe((preEnd - start) / 1e3);
       const batcher = this.batcherFor(model, name, stats);
-      const result = batcher
-        ? await batcher.submit(pre, ctx)
-        : span
-          ? await inChildSpan(span, ctx, 'predict', attrs, (c) => this.predict(model, pre, c, stats, false))
-          : await this.predict(model, pre, ctx, stats, false);
-      t0 = process.hrtime.bigint();
-      const inferNs = Number(t0 - t1);
+      let result: Result;
+      let postStart: number;
+      if (batcher || span) {
+        result = batcher
+          ? await batcher.submit(pre, ctx)
+          : await inChildSpan(span as TraceSpan, ctx, 'predict', attrs, (c) =>
+              this.predict(model, pre, c, stats, false),
+            );
+        postStart = performance.now();
+      } else {
+        // The plain path: `predict` inline (no closures, no promise of its own; a synchronous answer is not awaited).
+        let out: Result | PromiseLike<Result>;
+        try {
+          out = model.predict(pre, ctx);
+          if (isThenable(out)) out = await out;
+        } catch (err) {
+          this.series.of(model.name).predict.observe(secondsSince(preEnd));
+          throw err;
+        }
+        result = out;
+        postStart = performance.now();
+        stats.recordExecution(1, (postStart - preEnd) * 1e6);
+        this.series.of(model.name).predict.observe((postStart - preEnd) / 1e3);
+      }
       const postMaybe = span
         ? inChildSpan(span, ctx, 'postprocess', attrs, (c) => model.postprocess(result, c))
         : model.postprocess(result, ctx);
       const post = isThenable(postMaybe) ? await postMaybe : postMaybe;
-      t1 = process.hrtime.bigint();
-      const outputNs = Number(t1 - t0);
-      metrics.postprocess.observe(labels, outputNs / 1e9);
-      stats.recordSuccess(t1, Number(t1 - start), inputNs, inferNs, outputNs);
+      const end = performance.now();
+      series.postprocess.observe((end - postStart) / 1e3);
+      stats.recordSuccess(
+        end,
+        (end - start) * 1e6,
+        (preEnd - start) * 1e6,
+        (postStart - preEnd) * 1e6,
+        (end - postStart) * 1e6,
+      );
       return post;
     } catch (err) {
-      const end = process.hrtime.bigint();
-      stats.recordFailure(end, Number(end - start));
+      const end = performance.now();
+      stats.recordFailure(end, (end - start) * 1e6);
       throw err;
     }
   }
@@ -327,10 +350,9 @@ export class DataPlane {
     stats: ModelStats,
     batched: boolean,
   ): Promise<Result> {
-    const t0 = process.hrtime.bigint();
-    const observe = () => this.options.metrics.predict.observe(this.labelsOf(model.name), seconds(t0));
-    const record = () =>
-      stats.recordExecution(batched ? payloadRows(payload) : 1, Number(process.hrtime.bigint() - t0));
+    const t0 = performance.now();
+    const observe = () => this.series.of(model.name).predict.observe(secondsSince(t0));
+    const record = () => stats.recordExecution(batched ? payloadRows(payload) : 1, (performance.now() - t0) * 1e6);
     let out: Result | Promise<Result>;
     try {
       out = model.predict(payload, ctx);
@@ -374,8 +396,8 @@ export class DataPlane {
   }
 
   private async track<T>(name: string, protocol: Protocol, fn: () => Promise<T>): Promise<T> {
-    const label = this.requestLabel(name);
-    const t0 = this.begin(label);
+    const series = this.series.of(this.requestLabel(name));
+    const t0 = this.begin(series);
     let status = 200;
     try {
       return await fn();
@@ -384,7 +406,7 @@ export class DataPlane {
       status = e.status;
       throw e;
     } finally {
-      this.end(label, protocol, status, t0, name);
+      this.end(series, protocol, status, t0, name);
     }
   }
 
@@ -393,22 +415,10 @@ export class DataPlane {
     return this.repository.has(name) ? name : UNKNOWN_MODEL_LABEL;
   }
 
-  /** `{ model_name }` label objects, one per name, reused (the stage histograms take one per request). */
-  private labelsOf(name: string): { model_name: string } {
-    let labels = this.labelCache.get(name);
-    if (!labels) {
-      // Bounded like the series themselves: only registered names reach the stages.
-      if (this.labelCache.size > 1024) this.labelCache.clear();
-      labels = { model_name: name };
-      this.labelCache.set(name, labels);
-    }
-    return labels;
-  }
-
-  /** Start of a tracked request: in-flight gauge up, start time. */
-  private begin(label: string): bigint {
-    this.options.metrics.inFlight.inc(this.labelsOf(label));
-    return process.hrtime.bigint();
+  /** Start of a tracked request: in-flight gauge up, start time (`performance.now()`). */
+  private begin(series: ModelMetricSeries): number {
+    series.inFlight.inc();
+    return performance.now();
   }
 
   /**
@@ -427,24 +437,17 @@ export class DataPlane {
   }
 
   /** End of a tracked request: in-flight gauge down, the request counted by status, the access line. */
-  private end(label: string, protocol: Protocol, status: number, t0: bigint, name: string): void {
-    const { metrics, logger, accessLog } = this.options;
-    metrics.inFlight.dec(this.labelsOf(label));
-    metrics.requests.inc({ model_name: label, protocol, status: statusText(status) });
-    if (accessLog) logger.info({ model: name, protocol, status, ms: seconds(t0) * 1e3 }, 'inference');
+  private end(series: ModelMetricSeries, protocol: Protocol, status: number, t0: number, name: string): void {
+    const { logger, accessLog } = this.options;
+    series.inFlight.dec();
+    series.requestDone(protocol, status);
+    if (accessLog) logger.info({ model: name, protocol, status, ms: performance.now() - t0 }, 'inference');
   }
 }
 
 /** True when `v` is a promise (or any thenable) to await, false for a value a hook returned synchronously. */
 function isThenable<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
   return typeof (v as { then?: unknown } | null)?.then === 'function';
-}
-
-/** Status codes as label values, the common ones without a new string per request. */
-const STATUS_TEXT = new Map<number, string>([200, 400, 404, 413, 429, 499, 500, 503, 504].map((s) => [s, String(s)]));
-
-function statusText(status: number): string {
-  return STATUS_TEXT.get(status) ?? String(status);
 }
 
 /** Protocol extensions servekit implements, Triton's names (`GET /v2`, gRPC ServerMetadata). */
@@ -493,6 +496,7 @@ function checkInputNames(model: Model, name: string, request: InferRequest): voi
   }
 }
 
-function seconds(t0: bigint): number {
-  return Number(process.hrtime.bigint() - t0) / 1e9;
+/** Seconds since `t0` (a `performance.now()` reading). */
+function secondsSince(t0: number): number {
+  return (performance.now() - t0) / 1e3;
 }

@@ -1,7 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Buckets (seconds) for per-stage latency histograms: 0.1 ms … 10 s. */
-const LATENCY_BUCKETS = [
+export const LATENCY_BUCKETS: readonly number[] = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 
@@ -28,7 +28,13 @@ export function createServerMetrics(options: { defaultMetrics?: boolean } = {}):
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   const hist = (name: string, help: string) =>
-    new Histogram({ name, help, labelNames: ['model_name'] as const, buckets: LATENCY_BUCKETS, registers: [registry] });
+    new Histogram({
+      name,
+      help,
+      labelNames: ['model_name'] as const,
+      buckets: [...LATENCY_BUCKETS],
+      registers: [registry],
+    });
   return {
     registry,
     preprocess: hist('request_preprocess_seconds', 'pre-process request latency'),

@@ -10,6 +10,7 @@
  * `execution_count` counts model executions. `batch_stats` times `predict` per executed batch size (servekit has no
  * separate input/output staging per batch: their counts and times are 0). Cache statistics are always 0 (no cache).
  */
+import { performance } from 'node:perf_hooks';
 import type { Model } from '../model/model.js';
 import type { ModelRepository } from '../model/repository.js';
 
@@ -91,8 +92,8 @@ const ZERO = (): StatisticDuration => ({ count: 0, ns: 0 });
 export class ModelStats {
   inferenceCount = 0;
   executionCount = 0;
-  /** `process.hrtime.bigint()` at the end of the last request (a monotonic reading: no clock call per request). */
-  private lastEnd?: bigint;
+  /** `performance.now()` at the end of the last request (a monotonic reading: no clock call per request). */
+  private lastEnd?: number;
   private readonly success = new Duration();
   private readonly fail = new Duration();
   private readonly queue = new Duration();
@@ -102,8 +103,8 @@ export class ModelStats {
   private readonly computeOutput = new Duration();
   private readonly batches = new Map<number, Duration>();
 
-  /** A request answered at `end` (hrtime): its total time and the time of each stage, in ns. */
-  recordSuccess(end: bigint, totalNs: number, inputNs: number, inferNs: number, outputNs: number): void {
+  /** A request answered at `end` (`performance.now()`): its total time and the time of each stage, in ns. */
+  recordSuccess(end: number, totalNs: number, inputNs: number, inferNs: number, outputNs: number): void {
     this.lastEnd = end;
     this.success.add(totalNs);
     this.computeInput.add(inputNs);
@@ -111,8 +112,8 @@ export class ModelStats {
     this.computeOutput.add(outputNs);
   }
 
-  /** A request failed after admission, at `end` (hrtime). */
-  recordFailure(end: bigint, totalNs: number): void {
+  /** A request failed after admission, at `end` (`performance.now()`). */
+  recordFailure(end: number, totalNs: number): void {
     this.lastEnd = end;
     this.fail.add(totalNs);
   }
@@ -137,7 +138,7 @@ export class ModelStats {
   /** Milliseconds since the epoch of the last request: now, less the monotonic time elapsed since it (0: none). */
   lastInferenceMs(): number {
     if (this.lastEnd === undefined) return 0;
-    return Math.round(Date.now() - Number(process.hrtime.bigint() - this.lastEnd) / 1e6);
+    return Math.round(Date.now() - (performance.now() - this.lastEnd));
   }
 
   /** Triton's `ModelStatistics` for this record. */
