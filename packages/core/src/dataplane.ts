@@ -31,7 +31,7 @@ import {
   type V1Response,
 } from './protocols/infer-types.js';
 import { responseToV1 } from './protocols/v1-v2.js';
-import type { TraceSpan } from './tracing/span.js';
+import type { SpanAttributes, TraceSpan } from './tracing/span.js';
 import { inChildSpan, modelAttributes } from './tracing/stage-span.js';
 
 /** Server metadata (`GET /v2`). */
@@ -266,6 +266,18 @@ export class DataPlane {
   private pipeline(model: Model, name: string, payload: Payload, ctx: InferContext, version?: string): Promise<Result> {
     const ac = this.admissionControl;
     if (!ac) return this.stages(model, name, payload, ctx, version);
+    return this.admittedStages(ac, model, name, payload, ctx, version);
+  }
+
+  /** The hook pipeline in a concurrency slot (its closures here, not in {@link pipeline}: none on the plain path). */
+  private admittedStages(
+    ac: AdmissionController,
+    model: Model,
+    name: string,
+    payload: Payload,
+    ctx: InferContext,
+    version?: string,
+  ): Promise<Result> {
     const onWaited = (ms: number) => this.statistics.of(model).recordQueue(ms * 1e6);
     return ac.run(name, ctx, () => this.stages(model, name, payload, ctx, version), onWaited);
   }
@@ -286,9 +298,8 @@ export class DataPlane {
     if (attrs) span?.setAttributes(attrs);
     try {
       // A hook answering synchronously (the base class's identity hooks) is not awaited: no promise, no tick.
-      const preMaybe = span
-        ? inChildSpan(span, ctx, 'preprocess', attrs, (c) => model.preprocess(payload, c))
-        : model.preprocess(payload, ctx);
+      // (No closure in this function: the span paths make theirs in helpers, so a plain request allocates no context.)
+      const preMaybe = span ? preprocessInSpan(span, ctx, attrs, model, payload) : model.preprocess(payload, ctx);
       const pre = isThenable(preMaybe) ? await preMaybe : preMaybe;
       const preEnd = performance.now();
       series.preprocess.observe((preEnd - start) / 1e3);
@@ -298,9 +309,7 @@ export class DataPlane {
       if (batcher || span) {
         result = batcher
           ? await batcher.submit(pre, ctx)
-          : await inChildSpan(span as TraceSpan, ctx, 'predict', attrs, (c) =>
-              this.predict(model, pre, c, stats, false),
-            );
+          : await this.predictInSpan(span as TraceSpan, ctx, attrs, model, pre, stats);
         postStart = performance.now();
       } else {
         // The plain path: `predict` inline (no closures, no promise of its own; a synchronous answer is not awaited).
@@ -317,9 +326,7 @@ export class DataPlane {
         stats.recordExecution(1, (postStart - preEnd) * 1e6);
         this.series.of(model.name).predict.observe((postStart - preEnd) / 1e3);
       }
-      const postMaybe = span
-        ? inChildSpan(span, ctx, 'postprocess', attrs, (c) => model.postprocess(result, c))
-        : model.postprocess(result, ctx);
+      const postMaybe = span ? postprocessInSpan(span, ctx, attrs, model, result) : model.postprocess(result, ctx);
       const post = isThenable(postMaybe) ? await postMaybe : postMaybe;
       const end = performance.now();
       series.postprocess.observe((end - postStart) / 1e3);
@@ -336,6 +343,18 @@ export class DataPlane {
       stats.recordFailure(end, (end - start) * 1e6);
       throw err;
     }
+  }
+
+  /** The model's `predict` (timed and counted, see {@link predict}) in a child span of the request's span. */
+  private predictInSpan(
+    span: TraceSpan,
+    ctx: InferContext,
+    attrs: SpanAttributes | undefined,
+    model: Model,
+    payload: Payload,
+    stats: ModelStats,
+  ): Promise<Result> {
+    return inChildSpan(span, ctx, 'predict', attrs, (c) => this.predict(model, payload, c, stats, false));
   }
 
   /**
@@ -443,6 +462,28 @@ export class DataPlane {
     series.requestDone(protocol, status);
     if (accessLog) logger.info({ model: name, protocol, status, ms: performance.now() - t0 }, 'inference');
   }
+}
+
+/** The model's `preprocess` in a child span of the request's span. */
+function preprocessInSpan(
+  span: TraceSpan,
+  ctx: InferContext,
+  attrs: SpanAttributes | undefined,
+  model: Model,
+  payload: Payload,
+): Promise<Payload> {
+  return inChildSpan(span, ctx, 'preprocess', attrs, (c) => model.preprocess(payload, c));
+}
+
+/** The model's `postprocess` in a child span of the request's span. */
+function postprocessInSpan(
+  span: TraceSpan,
+  ctx: InferContext,
+  attrs: SpanAttributes | undefined,
+  model: Model,
+  result: Result,
+): Promise<Result> {
+  return inChildSpan(span, ctx, 'postprocess', attrs, (c) => model.postprocess(result, c));
 }
 
 /** True when `v` is a promise (or any thenable) to await, false for a value a hook returned synchronously. */
