@@ -54,15 +54,15 @@ export function decodeInferRequest(
   // An empty list is allowed: some models take no input (e.g. TF signatures that read a variable).
   if (!Array.isArray(body.inputs)) throw new InvalidInput('Request body must have an "inputs" list.');
   const budget = new DecodeBudget(options.limits ?? DEFAULT_REQUEST_LIMITS);
-  const seen = new Set<string>();
+  const seen = body.inputs.length > 1 ? new Set<string>() : undefined; // names seen (no set for one input)
   let offset = 0;
   const inputs = body.inputs.map((raw, i): InferTensor => {
     if (!isObject(raw)) throw new InvalidInput(`inputs[${i}] must be an object.`);
     const name = raw.name;
     if (typeof name !== 'string' || name === '') throw new InvalidInput(`inputs[${i}] needs a string "name".`);
     const shown = clip(name);
-    if (seen.has(name)) throw new InvalidInput(`Input "${shown}" appears more than once in the request.`);
-    seen.add(name);
+    if (seen?.has(name)) throw new InvalidInput(`Input "${shown}" appears more than once in the request.`);
+    seen?.add(name);
     const { datatype, shape } = raw;
     if (!isDatatype(datatype)) {
       throw new InvalidInput(`Input "${shown}": unknown datatype ${clip(String(JSON.stringify(datatype)), 40)}.`);

@@ -177,27 +177,44 @@ export function decodeNumericBlock(
 ): TensorData {
   const name = clip(tensorName);
   const expected = checkedDataCount(tensorName, shape, block.count);
-  const fail = (v: unknown): never => {
-    throw new InvalidInput(`Input "${name}": value ${describe(v)} is not a valid ${datatype}.`);
-  };
-  if (datatype === 'BYTES') return fail(block.values[0]);
+  if (datatype === 'BYTES') return notValid(name, datatype, block.values[0]);
   options.budget?.take(expected * byteSize(datatype), `Input "${name}"`);
   if (datatype === 'FP64') return block.values.slice(0, expected);
   const out = allocate(datatype, expected);
+  const values = block.values;
+  if (datatype === 'FP32') {
+    // A plain loop: no subarray view to allocate for the few values of a typical body.
+    for (let i = 0; i < expected; i++) out[i] = values[i]!;
+    return out;
+  }
+  // The checked writers and their failure closure are made here only (not on the FP32/FP64 path above).
+  return writeChecked(name, datatype, block, out, expected);
+}
+
+/** Write a block's values into `out` with the datatype's checks (exact bigints re-read from the text when needed). */
+function writeChecked(
+  name: string,
+  datatype: FixedDatatype,
+  block: NumericBlock,
+  out: NumericArray,
+  expected: number,
+): NumericArray {
+  const fail = (v: unknown): never => notValid(name, datatype, v);
   if (isBigIntDatatype(datatype) && block.longIntegers) {
     const exact = readBigIntegers(block, (t) => fail(Number(t)));
     const write = writerFor(datatype, out, fail);
     for (let i = 0; i < expected; i++) write(exact[i], i);
     return out;
   }
-  if (datatype === 'FP32') {
-    (out as Float32Array).set(block.values.subarray(0, expected));
-    return out;
-  }
   const write = writerFor(datatype, out, fail);
   const values = block.values;
   for (let i = 0; i < expected; i++) write(values[i], i);
   return out;
+}
+
+/** The 400 for a value of input `name` (already clipped) that is not a valid `datatype`. */
+function notValid(name: string, datatype: Datatype, v: unknown): never {
+  throw new InvalidInput(`Input "${name}": value ${describe(v)} is not a valid ${datatype}.`);
 }
 
 /**
