@@ -174,24 +174,39 @@ export interface EncodedResponse {
 /** Encode an InferResponse as V2 JSON, moving outputs that ask for it into the binary part. */
 export function encodeInferResponse(res: InferResponse, request: InferRequest): EncodedResponse {
   const binary: Uint8Array[] = [];
-  const outputs = res.outputs.map((output) => {
-    const t = checkedOutput(output);
+  const n = res.outputs.length;
+  const outputs = new Array<JsonOutput>(n);
+  for (let i = 0; i < n; i++) {
+    const t = checkedOutput(res.outputs[i]!);
     const rest = parametersWithoutBinaryData(t.parameters);
-    const base: Record<string, unknown> = { name: t.name, datatype: t.datatype, shape: t.shape };
     if (wantsBinary(t, request)) {
       const raw = encodeRawData(t.data);
       binary.push(raw);
-      base.parameters = { ...rest, binary_data_size: raw.byteLength };
+      outputs[i] = jsonOutput(t, { ...rest, binary_data_size: raw.byteLength }, undefined);
     } else {
-      if (rest !== undefined) base.parameters = rest;
-      base.data = encodeJsonData(t.datatype, t.data);
+      outputs[i] = jsonOutput(t, rest, encodeJsonData(t.datatype, t.data));
     }
-    return base;
-  });
-  const body: Record<string, unknown> = { model_name: res.model_name };
-  if (res.model_version !== undefined) body.model_version = res.model_version;
-  if (res.id !== undefined) body.id = res.id;
-  if (res.parameters !== undefined) body.parameters = res.parameters;
-  body.outputs = outputs;
+  }
+  // One object shape whatever is set: JSON leaves out the keys whose value is undefined (same text as before).
+  const body = {
+    model_name: res.model_name,
+    model_version: res.model_version,
+    id: res.id,
+    parameters: res.parameters,
+    outputs,
+  };
   return { json: stringifyJson(body), binary };
+}
+
+/** An output as the JSON response writes it (keys in this order; undefined ones are left out of the text). */
+interface JsonOutput {
+  name: string;
+  datatype: string;
+  shape: number[];
+  parameters: Parameters | undefined;
+  data: unknown[] | undefined;
+}
+
+function jsonOutput(t: InferTensor, parameters: Parameters | undefined, data: unknown[] | undefined): JsonOutput {
+  return { name: t.name, datatype: t.datatype, shape: t.shape, parameters, data };
 }
