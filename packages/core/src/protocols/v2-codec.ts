@@ -56,7 +56,11 @@ export function decodeInferRequest(
   const budget = new DecodeBudget(options.limits ?? DEFAULT_REQUEST_LIMITS);
   const seen = body.inputs.length > 1 ? new Set<string>() : undefined; // names seen (no set for one input)
   let offset = 0;
-  const inputs = body.inputs.map((raw, i): InferTensor => {
+  const list: unknown[] = body.inputs;
+  const inputs = new Array<InferTensor>(list.length);
+  // A loop, not `map`: no closure (nor the context object its captured variables would need) per request.
+  for (let i = 0; i < list.length; i++) {
+    const raw = list[i];
     if (!isObject(raw)) throw new InvalidInput(`inputs[${i}] must be an object.`);
     const name = raw.name;
     if (typeof name !== 'string' || name === '') throw new InvalidInput(`inputs[${i}] needs a string "name".`);
@@ -101,8 +105,8 @@ export function decodeInferRequest(
       const { binary_data_size: _, ...rest } = params;
       if (Object.keys(rest).length > 0) t.parameters = rest;
     }
-    return t;
-  });
+    inputs[i] = t;
+  }
   if (binary && offset !== binary.byteLength) {
     throw new InvalidInput(`Binary body has ${binary.byteLength - offset} bytes not claimed by any input.`);
   }
