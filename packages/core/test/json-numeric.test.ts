@@ -90,6 +90,36 @@ describe('parseV2JsonBody', () => {
     expect(() => decodeNumericBlock('t', 'UINT64', [1], block('[18446744073709551616]'))).toThrow('not a valid UINT64');
   });
 
+  it('reads a Uint8Array view (not a Buffer) with multi-byte text around several lists, as JSON.parse reads it', () => {
+    const doc = {
+      id: 'réq ✓',
+      inputs: [
+        { name: 'ä', datatype: 'FP64', shape: [2], data: [1.25, -3] },
+        { name: '日本', datatype: 'BYTES', shape: [1], data: ['ü'] },
+        { name: '😀', datatype: 'INT32', shape: [1, 3], data: [[7, 8, 9]] },
+      ],
+      parameters: { note: 'ß' },
+    };
+    const encoded = Buffer.from(JSON.stringify(doc), 'utf8');
+    const backing = new Uint8Array(encoded.byteLength + 7);
+    backing.set(encoded, 3);
+    const view = new Uint8Array(backing.buffer, 3, encoded.byteLength);
+    const { body, blocks } = parseV2JsonBody(view, 64);
+    expect(blocks.size).toBe(2);
+    const parsed = body as typeof doc;
+    const data = (i: number, dt: 'FP64' | 'INT32') =>
+      Array.from(
+        decodeNumericBlock('t', dt, doc.inputs[i]!.shape, blocks.get(parsed.inputs[i]!.data as never)!) as Float64Array,
+      );
+    expect(data(0, 'FP64')).toEqual([1.25, -3]);
+    expect(data(2, 'INT32')).toEqual([7, 8, 9]);
+    const placeholders = {
+      ...parsed,
+      inputs: parsed.inputs.map((t, i) => (i === 1 ? t : { ...t, data: doc.inputs[i]!.data })),
+    };
+    expect(placeholders).toEqual(doc);
+  });
+
   it('malformed JSON and deep nesting are 400s', () => {
     expect(() => parseV2JsonBody(bytes('{"inputs":[{"data":[1,2]'), 64)).toThrow('Malformed JSON body');
     expect(() => parseV2JsonBody(bytes(`{"a":${'['.repeat(100)}${']'.repeat(100)}}`), 64)).toThrow('--max_json_depth');

@@ -204,7 +204,10 @@ function isDataKey(bytes: Uint8Array, i: number): boolean {
 export function parseV2JsonBody(bytes: Uint8Array, maxDepth: number): ParsedV2Body {
   const blocks = new Map<string, NumericBlock>();
   const nonce = nextNonce();
-  const pieces: Uint8Array[] = [];
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // The text JSON.parse reads, built from the body's text between the lists and the placeholders (strings only: the
+  // cuts are at ASCII brackets, so decoding the pieces apart equals decoding them together).
+  let text = '';
   let copied = 0;
   let depth = 0;
   let i = 0;
@@ -229,8 +232,8 @@ export function parseV2JsonBody(bytes: Uint8Array, maxDepth: number): ParsedV2Bo
         const index = blocks.size;
         const key = `\u0000${nonce}:${index}`;
         blocks.set(key, block);
-        // The key as a JSON string literal (its NUL written as the \u0000 escape): ASCII only.
-        pieces.push(bytes.subarray(copied, j), Buffer.from(`"\\u0000${nonce}:${index}"`, 'latin1'));
+        // The key as a JSON string literal (its NUL written as the \u0000 escape).
+        text += `${buf.toString('utf8', copied, j)}"\\u0000${nonce}:${index}"`;
         copied = block.end;
         i = block.end;
       }
@@ -241,11 +244,9 @@ export function parseV2JsonBody(bytes: Uint8Array, maxDepth: number): ParsedV2Bo
     } else if (c === CLOSE_BRACKET || c === CLOSE_BRACE) depth--;
     i++;
   }
-  pieces.push(bytes.subarray(copied));
-  const text =
-    blocks.size === 0 ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : Buffer.concat(pieces);
+  text = copied === 0 ? buf.toString('utf8') : text + buf.toString('utf8', copied, n);
   try {
-    return { body: JSON.parse(text.toString('utf8')), blocks };
+    return { body: JSON.parse(text), blocks };
   } catch (err) {
     throw new InvalidInput(`Malformed JSON body: ${(err as Error).message}`);
   }
