@@ -241,13 +241,17 @@ for (let i = 0; i < Number(opts['cold-starts']); i++) {
   }
 }
 out(`\ncold start, spawn → /v2/health/ready 200, ${opts['cold-starts']} spawns each, alternated`);
-for (const name of NAMES) {
+for (const name of cold.kserve.length > 0 ? NAMES : []) {
   const wall = cold[name].map((x) => x.readyMs);
   const cpu = cold[name].map((x) => x.cpuUntilReadyMs);
   out(
     `  ${name.padEnd(8)} wall median ${f(median(wall))} ms (${wall.map((x) => f(x)).join(', ')}); ` +
       `CPU until ready median ${f(median(cpu))} ms`,
   );
+}
+if (cold.kserve.length > 0) {
+  const ratio = (key) => median(cold.servekit.map((x) => x[key])) / median(cold.kserve.map((x) => x[key]));
+  out(`  servekit ÷ KServe: wall ${f(ratio('readyMs'), 2)}, CPU until ready ${f(ratio('cpuUntilReadyMs'), 2)}`);
 }
 
 // 4. RSS after 5 s of load at c=32, fresh servers, alternated.
@@ -261,11 +265,15 @@ for (let i = 0; i < Number(opts['rss-runs']); i++) {
   }
 }
 out('\nRSS of a fresh server after 5 s of load at c=32 (all its processes)');
-for (const name of NAMES) {
+for (const name of rss.kserve.length > 0 ? NAMES : []) {
   const mb = rss[name].map((x) => x.rssMB);
   out(
     `  ${name.padEnd(8)} median ${f(median(mb))} MB (${mb.map((x) => f(x)).join(', ')} MB; ${rss[name][0].processes} process(es))`,
   );
+}
+if (rss.kserve.length > 0) {
+  const ratio = median(rss.servekit.map((x) => x.rssMB)) / median(rss.kserve.map((x) => x.rssMB));
+  out(`  servekit ÷ KServe: ${f(ratio, 2)}`);
 }
 
 const dir = join(ROOT, 'bench/out');
