@@ -40,7 +40,9 @@ if (!existsSync(opts.env)) {
       '  git clone --branch v0.12.1 https://github.com/kserve/kserve /tmp/kserve\n' +
       '  git clone --branch 1.10.1 https://github.com/cloudevents/sdk-python /tmp/cloudevents\n' +
       '  git clone --branch v0.3.1 https://github.com/steinnes/timing-asgi /tmp/timing-asgi\n' +
-      '  bench/kserve/setup.sh /tmp/kserve --cloudevents /tmp/cloudevents --timing-asgi /tmp/timing-asgi [--root DIR]\n' +
+      '  git clone --branch 0.109.2 https://github.com/fastapi/fastapi /tmp/fastapi  # and starlette 0.36.3, uvicorn 0.21.1\n' +
+      '  bench/kserve/setup.sh /tmp/kserve --cloudevents /tmp/cloudevents --timing-asgi /tmp/timing-asgi [--root DIR] \\\n' +
+      '    --fastapi /tmp/fastapi --starlette /tmp/starlette --uvicorn /tmp/uvicorn\n' +
       'DIR: a Debian 13 root for chroot when this system lacks python3-orjson (Debian 12); see bench/kserve/setup.sh.\n',
   );
   process.exit(0);

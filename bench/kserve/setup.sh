@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up KServe's Python sklearnserver (default tag v0.12.1) for bench/kserve-vs-servekit.mjs without PyPI.
 #
-# Usage (as root):  bench/kserve/setup.sh KSERVE [--root DIR] [--rev REV] [--cloudevents SRC] [--timing-asgi SRC]
+# Usage (as root):  bench/kserve/setup.sh KSERVE --cloudevents SRC --timing-asgi SRC [--root DIR] [--rev REV]
+#                                          [--fastapi SRC --starlette SRC --uvicorn SRC]
 #   KSERVE            a KServe checkout: a work tree (`git clone --branch v0.12.1 https://github.com/kserve/kserve`)
 #                     or a bare git directory (then REV, default v0.12.1, is exported from it)
 #   --root DIR        a Debian root to install into and run KServe in with chroot (default /: this system).
@@ -9,6 +10,9 @@
 #   --cloudevents SRC github.com/cloudevents/sdk-python (work tree or bare git dir; tag 1.10.1 exported from a
 #                     bare one): KServe's `cloudevents` dependency, which Debian does not package
 #   --timing-asgi SRC github.com/steinnes/timing-asgi (tag v0.3.1): KServe's `timing-asgi` dependency, ditto
+#   --fastapi SRC --starlette SRC --uvicorn SRC   github.com/fastapi/fastapi (tag 0.109.2), encode/starlette (0.36.3),
+#                     encode/uvicorn (0.21.1): the pure-Python web stack of KServe 0.12.1's poetry.lock, used instead
+#                     of Debian's newer fastapi/starlette/uvicorn (Debian's stays available: kserve-env-debian.json)
 #
 # What it installs, and from where:
 #   1. Debian packages (apt-get, inside DIR): python3 and the KServe 0.12.1 dependencies Debian has: fastapi,
@@ -30,19 +34,25 @@
 #      sklearn/iris_random_forest, which Debian 12's sklearn 1.2.1 wrote and sklearn >= 1.3 refuses to unpickle:
 #      "node array from the pickle has an incompatible dtype", the missing_go_to_left field), and expected.json
 #      with its predictions of X[::10]. Both servers serve this one file.
-#   5. bench/out/kserve-env.json: where all this is and the versions, read by bench/kserve-vs-servekit.mjs.
+#   5. bench/out/kserve-env.json: where all this is and the versions, read by bench/kserve-vs-servekit.mjs. With
+#      --fastapi/--starlette/--uvicorn, those three go to DIR/opt/kserve-bench/lock-site, first on kserve-env.json's
+#      PYTHONPATH, and bench/out/kserve-env-debian.json runs the same KServe on Debian's three instead
+#      (`node bench/kserve-vs-servekit.mjs --env bench/out/kserve-env-debian.json`).
 set -euo pipefail
 
 usage() { sed -n '2,12p' "$0" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 KSERVE=$1; shift
-ROOT=/; REV=v0.12.1; CLOUDEVENTS=; TIMING_ASGI=
+ROOT=/; REV=v0.12.1; CLOUDEVENTS=; TIMING_ASGI=; FASTAPI=; STARLETTE=; UVICORN=
 while [ $# -gt 0 ]; do
   case $1 in
     --root) ROOT=$2; shift 2 ;;
     --rev) REV=$2; shift 2 ;;
     --cloudevents) CLOUDEVENTS=$2; shift 2 ;;
     --timing-asgi) TIMING_ASGI=$2; shift 2 ;;
+    --fastapi) FASTAPI=$2; shift 2 ;;
+    --starlette) STARLETTE=$2; shift 2 ;;
+    --uvicorn) UVICORN=$2; shift 2 ;;
     *) usage ;;
   esac
 done
@@ -50,7 +60,7 @@ done
 HERE=$(cd "$(dirname "$0")/../.." && pwd)
 ROOT=$(cd "$ROOT" && pwd)
 BASE=/opt/kserve-bench # inside ROOT
-SITE=$ROOT$BASE/site STUBS=$ROOT$BASE/stubs MODEL=$ROOT$BASE/model/iris
+SITE=$ROOT$BASE/site STUBS=$ROOT$BASE/stubs MODEL=$ROOT$BASE/model/iris LOCK_SITE=$ROOT$BASE/lock-site
 
 in_root() { if [ "$ROOT" = / ]; then "$@"; else chroot "$ROOT" "$@"; fi; }
 
@@ -81,11 +91,25 @@ export_tree "$KSERVE" "$REV" python/sklearnserver/sklearnserver "$SITE"
 export_tree "$CLOUDEVENTS" 1.10.1 cloudevents "$SITE"
 export_tree "$TIMING_ASGI" v0.3.1 timing_asgi "$SITE"
 kserve_version=$(show_file "$KSERVE" "$REV" python/kserve/pyproject.toml | sed -n 's/^version = "\(.*\)"/\1/p')
-for nv in "kserve:$kserve_version" "sklearnserver:$kserve_version" cloudevents:1.10.1 timing-asgi:0.3.1; do
-  name=${nv%%:*} version=${nv#*:}
-  mkdir -p "$SITE/${name//-/_}-$version.dist-info"
-  printf 'Metadata-Version: 2.1\nName: %s\nVersion: %s\n' "$name" "$version" >"$SITE/${name//-/_}-$version.dist-info/METADATA"
-done
+# dist_info DIR NAME:VERSION…: the METADATA pip would have written, so importlib.metadata finds each package.
+dist_info() {
+  local dir=$1 nv name version; shift
+  for nv in "$@"; do
+    name=${nv%%:*} version=${nv#*:}
+    mkdir -p "$dir/${name//-/_}-$version.dist-info"
+    printf 'Metadata-Version: 2.1\nName: %s\nVersion: %s\n' "$name" "$version" >"$dir/${name//-/_}-$version.dist-info/METADATA"
+  done
+}
+dist_info "$SITE" "kserve:$kserve_version" "sklearnserver:$kserve_version" cloudevents:1.10.1 timing-asgi:0.3.1
+if [ -n "$FASTAPI$STARLETTE$UVICORN" ]; then
+  [ -n "$FASTAPI" ] && [ -n "$STARLETTE" ] && [ -n "$UVICORN" ] || { echo "give all of --fastapi --starlette --uvicorn" >&2; exit 2; }
+  echo "== 2b. fastapi 0.109.2, starlette 0.36.3, uvicorn 0.21.1 (KServe 0.12.1's poetry.lock) into $LOCK_SITE"
+  mkdir -p "$LOCK_SITE"
+  export_tree "$FASTAPI" 0.109.2 fastapi "$LOCK_SITE"
+  export_tree "$STARLETTE" 0.36.3 starlette "$LOCK_SITE"
+  export_tree "$UVICORN" 0.21.1 uvicorn "$LOCK_SITE"
+  dist_info "$LOCK_SITE" fastapi:0.109.2 starlette:0.36.3 uvicorn:0.21.1
+fi
 
 echo "== 3. stand-ins for ray.serve and google.cloud.storage in $STUBS"
 cat >"$STUBS/ray/__init__.py" <<'PY'
@@ -121,12 +145,14 @@ with open(f"{sys.argv[1]}/expected.json", "w") as f:
                "sklearn": sklearn.__version__, "inputs": X[::10].tolist(), "predict": model.predict(X[::10]).tolist()}, f)
 PY
 
-echo "== 5. versions"
-VERSIONS=$(in_root env PYTHONPATH="$BASE/site:$BASE/stubs" python3 -W ignore - <<'PY'
+echo "== 5. versions, bench/out/kserve-env*.json"
+# versions PYTHONPATH: the versions that python3 finds on PYTHONPATH in ROOT, as JSON.
+versions() {
+  in_root env PYTHONPATH="$1" python3 -W ignore - <<'PY'
 import json, platform
 from importlib.metadata import version
-names = ["kserve", "fastapi", "starlette", "uvicorn", "uvloop", "httptools", "pydantic", "orjson", "numpy", "pandas",
-         "scikit-learn", "joblib", "grpcio", "cloudevents", "timing-asgi", "prometheus-client"]
+names = ["kserve", "fastapi", "starlette", "uvicorn", "uvloop", "httptools", "pydantic", "pydantic-core", "orjson",
+         "numpy", "pandas", "scikit-learn", "joblib", "grpcio", "cloudevents", "timing-asgi", "prometheus-client"]
 out = {"python": platform.python_version()}
 for n in names:
     try:
@@ -135,20 +161,32 @@ for n in names:
         out[n] = f"? ({type(e).__name__})"
 print(json.dumps(out))
 PY
-)
-mkdir -p "$HERE/bench/out"
-cat >"$HERE/bench/out/kserve-env.json" <<JSON
+}
+# write_env FILE PYTHONPATH: what bench/kserve-vs-servekit.mjs needs to start this KServe.
+write_env() {
+  cat >"$1" <<JSON
 {
   "root": "$ROOT",
-  "pythonPath": "$BASE/site:$BASE/stubs",
+  "pythonPath": "$2",
   "modelDir": "$BASE/model/iris",
   "kserveRev": "$REV",
   "kserveCommit": "$(commit_of "$KSERVE" "$REV")",
   "cloudeventsCommit": "$(commit_of "$CLOUDEVENTS" 1.10.1)",
   "timingAsgiCommit": "$(commit_of "$TIMING_ASGI" v0.3.1)",
-  "versions": $VERSIONS
+  "versions": $(versions "$2")
 }
 JSON
-cat "$HERE/bench/out/kserve-env.json"
+  cat "$1"
+}
+mkdir -p "$HERE/bench/out"
+rm -f "$HERE/bench/out/kserve-env-debian.json"
+if [ -n "$FASTAPI" ]; then
+  write_env "$HERE/bench/out/kserve-env.json" "$BASE/lock-site:$BASE/site:$BASE/stubs"
+  write_env "$HERE/bench/out/kserve-env-debian.json" "$BASE/site:$BASE/stubs"
+else
+  write_env "$HERE/bench/out/kserve-env.json" "$BASE/site:$BASE/stubs"
+fi
 echo "== check: python3 -m sklearnserver imports"
 in_root env PYTHONPATH="$BASE/site:$BASE/stubs" python3 -W ignore -c 'import sklearnserver, kserve; print("ok")'
+[ -z "$FASTAPI" ] || in_root env PYTHONPATH="$BASE/lock-site:$BASE/site:$BASE/stubs" python3 -W ignore -c \
+  'import sklearnserver, kserve, fastapi, uvicorn; print("ok, fastapi", fastapi.__version__, "uvicorn", uvicorn.__version__)'
