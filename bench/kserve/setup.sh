@@ -173,6 +173,7 @@ write_env() {
   "kserveCommit": "$(commit_of "$KSERVE" "$REV")",
   "cloudeventsCommit": "$(commit_of "$CLOUDEVENTS" 1.10.1)",
   "timingAsgiCommit": "$(commit_of "$TIMING_ASGI" v0.3.1)",
+  "lockWebStackCommits": "$([ -z "$FASTAPI" ] || echo "fastapi $(commit_of "$FASTAPI" 0.109.2), starlette $(commit_of "$STARLETTE" 0.36.3), uvicorn $(commit_of "$UVICORN" 0.21.1)")",
   "versions": $(versions "$2")
 }
 JSON
