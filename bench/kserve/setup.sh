@@ -162,7 +162,8 @@ for n in names:
 print(json.dumps(out))
 PY
 }
-# write_env FILE PYTHONPATH: what bench/kserve-vs-servekit.mjs needs to start this KServe.
+# write_env FILE PYTHONPATH: what bench/kserve-vs-servekit.mjs needs to start this KServe (the lock stack's commits
+# when PYTHONPATH starts with lock-site).
 write_env() {
   cat >"$1" <<JSON
 {
@@ -173,7 +174,7 @@ write_env() {
   "kserveCommit": "$(commit_of "$KSERVE" "$REV")",
   "cloudeventsCommit": "$(commit_of "$CLOUDEVENTS" 1.10.1)",
   "timingAsgiCommit": "$(commit_of "$TIMING_ASGI" v0.3.1)",
-  "lockWebStackCommits": "$([ -z "$FASTAPI" ] || echo "fastapi $(commit_of "$FASTAPI" 0.109.2), starlette $(commit_of "$STARLETTE" 0.36.3), uvicorn $(commit_of "$UVICORN" 0.21.1)")",
+  "lockWebStackCommits": "$([ "$2" = "${2#"$BASE/lock-site"}" ] || echo "fastapi $(commit_of "$FASTAPI" 0.109.2), starlette $(commit_of "$STARLETTE" 0.36.3), uvicorn $(commit_of "$UVICORN" 0.21.1)")",
   "versions": $(versions "$2")
 }
 JSON
