@@ -63,6 +63,11 @@ const row = expected.inputs[7];
 const body = JSON.stringify({ inputs: [{ name: 'input-0', shape: [1, 4], datatype: 'FP64', data: row }] });
 const post = wrkPost(body);
 const logDir = mkdtempSync(join(tmpdir(), 'servekit-vs-kserve-'));
+const live = new Set(); // servers to kill if this script ends early (an exception, Ctrl-C)
+process.on('exit', () => {
+  for (const proc of live) proc.kill('SIGKILL');
+});
+process.on('SIGINT', () => process.exit(130));
 
 /** A free loopback TCP port (closed again before the server takes it). */
 function freePort() {
@@ -120,6 +125,8 @@ async function start(name) {
   const log = openSync(logFile, 'w');
   const proc = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', log, log] });
   closeSync(log);
+  live.add(proc);
+  proc.once('exit', () => live.delete(proc));
   for (;;) {
     if (proc.exitCode !== null)
       throw new Error(`${name} exited (${proc.exitCode}) before ready:\n${readFileSync(logFile, 'utf8').slice(-4000)}`);
@@ -285,4 +292,4 @@ writeFileSync(
   file,
   `${JSON.stringify({ env, opts, body, results, ratios, p99Ratios, cold, rss, at: new Date().toISOString() }, null, 1)}\n`,
 );
-out(`\nall numbers: ${file}`);
+out(`\nall numbers: ${file}; server logs: ${logDir}`);
