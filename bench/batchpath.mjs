@@ -8,8 +8,10 @@
 // script of the --before checkout, e.g. a copy of the previous commit), copy-on / copy-off (the --copy checkout, e.g. a
 // built copy of this commit outside the worktree, to tell code from checkout location); suffixes combine
 // (before-on-intra1, off-intra1).
+// Load: wrk (native, 2 threads, keep-alive) when it is on PATH, else bench/lib/loadgen.mjs (`--loadgen node` forces it;
+// the Node load generator costs ~100 µs CPU per request on the same 2 cores, wrk ~15–25).
 // Per variant: req/s, mean batch, server CPU and load-generator CPU per request (µs), the 1-minute load average.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,6 +19,7 @@ import * as ort from 'onnxruntime-node';
 import { generateBigMlp } from './lib/gen-models.mjs';
 import { cpuSeconds } from './lib/proc-stats.mjs';
 import { batchStats, ROOT, runLoadgen, startServer, stopServer } from './lib/servers.mjs';
+import { childrenCpuSeconds, hasWrk, wrkPost } from './lib/wrk.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -28,6 +31,7 @@ const { values: opts } = parseArgs({
     copy: { type: 'string' },
     variants: { type: 'string', default: 'before-on,on,on-intra1,off' },
     flags: { type: 'string', default: '--max_batch_size 32 --max_latency_ms 2 --max_inflight_batches 1' },
+    loadgen: { type: 'string' },
   },
 });
 const durationMs = Number(opts.duration) * 1000;
@@ -44,12 +48,31 @@ const head = Buffer.from(
     inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 256], parameters: { binary_data_size: raw.byteLength } }],
   }),
 );
-const body = {
-  kind: 'http',
-  path: '/v2/models/m/infer',
-  body: Buffer.concat([head, raw]).toString('base64'),
-  headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(head.byteLength) },
+const headers = {
+  'content-type': 'application/octet-stream',
+  'inference-header-content-length': String(head.byteLength),
 };
+const body = { kind: 'http', path: '/v2/models/m/infer', body: Buffer.concat([head, raw]).toString('base64'), headers };
+const wrk = opts.loadgen !== 'node' && hasWrk() ? wrkPost(Buffer.concat([head, raw]), headers) : undefined;
+process.stdout.write(`load generator: ${wrk ? 'wrk -t2' : 'bench/lib/loadgen.mjs'}, c=${concurrency}\n`);
+
+/** `warmupMs` of load not measured (wrk only: the Node load generator warms up within its run). */
+function warmUp(port) {
+  if (wrk && warmupMs > 0)
+    wrk.run(`http://127.0.0.1:${port}${body.path}`, Math.max(1, Math.round(warmupMs / 1000)), concurrency);
+}
+
+/** `durationMs` of load (after its own warm-up with the Node load generator): { rps, p50, p99, errors, clientUsPerReq }. */
+async function drive(port) {
+  if (wrk) return wrk.run(`http://127.0.0.1:${port}${body.path}`, durationMs / 1000, concurrency);
+  const client0 = childrenCpuSeconds();
+  const r = await runLoadgen({ durationMs, warmupMs, ...body, target: `http://127.0.0.1:${port}`, concurrency });
+  // The load generator's CPU over its whole life (warm-up included) per request it completed in the measured window.
+  const measured = r.rps * (durationMs / 1000);
+  const clientSeconds = childrenCpuSeconds() - client0;
+  const clientUsPerReq = measured > 0 ? (clientSeconds / (measured * ((durationMs + warmupMs) / durationMs))) * 1e6 : 0;
+  return { ...r, clientUsPerReq };
+}
 
 /** How each variant starts its server: script root, flags, env. */
 function variant(name) {
@@ -65,34 +88,18 @@ function variant(name) {
   };
 }
 
-/** CPU seconds of this process's reaped children (the load generator, once it has exited). */
-function childrenCpuSeconds() {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[13]) + Number(fields[14])) / 100;
-}
-
 /** One load run of a variant: req/s, p50/p99, mean batch, server CPU. */
 async function measure(name) {
   const v = variant(name);
   const server = await startServer([v.script, modelPath, 'm', ...v.flags], v.env);
   try {
+    warmUp(server.port);
     const before = await batchStats(server.port);
     const load = loadavg()[0];
     const cpu0 = cpuSeconds(server.proc.pid);
-    const client0 = childrenCpuSeconds();
     const t0 = performance.now();
-    const r = await runLoadgen({
-      durationMs,
-      warmupMs,
-      ...body,
-      target: `http://127.0.0.1:${server.port}`,
-      concurrency,
-    });
+    const r = await drive(server.port);
     const cpu = (cpuSeconds(server.proc.pid) - cpu0) / ((performance.now() - t0) / 1000);
-    // The load generator's CPU over its whole life (warm-up included) per request it completed in the measured window.
-    const clientSeconds = childrenCpuSeconds() - client0;
-    const measured = r.rps * (durationMs / 1000);
     const after = await batchStats(server.port);
     const batches = after.count - before.count;
     return {
@@ -102,7 +109,7 @@ async function measure(name) {
       meanBatch: batches > 0 ? (after.sum - before.sum) / batches : 1,
       cpu,
       serverUsPerReq: (cpu / r.rps) * 1e6,
-      clientUsPerReq: measured > 0 ? (clientSeconds / (measured * ((durationMs + warmupMs) / durationMs))) * 1e6 : 0,
+      clientUsPerReq: r.clientUsPerReq,
       load,
       errors: r.errors,
     };

@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuSeconds } from './lib/proc-stats.mjs';
 import { ROOT, serveArgv, startServer, stopServer } from './lib/servers.mjs';
+import { childrenCpuSeconds, wrkPost } from './lib/wrk.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -68,39 +69,11 @@ prefix.writeUInt32BE(message.byteLength, 1);
 const grpcBodyFile = join(work, 'model-infer.grpc');
 writeFileSync(grpcBodyFile, Buffer.concat([prefix, message]));
 
-const jsonBodyFile = join(work, 'body.json');
-writeFileSync(jsonBodyFile, jsonBody);
-const wrkScript = join(work, 'post.lua');
-writeFileSync(
-  wrkScript,
-  `local f = io.open(${JSON.stringify(jsonBodyFile)}, "rb")\nwrk.method = "POST"\nwrk.body = f:read("*a")\nf:close()\nwrk.headers["Content-Type"] = "application/json"\n`,
-);
-
-/** CPU seconds (user + system) of this process's reaped children: the load generators run so far. */
-function childrenCpuSeconds() {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[13]) + Number(fields[14])) / 100;
-}
-
-/** wrk's "50%   1.23ms" style latency in ms. */
-function wrkMs(out, pct) {
-  const m = new RegExp(`^\\s*${pct}%\\s+([\\d.]+)(us|ms|s)\\s*$`, 'm').exec(out);
-  if (!m) return Number.NaN;
-  return Number(m[1]) * { us: 1e-3, ms: 1, s: 1e3 }[m[2]];
-}
+const restPost = wrkPost(jsonBody);
 
 /** V2 REST JSON with wrk: { rps, p50, p99, errors, answered }. */
 function restLoad(port, seconds) {
-  const url = `http://127.0.0.1:${port}/v2/models/${MODEL}/infer`;
-  const args = ['-t2', `-c${c}`, `-d${seconds}s`, '--timeout', '10s', '--latency', '-s', wrkScript, url];
-  const out = execFileSync('wrk', args, { encoding: 'utf8' });
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN);
-  const answered = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
-  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
-  const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const errors = non2xx + (sockErr ? sockErr.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
-  return { rps, p50: wrkMs(out, 50), p99: wrkMs(out, 99), errors, answered };
+  return restPost.run(`http://127.0.0.1:${port}/v2/models/${MODEL}/infer`, seconds, c);
 }
 
 /** Success and failure counts of the model in the server's Triton statistics. */

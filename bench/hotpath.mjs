@@ -9,13 +9,11 @@
 //        [--baseline-root DIR] (A/B: the same rows for the built checkout in DIR, e.g. the commit before a change) (A/B: a second servekit alternated in)
 //        [--serve-env K=V,…] [--compare-env K=V,…] (environment of servekit / of servekit-B, e.g. MALLOC_ARENA_MAX=2)
 // Servers start through packages/cli/bin/servekit.js, the bin users run (the CLI's bundle when it is built).
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuSeconds, rssMiB } from './lib/proc-stats.mjs';
 import { ROOT, runLoadgen, serveArgv, startServer, stopServer } from './lib/servers.mjs';
+import { hasWrk, wrkPost } from './lib/wrk.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -64,13 +62,12 @@ if (opts['baseline-root'] !== undefined) {
   variants.unshift({ label: 'baseline', args: splitArgs(opts['serve-args']), env: splitEnv(opts['serve-env']), bin });
 }
 
-const hasWrk = opts.loadgen !== 'node' && spawnSync('wrk', ['--version']).error === undefined;
-const work = mkdtempSync(join(tmpdir(), 'servekit-hotpath-'));
-const loadgenName = hasWrk ? 'wrk -t2' : 'bench/lib/loadgen.mjs';
+const useWrk = opts.loadgen !== 'node' && hasWrk();
+const loadgenName = useWrk ? 'wrk -t2' : 'bench/lib/loadgen.mjs';
 
 /** Drive `url` with POST `body` at `concurrency` for `seconds`: { rps, errors }. */
 async function load(url, body, concurrency, seconds) {
-  if (!hasWrk) {
+  if (!useWrk) {
     const u = new URL(url);
     const r = await runLoadgen({
       kind: 'http',
@@ -83,21 +80,8 @@ async function load(url, body, concurrency, seconds) {
     });
     return { rps: r.rps, errors: r.errors };
   }
-  const bodyFile = join(work, 'body.json');
-  writeFileSync(bodyFile, body);
-  const script = join(work, 'post.lua');
-  writeFileSync(
-    script,
-    `local f = io.open(${JSON.stringify(bodyFile)}, "rb")\nwrk.method = "POST"\nwrk.body = f:read("*a")\nf:close()\nwrk.headers["Content-Type"] = "application/json"\n`,
-  );
-  const out = execFileSync('wrk', ['-t2', `-c${concurrency}`, `-d${seconds}s`, '--timeout', '10s', '-s', script, url], {
-    encoding: 'utf8',
-  });
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? Number.NaN);
-  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
-  const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const errors = non2xx + (sockErr ? sockErr.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
-  return { rps, errors };
+  const r = wrkPost(body).run(url, seconds, concurrency);
+  return { rps: r.rps, errors: r.errors };
 }
 
 /** `servekit serve` of one fixture model, from this checkout or from `bin` (a baseline's CLI). */

@@ -4,13 +4,11 @@
 // the median over rounds of new ÷ baseline within the same round (two runs a few seconds apart see the same load from
 // other work on the machine, which moves absolute numbers by 2× here), with each side's min and median.
 // Usage: node bench/rest-paired.mjs --baseline-root DIR [--rounds 16] [--duration 1] [--protocol v2|v1]
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuSeconds } from './lib/proc-stats.mjs';
 import { ROOT, serveArgv, startServer, stopServer } from './lib/servers.mjs';
+import { wrkPost } from './lib/wrk.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -32,21 +30,13 @@ const REQUESTS = {
 const request = REQUESTS[opts.protocol];
 if (!request) throw new Error(`--protocol must be v2 or v1, got ${opts.protocol}`);
 const [path, body] = request;
-const work = mkdtempSync(join(tmpdir(), 'servekit-rest-paired-'));
-const script = join(work, 'post.lua');
-writeFileSync(join(work, 'body.json'), body);
-writeFileSync(
-  script,
-  `local f = io.open(${JSON.stringify(join(work, 'body.json'))}, "rb")\nwrk.method = "POST"\nwrk.body = f:read("*a")\nf:close()\nwrk.headers["Content-Type"] = "application/json"\n`,
-);
+const post = wrkPost(body);
 
 /** Answered requests of `seconds` of wrk on `port` (throws on any non-2xx answer). */
 function wrk(port, seconds) {
-  const out = execFileSync('wrk', ['-t2', '-c64', `-d${seconds}s`, '-s', script, `http://127.0.0.1:${port}${path}`], {
-    encoding: 'utf8',
-  });
-  if (/Non-2xx/.test(out)) throw new Error(`non-2xx answers:\n${out}`);
-  return Number(/(\d+) requests in/.exec(out)?.[1] ?? Number.NaN);
+  const r = post.run(`http://127.0.0.1:${port}${path}`, seconds, 64);
+  if (r.errors > 0) throw new Error(`${r.errors} failed requests`);
+  return r.answered;
 }
 
 const serve = (bin) => {
