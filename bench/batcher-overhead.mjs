@@ -1,6 +1,6 @@
 // The batching path's own per-request CPU on the event loop, without HTTP and without the model: 64 closed-loop
-// callers submit 1×256 FP32 requests to a Batcher (metrics on, REST-like lazy per-request signal as the REST plugin
-// makes it) whose model answers a [rows, 10] output on the next turn of the loop, like a worker-thread reply. Batchers
+// callers submit 1×256 FP32 requests to a Batcher (metrics on, each request with the context the checkout's REST
+// plugin makes: its `restContext` over a stand-in response) whose model answers a [rows, 10] output on the next turn of the loop, like a worker-thread reply. Batchers
 // of several checkouts run alternately (every other round in reverse order) in this one process; CPU time (not wall
 // time) per request.
 //   node bench/batcher-overhead.mjs [--rounds 7] [--requests 60000] [--before <checkout with built dist>]
@@ -23,26 +23,18 @@ const rounds = Number(opts.rounds);
 const requests = Number(opts.requests);
 const concurrency = Number(opts.concurrency);
 
-/** The Batcher, batch metrics and context maker of a checkout's built core package. */
+/** The Batcher, batch metrics and REST context maker of a checkout's built core package. */
 async function load(root) {
   const dist = join(root, 'packages/core/dist');
   const { Batcher, batchMetrics } = await import(pathToFileURL(join(dist, 'batching/batcher.js')).href);
-  const { makeContext } = await import(pathToFileURL(join(dist, 'protocols/context.js')).href);
-  return { Batcher, batchMetrics, makeContext };
+  const { restContext } = await import(pathToFileURL(join(dist, 'protocols/rest-helpers.js')).href);
+  return { Batcher, batchMetrics, restContext };
 }
 
-/**
- * A REST-like context: its signal (an AbortController and a 'close' listener on the response) made on first read,
- * aborted only when the response closes unanswered (never here: every caller gets its answer).
- */
-function restLikeContext(makeContext, res) {
-  return makeContext({}, 'v2', () => {
-    const ac = new AbortController();
-    res.once('close', () => {
-      if (!res.answered) ac.abort();
-    });
-    return ac.signal;
-  });
+/** A stand-in for fastify's reply.raw: an emitter with the fields the REST context reads; closes once answered. */
+class FakeResponse extends EventEmitter {
+  destroyed = false;
+  writableFinished = false;
 }
 
 /** The model: a [rows, 10] FP32 output, answered on the next turn of the event loop. */
@@ -70,13 +62,14 @@ async function measure(impl) {
   const caller = async () => {
     while (sent < requests) {
       sent++;
-      const res = new EventEmitter();
+      const res = new FakeResponse();
       const data = new Float32Array(256).fill(0.5);
       const payload = {
         inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 256], data, parameters: { binary_data_size: 1024 } }],
       };
-      await b.submit(payload, restLikeContext(impl.makeContext, res));
-      res.answered = true;
+      await b.submit(payload, impl.restContext({ headers: {} }, { raw: res }, 'v2'));
+      res.writableFinished = true;
+      res.destroyed = true;
       res.emit('close');
     }
   };

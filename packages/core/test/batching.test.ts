@@ -629,3 +629,111 @@ describe('Batcher: back-pressure, failures and cancellation', () => {
     await new Batcher('idle', gate.run, { maxBatchSize: 2, maxLatencyMs: 1 }).close(); // nothing running: at once
   });
 });
+
+/** A context with the allocation-free `clientGone` poll (as REST and gRPC give) whose signal must never be read. */
+function polledCtx(): { ctx: InferContext; leave: () => void; signalReads: () => number } {
+  let gone = false;
+  let reads = 0;
+  const c: InferContext = {
+    headers: {},
+    protocol: 'v2',
+    requestId: 'r',
+    get signal(): AbortSignal {
+      reads++;
+      return new AbortController().signal;
+    },
+    clientGone: () => gone,
+  };
+  return {
+    ctx: c,
+    leave: () => {
+      gone = true;
+    },
+    signalReads: () => reads,
+  };
+}
+
+describe('Batcher: contexts polled with clientGone', () => {
+  it('never reads their signal, and drops a member whose client went away when its batch forms', async () => {
+    const gate = new Gate();
+    const registry = new Registry();
+    const b = make(gate, { maxBatchSize: 8, maxLatencyMs: 0 }, registry);
+    const { running } = await occupy(b, gate);
+    const [p1, p2, p3] = [polledCtx(), polledCtx(), polledCtx()];
+    const first = b.submit(xRequest(1, 1, 1), p1.ctx);
+    const gone = b.submit(xRequest(2, 1, 2), p2.ctx);
+    const last = b.submit(xRequest(1, 1, 3), p3.ctx);
+    p2.leave();
+    gate.release();
+    await running;
+    await expect(gone).rejects.toBeInstanceOf(RequestCancelled);
+    await until(() => gate.pending === 1, 'batch without the cancelled member');
+    // The gone request never reached the model: the batch holds only the two live rows, in order.
+    expect(plain((gate.batches[1] as InferRequest).inputs[0]!.data)).toEqual([100, 300]);
+    expect(b.queuedRows).toBe(0);
+    gate.release();
+    expect(plain(((await first) as InferResponse).outputs[0]!.data)).toEqual([201]);
+    expect(plain(((await last) as InferResponse).outputs[0]!.data)).toEqual([601]);
+    expect(await registry.getSingleMetricAsString('servekit_batch_rejected_total')).toMatch(/reason="cancelled"\} 1/);
+    for (const p of [p1, p2, p3]) expect(p.signalReads()).toBe(0);
+    // Already gone at submission: never queued.
+    const p4 = polledCtx();
+    p4.leave();
+    await expect(b.submit(xRequest(1, 1, 4), p4.ctx)).rejects.toBeInstanceOf(RequestCancelled);
+    expect(gate.batches).toHaveLength(2);
+  });
+
+  it('drops a batch whose members all went away without running the model', async () => {
+    const gate = new Gate();
+    const b = make(gate, { maxBatchSize: 8, maxLatencyMs: 0 });
+    const { running } = await occupy(b, gate);
+    const members = [polledCtx(), polledCtx()];
+    const submitted = members.map((p, i) => b.submit(xRequest(1, 1, i), p.ctx));
+    for (const p of members) p.leave();
+    gate.release();
+    await running;
+    for (const s of submitted) await expect(s).rejects.toBeInstanceOf(RequestCancelled);
+    expect(gate.batches).toHaveLength(1);
+    expect(b.queuedRows).toBe(0);
+  });
+
+  it('gives the room of gone requests back when the queue is full', async () => {
+    const gate = new Gate();
+    const registry = new Registry();
+    const b = make(gate, { maxBatchSize: 4, maxQueueSize: 2, maxLatencyMs: 0 }, registry);
+    const { running } = await occupy(b, gate);
+    const p = polledCtx();
+    const gone = b.submit(xRequest(2, 1, 1), p.ctx);
+    await expect(b.submit(xRequest(1, 1, 2), ctx())).rejects.toBeInstanceOf(Overloaded);
+    p.leave();
+    const admitted = b.submit(xRequest(1, 1, 3), ctx());
+    await expect(gone).rejects.toBeInstanceOf(RequestCancelled);
+    expect(b.queuedRows).toBe(1);
+    gate.release();
+    await running;
+    await until(() => gate.pending === 1, 'the admitted request');
+    gate.release();
+    expect(plain(((await admitted) as InferResponse).outputs[0]!.data)).toEqual([601]);
+    const rejected = await registry.getSingleMetricAsString('servekit_batch_rejected_total');
+    expect(rejected).toMatch(/reason="queue_full"\} 1/);
+    expect(rejected).toMatch(/reason="cancelled"\} 1/);
+  });
+
+  it('drops gone requests at the timeout sweep as cancelled, not timed out', async () => {
+    const gate = new Gate();
+    const registry = new Registry();
+    const b = make(gate, { maxBatchSize: 4, maxLatencyMs: 0, timeoutMs: 10 }, registry);
+    const { running } = await occupy(b, gate);
+    const p = polledCtx();
+    const gone = b.submit(xRequest(1, 1, 1), p.ctx);
+    p.leave();
+    await expect(gone).rejects.toBeInstanceOf(RequestCancelled);
+    expect(b.queuedRows).toBe(0);
+    const rejected = await registry.getSingleMetricAsString('servekit_batch_rejected_total');
+    expect(rejected).toMatch(/reason="cancelled"\} 1/);
+    expect(rejected).not.toMatch(/reason="timeout"/);
+    gate.release();
+    await running;
+    expect(gate.batches).toHaveLength(1);
+  });
+});

@@ -54,6 +54,17 @@ describe('grpcCallContext', () => {
     expect(ctx.signal.aborted).toBe(true);
   });
 
+  it('answers clientGone from the call state, without a listener, and not after the call was answered', () => {
+    const call = new FakeCall();
+    const { ctx, settle } = contextOf(call);
+    expect(ctx.clientGone?.()).toBe(false);
+    call.cancelled = true;
+    expect(ctx.clientGone?.()).toBe(true);
+    expect(call.listenerCount('cancelled')).toBe(0);
+    settle();
+    expect(ctx.clientGone?.()).toBe(false);
+  });
+
   it('takes headers from the metadata, the request id from x-request-id or the body, the deadline from the call', () => {
     const call = new FakeCall();
     call.metadata.set('x-request-id', 'from-header');

@@ -40,4 +40,15 @@ describe('restContext', () => {
     res.destroyed = true;
     expect(ctx.signal.aborted).toBe(true);
   });
+
+  it('answers clientGone from the response state, without a listener or a signal', () => {
+    const res = new FakeResponse();
+    const ctx = contextOf(res);
+    expect(ctx.clientGone?.()).toBe(false);
+    res.destroyed = true;
+    expect(ctx.clientGone?.()).toBe(true);
+    res.writableFinished = true; // closed after a finished answer: not gone early
+    expect(ctx.clientGone?.()).toBe(false);
+    expect(res.listenerCount('close')).toBe(0);
+  });
 });

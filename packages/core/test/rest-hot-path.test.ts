@@ -1,6 +1,7 @@
 // What the REST hot-path trimming (issue 15) must keep: exact `application/json` on every answer (inference answers
-// are sent as bytes, everything else goes through the fix-up hook), the request id (generated only when read, stable after),
-// numeric lists of any length read whole, and the dataplane's sync and async hooks, errors, metrics and statistics.
+// are sent through an identity serializer, everything else goes through the fix-up hook), the request id (generated
+// only when read, stable after), numeric lists of any length read whole, and the dataplane's sync and async hooks,
+// errors, metrics and statistics.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInput } from '../src/errors.js';
 import { type InferContext, Model, type ModelMetadata } from '../src/model/model.js';

@@ -22,8 +22,10 @@
  * - Failure: a model error (or an output that cannot be split) fails every member with that error.
  * - Back-pressure: a request that would take the queued rows past `maxQueueSize` fails at once with
  *   Overloaded (503 + Retry-After); a request queued longer than `timeoutMs` fails with DeadlineExceeded
- *   (one sweep timer per batcher, never one per request); a request whose signal aborts while queued is
- *   removed with RequestCancelled without touching the others; a member whose client deadline
+ *   (one sweep timer per batcher, never one per request); a request whose client goes away while queued is
+ *   removed with RequestCancelled without touching the others and never runs: at once when its signal aborts, or,
+ *   for a context with the allocation-free `ctx.clientGone` poll (REST, gRPC: no signal nor listener is made per
+ *   request), when its batch is formed, when the queue is full, or at the timeout sweep; a member whose client deadline
  *   (`ctx.deadline`) passed before its batch runs is dropped with RequestTimeoutExpired. Once dispatched, a
  *   batch runs to the end; its signal aborts only when every member's signal has (`BatchSignal`: made and
  *   subscribed to the members only when the model reads it, so a model that never does costs nothing).
@@ -111,7 +113,8 @@ interface Item {
   resolve: (r: Result) => void;
   reject: (e: unknown) => void;
   queue: Queue;
-  onAbort: () => void;
+  /** Subscribed to the context's signal only when the context has no `clientGone` poll. */
+  onAbort?: () => void;
   /** True while the item sits in its queue. */
   queued: boolean;
   /** With tracing on, the request's queue-wait span (ended when its batch starts or it fails). */
@@ -144,6 +147,11 @@ export function validateBatchingOptions(model: string, o: BatchingOptions): void
     if (!Number.isInteger(p) || p < 1 || p > o.maxBatchSize)
       bad(`preferredBatchSizes must be integers between 1 and maxBatchSize ${o.maxBatchSize}, got ${p}`);
   }
+}
+
+/** True once the request's client has gone away: polled when the context can, else its signal. */
+function clientGone(ctx: InferContext): boolean {
+  return ctx.clientGone ? ctx.clientGone() : ctx.signal.aborted;
 }
 
 /** `result` carrying the V2 request's id (a shallow copy when the model left it out). */
@@ -210,11 +218,12 @@ export class Batcher {
    */
   submit(payload: Payload, ctx: InferContext): Promise<Result> {
     if (this.closed) return Promise.reject(new ServerNotReady(`Model ${this.modelName} is shutting down.`));
-    if (ctx.signal.aborted) return Promise.reject(new RequestCancelled());
+    if (clientGone(ctx)) return Promise.reject(new RequestCancelled());
     const shape = batchShape(payload);
     const rows = shape?.rows ?? 1;
-    // A request larger than the whole queue is still admitted when nothing waits, so it can ever run.
-    if (this.queued > 0 && this.queued + rows > this.maxQueueSize) {
+    // A request larger than the whole queue is still admitted when nothing waits, so it can ever run. Requests whose
+    // client has gone (not yet noticed: polled contexts) give their room back first.
+    if (this.overflows(rows) && (this.dropGone() === 0 || this.overflows(rows))) {
       this.metrics?.rejected.inc({ ...this.labels, reason: 'queue_full' });
       return Promise.reject(
         new Overloaded(
@@ -239,11 +248,14 @@ export class Batcher {
         resolve,
         reject,
         queue,
-        onAbort: () => this.cancel(item),
         queued: true,
         span: ctx.span && startQueueSpan(ctx.span, this.modelName, rows),
       };
-      ctx.signal.addEventListener('abort', item.onAbort, { once: true });
+      // A context that can be polled is checked when its batch forms: no signal nor listener per request.
+      if (!ctx.clientGone) {
+        item.onAbort = () => this.cancel(item);
+        ctx.signal.addEventListener('abort', item.onAbort, { once: true });
+      }
       queue.items.push(item);
       queue.rows += rows;
       this.queued += rows;
@@ -256,6 +268,11 @@ export class Batcher {
         this.armSweep();
       }
     });
+  }
+
+  /** True when `rows` more would take the queued rows past maxQueueSize (an empty queue admits anything). */
+  private overflows(rows: number): boolean {
+    return this.queued > 0 && this.queued + rows > this.maxQueueSize;
   }
 
   /** Stop accepting; queued requests fail with ServerNotReady; resolves when running batches have finished. */
@@ -304,6 +321,7 @@ export class Batcher {
   /** Fail every request queued longer than timeoutMs, then re-arm for the next deadline. */
   private sweep(): void {
     this.sweepTimer = undefined;
+    this.dropGone();
     const now = performance.now();
     for (const q of [...this.queues.values()]) {
       while (q.items[0] && now - q.items[0].enqueuedAt >= this.timeoutMs) {
@@ -338,6 +356,27 @@ export class Batcher {
     if (item.queue.items.length === 0) this.dropQueue(item.queue);
   }
 
+  /** Cancel every queued request whose client has gone (polled contexts); returns how many. */
+  private dropGone(): number {
+    let dropped = 0;
+    for (const q of [...this.queues.values()]) {
+      for (const item of q.items.filter((i) => i.ctx.clientGone?.() === true)) {
+        this.cancel(item);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
+  /** Reject an item already taken out of its queue (`leaveQueue` done) whose client has gone. */
+  private cancelTaken(item: Item): void {
+    this.metrics?.rejected.inc({ ...this.labels, reason: 'cancelled' });
+    const err = new RequestCancelled();
+    item.span?.fail(err);
+    item.span?.end();
+    item.reject(err);
+  }
+
   private unqueue(item: Item): void {
     if (!item.queued) return;
     const q = item.queue;
@@ -352,7 +391,7 @@ export class Batcher {
     item.queued = false;
     item.queue.rows -= item.rows;
     this.queued -= item.rows;
-    item.ctx.signal.removeEventListener('abort', item.onAbort);
+    if (item.onAbort) item.ctx.signal.removeEventListener('abort', item.onAbort);
   }
 
   private dropQueue(q: Queue): void {
@@ -382,7 +421,10 @@ export class Batcher {
     }
   }
 
-  /** Whole requests from the head of the queue, up to the batch size (a preferred size when the queue reaches one). */
+  /**
+   * Whole requests from the head of the queue, up to the batch size (a preferred size when the queue reaches one).
+   * Requests whose client has gone (polled contexts) are taken out on the way and cancelled, never run.
+   */
   private take(q: Queue): Item[] {
     let limit = this.maxBatchSize;
     for (let i = this.preferred.length - 1; i >= 0; i--) {
@@ -391,14 +433,29 @@ export class Batcher {
         break;
       }
     }
+    const batch: Item[] = [];
+    let gone: Item[] | undefined;
     let count = 0;
     let rows = 0;
-    while (count < q.items.length && (count === 0 || rows + q.items[count]!.rows <= limit)) {
-      rows += q.items[count]!.rows;
+    while (count < q.items.length) {
+      const item = q.items[count]!;
+      if (item.ctx.clientGone?.() === true) {
+        gone ??= [];
+        gone.push(item);
+      } else if (batch.length === 0 || rows + item.rows <= limit) {
+        batch.push(item);
+        rows += item.rows;
+      } else break;
       count++;
     }
-    const batch = q.items.splice(0, count);
+    q.items.splice(0, count);
     for (const item of batch) this.leaveQueue(item);
+    if (gone) {
+      for (const item of gone) {
+        this.leaveQueue(item);
+        this.cancelTaken(item);
+      }
+    }
     this.metrics?.queueDepth.set(this.labels, this.queued);
     clearTimeout(q.timer);
     q.timer = undefined;

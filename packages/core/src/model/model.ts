@@ -16,6 +16,12 @@ export interface InferContext {
   requestId: string;
   /** Aborted when the client goes away or the server gives up on the request. */
   signal: AbortSignal;
+  /**
+   * Optional allocation-free poll of the same event: true once the client has gone away (REST: the connection closed
+   * before the answer; gRPC: the call was cancelled). A queue holding many requests (the batcher) polls it instead of
+   * making and subscribing to every request's `signal`. Absent → read `signal`.
+   */
+  clientGone?: () => boolean;
   /** The client's deadline on `performance.now()`'s clock (ms), if it sent one; queues drop the request past it. */
   deadline?: number;
   /** With tracing on: the span of the current stage (a transformer's call to its predictor carries it); else undefined. */

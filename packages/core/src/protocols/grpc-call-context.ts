@@ -36,6 +36,7 @@ export function grpcCallContext(call: grpc.ServerUnaryCall<unknown, unknown>, bo
   };
   const ctx = makeContext(headers, 'grpc-v2', signal, bodyId, grpcCallSpan(call));
   ctx.deadline = earliest(ctx.deadline, deadlineFromGrpc(call.getDeadline()));
+  ctx.clientGone = () => call.cancelled && !settled;
   const settle = (): void => {
     settled = true;
     if (onCancelled) call.removeListener('cancelled', onCancelled);

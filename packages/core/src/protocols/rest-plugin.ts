@@ -5,11 +5,10 @@ import type { PayloadLogger } from '../payload-log/payload-logger.js';
 import { registerPayloadLogHooks } from '../payload-log/rest-hooks.js';
 import { traceRestRequests } from '../tracing/rest-tracing.js';
 import type { Tracer } from '../tracing/span.js';
-import { inflateBody } from './body-encoding.js';
 import { exactJsonType, sendJson } from './json-reply.js';
-import { checkJsonSize, sendError } from './rest-helpers.js';
+import { readBodiesAsBuffers } from './rest-body.js';
+import { sendError } from './rest-helpers.js';
 import { registerV1Routes } from './v1-rest.js';
-import { BINARY_HEADER } from './v2-codec.js';
 import { registerV2Routes } from './v2-rest.js';
 
 /** Options of the servekit REST plugin. */
@@ -33,30 +32,8 @@ export interface RestPluginOptions {
 export async function servekitRestPlugin(app: FastifyInstance, options: RestPluginOptions): Promise<void> {
   const { dataplane, maxBodySize } = options;
   if (options.tracer) traceRestRequests(app, options.tracer);
-  // Bodies arrive as raw buffers: JSON is parsed by the protocol (binary-extension bodies are JSON + bytes).
-  // gzip / deflate bodies are inflated here, never past maxBodySize.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBodySize }, (request, body, done) => {
-    if (request.headers['content-encoding'] === undefined) return done(null, body); // as is: no promise per body
-    inflateBody(body as Buffer, request.headers['content-encoding'], maxBodySize).then(
-      (inflated) => done(null, inflated),
-      (err: Error) => done(err, undefined),
-    );
-  });
-  // A plain JSON body (no binary part, not compressed) declared larger than the JSON limit is refused before it is
-  // read: the 413 costs no buffering.
-  app.addHook('preParsing', (request, _reply, payload, done) => {
-    const { headers } = request;
-    if (headers[BINARY_HEADER] === undefined && headers['content-encoding'] === undefined) {
-      const declared = Number(headers['content-length']);
-      try {
-        if (declared > 0) checkJsonSize(declared, dataplane.limits);
-      } catch (err) {
-        return done(err as Error);
-      }
-    }
-    done(null, payload);
-  });
+  // Bodies arrive as raw buffers (inflated, size-checked before reading): JSON is parsed by the protocol.
+  readBodiesAsBuffers(app, maxBodySize, dataplane);
   app.setErrorHandler((err, _request, reply) => sendError(reply, err, dataplane.logger));
   app.setNotFoundHandler((request, reply) =>
     sendJson(reply.code(404), JSON.stringify({ error: `Route ${request.method} ${clip(request.url)} not found.` })),

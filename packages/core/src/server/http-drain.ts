@@ -14,6 +14,21 @@ interface Connection {
   readAtIdle: number;
 }
 
+/** Where a socket keeps its connection's bookkeeping (no map lookup, no closure per request). */
+const CONNECTION = Symbol('servekit.httpDrainConnection');
+
+type TrackedSocket = Socket & { [CONNECTION]?: Connection };
+
+/** A response closed (answered or cut): one request fewer on its connection. Shared by every response (no closure). */
+function onResponseClose(this: ServerResponse): void {
+  const socket = this.req.socket as TrackedSocket;
+  const conn = socket[CONNECTION];
+  if (!conn) return;
+  conn.active--;
+  conn.idleSince = Date.now();
+  conn.readAtIdle = socket.bytesRead;
+}
+
 /**
  * Tracks an HTTP server's connections so a graceful shutdown drops no request: `drain()` stops accepting new
  * connections without touching open ones, answers every further request with `Connection: close` (the client
@@ -27,21 +42,20 @@ export class HttpDrain {
 
   constructor(private readonly server: Server) {
     // Over TLS, requests arrive on the TLS socket of each connection, not on its TCP socket.
-    server.on(server instanceof TlsServer ? 'secureConnection' : 'connection', (socket: Socket) => {
-      this.connections.set(socket, { active: 0, idleSince: Date.now(), readAtIdle: 0 });
+    server.on(server instanceof TlsServer ? 'secureConnection' : 'connection', (socket: TrackedSocket) => {
+      const conn: Connection = { active: 0, idleSince: Date.now(), readAtIdle: 0 };
+      socket[CONNECTION] = conn;
+      this.connections.set(socket, conn);
       socket.once('close', () => this.connections.delete(socket));
     });
     // Before the framework's listener, so the header is set before any response can start.
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
-      const conn = this.connections.get(req.socket);
+      const conn = (req.socket as TrackedSocket)[CONNECTION];
       if (this.closing) res.setHeader('connection', 'close');
       if (!conn) return;
       conn.active++;
-      res.once('close', () => {
-        conn.active--;
-        conn.idleSince = Date.now();
-        conn.readAtIdle = req.socket.bytesRead;
-      });
+      // One shared listener (a response closes once): no closure, no once-wrapper per request.
+      res.on('close', onResponseClose);
     });
   }
 
