@@ -95,13 +95,27 @@ export class AdaptiveSession implements SessionRunner {
     await this.moving;
   }
 
-  /** Run on `feeds`; on the main thread the run's promise is chained once (no async frame of its own). */
+  /**
+   * Run on `feeds`. On the main thread a direct (synchronous) run is called and timed in place; a public-API run's
+   * promise is chained once (no async frame of its own).
+   */
   run(feeds: Record<string, WireTensor>): Promise<Record<string, WireTensor>> {
     if (this.worker) return this.worker.run(feeds);
     const main = this.main;
     if (!main) return Promise.reject(new Error('the onnxruntime session is released'));
-    this.mainRuns++;
     const confirming = this.confirming;
+    if (main.blocking) {
+      // The direct path: one synchronous call, timed around it; no promise until the answer.
+      let outputs: Record<string, WireTensor>;
+      try {
+        outputs = main.runBlocking(feeds, confirming);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      this.observe(main.lastBlockedMs, confirming);
+      return Promise.resolve(outputs);
+    }
+    this.mainRuns++;
     const done = () => {
       this.mainRuns--;
       this.releaseRetiredMain();

@@ -220,7 +220,7 @@ export class OnnxModel extends Model implements ClassLabelProvider {
     // A single-input model takes the request's single tensor whatever its name (KServe clients send `input-0`).
     const sole = this.inputs.length === 1 && request.inputs.length === 1;
     const inputs = this.inputs.map((meta) => {
-      const t = sole ? { ...request.inputs[0]!, name: meta.name } : request.inputs.find((x) => x.name === meta.name);
+      const t = sole ? soleInput(request.inputs[0]!, meta.name) : request.inputs.find((x) => x.name === meta.name);
       if (!t) {
         throw new InvalidInput(
           `Model ${this.name} needs input "${meta.name}" (${meta.datatype} ${JSON.stringify(meta.shape)}); got ${request.inputs.map((x) => `"${x.name}"`).join(', ')}.`,
@@ -252,7 +252,15 @@ export class OnnxModel extends Model implements ClassLabelProvider {
     const feeds: Record<string, WireTensor> = {};
     for (const t of inputs) feeds[t.name] = toWire(t);
     return session.run(feeds).then(
-      (result) => this.outputs.map((meta) => fromWire(meta.name, result[meta.name]!)),
+      (result) => {
+        const outputs = this.outputs;
+        const answer = new Array<InferTensor>(outputs.length);
+        for (let i = 0; i < outputs.length; i++) {
+          const name = outputs[i]!.name;
+          answer[i] = fromWire(name, result[name]!);
+        }
+        return answer;
+      },
       (err: unknown) => {
         throw new InferenceError(`Model ${this.name}: onnxruntime failed: ${(err as Error).message}`);
       },
@@ -341,20 +349,26 @@ function fitShape(t: InferTensor, meta: TensorMetadata): InferTensor {
   return t;
 }
 
+/** The request's single tensor under the model's single input name (the same object when the names match). */
+function soleInput(t: InferTensor, name: string): InferTensor {
+  return t.name === name ? t : { ...t, name };
+}
+
+/** A request tensor as an onnxruntime feed (`location: 'cpu'`: the direct session passes it as it is). */
 function toWire(t: InferTensor): WireTensor {
   const type = V2_TO_ORT[t.datatype];
   if (!type) throw new InvalidInput(`Input "${t.name}": onnxruntime cannot take ${t.datatype}.`);
   if (t.datatype === 'BYTES') {
     const strings = (t.data as Array<Uint8Array | string>).map((b) => (typeof b === 'string' ? b : utf8.decode(b)));
-    return { type: 'string', dims: t.shape, data: strings };
+    return { location: 'cpu', type: 'string', dims: t.shape, data: strings };
   }
-  return { type, dims: t.shape, data: t.data as Float32Array };
+  return { location: 'cpu', type, dims: t.shape, data: t.data as Float32Array };
 }
 
+/** A run's output as a response tensor; its dims (a fresh array per run) become the shape as they are. */
 function fromWire(name: string, t: WireTensor): InferTensor {
   const datatype: Datatype = v2Datatype(t.type);
-  const data = datatype === 'BYTES' ? (t.data as string[]) : (t.data as InferTensor['data']);
-  return { name, datatype, shape: [...t.dims], data };
+  return { name, datatype, shape: t.dims, data: t.data as InferTensor['data'] };
 }
 
 /** Request parameters of a V2 request, for subclasses. */
