@@ -96,26 +96,17 @@ export class AdaptiveSession implements SessionRunner {
   }
 
   /**
-   * Run on `feeds`. On the main thread a direct (synchronous) run is called and timed in place; a public-API run's
-   * promise is chained once (no async frame of its own).
+   * Run on `feeds`. On the main thread a direct run is deferred to this turn's check phase and timed there
+   * (`MainThreadSession.runDeferred`); a public-API run's promise is chained once (no async frame of its own).
    */
   run(feeds: Record<string, WireTensor>): Promise<Record<string, WireTensor>> {
     if (this.worker) return this.worker.run(feeds);
     const main = this.main;
     if (!main) return Promise.reject(new Error('the onnxruntime session is released'));
     const confirming = this.confirming;
-    if (main.blocking) {
-      // The direct path: one synchronous call, timed around it; no promise until the answer.
-      let outputs: Record<string, WireTensor>;
-      try {
-        outputs = main.runBlocking(feeds, confirming);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-      this.observe(main.lastBlockedMs, confirming);
-      return Promise.resolve(outputs);
-    }
     this.mainRuns++;
+    // The direct path: a synchronous call in this turn's check phase, timed around it.
+    if (main.blocking) return main.runDeferred(feeds, confirming, this.observed);
     const done = () => {
       this.mainRuns--;
       this.releaseRetiredMain();
@@ -142,6 +133,13 @@ export class AdaptiveSession implements SessionRunner {
       },
     );
   }
+
+  /** A direct run's end on the main thread: count its time, then free a retired main session (made once). */
+  private readonly observed = (blockedMs: number, withCpu: boolean): void => {
+    this.mainRuns--;
+    this.observe(blockedMs, withCpu);
+    this.releaseRetiredMain();
+  };
 
   async release(): Promise<void> {
     this.released = true;

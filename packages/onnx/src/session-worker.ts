@@ -122,6 +122,18 @@ export interface SessionRunner {
   release(): Promise<void>;
 }
 
+/** Told after each deferred run, failed or not, how long it blocked the thread (ms) and whether CPU time was read. */
+export type RunObserver = (blockedMs: number, withCpu: boolean) => void;
+
+/** A run waiting for `MainThreadSession`'s next check phase. */
+interface DeferredRun {
+  feeds: Record<string, WireTensor>;
+  withCpu: boolean;
+  observer: RunObserver | undefined;
+  resolve: (outputs: Record<string, WireTensor>) => void;
+  reject: (err: unknown) => void;
+}
+
 /**
  * A session on the calling thread: lowest latency for tiny models, but each run blocks the event loop. It runs on
  * onnxruntime-node's native binding directly (`DirectSession`: one synchronous call per run) where that is usable,
@@ -130,6 +142,8 @@ export interface SessionRunner {
 export class MainThreadSession implements SessionRunner {
   /** How long the last `runBlocking` call blocked this thread (ms). */
   lastBlockedMs = 0;
+  /** Runs asked for in this turn of the event loop, run by one `setImmediate` (`runDeferred`). */
+  private deferred: DeferredRun[] = [];
 
   private constructor(
     private readonly direct: DirectSession | undefined,
@@ -157,21 +171,50 @@ export class MainThreadSession implements SessionRunner {
     return this.direct ? 'direct' : 'public';
   }
 
-  /** True when runs are synchronous calls (`runBlocking`); else runs go through `timedRun`. */
+  /** True when runs are synchronous calls (`runBlocking`, `runDeferred`); else runs go through `timedRun`. */
   get blocking(): boolean {
     return this.direct !== undefined;
   }
 
   run(feeds: Record<string, WireTensor>): Promise<Record<string, WireTensor>> {
-    if (this.direct) {
-      try {
-        return Promise.resolve(outputsToWire(this.direct.run(feeds)));
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    }
+    if (this.direct) return this.runDeferred(feeds);
     return this.timedRun(feeds).then((r) => r.outputs);
   }
+
+  /**
+   * Run on the native binding (only when `blocking`) in this turn's check phase: every run asked for during one turn
+   * of the event loop runs from one `setImmediate`, one after the other, so the poll phase reads every ready request
+   * before any is answered and their responses go out together (answering each request inside its socket's read
+   * callback cost more CPU per request over loopback HTTP: bench/RESULTS.md, issue 15 stop 15). `observer` hears how
+   * long each run blocked the thread (`runBlocking`), before its promise settles.
+   */
+  runDeferred(
+    feeds: Record<string, WireTensor>,
+    withCpu = false,
+    observer?: RunObserver,
+  ): Promise<Record<string, WireTensor>> {
+    return new Promise((resolve, reject) => {
+      if (this.deferred.push({ feeds, withCpu, observer, resolve, reject }) === 1) setImmediate(this.drain);
+    });
+  }
+
+  /** Run every deferred run (made once per session: `runDeferred` schedules it). */
+  private readonly drain = (): void => {
+    const runs = this.deferred;
+    this.deferred = [];
+    for (const r of runs) {
+      let outputs: Record<string, WireTensor>;
+      try {
+        outputs = this.runBlocking(r.feeds, r.withCpu);
+      } catch (err) {
+        r.observer?.(this.lastBlockedMs, r.withCpu);
+        r.reject(err);
+        continue;
+      }
+      r.observer?.(this.lastBlockedMs, r.withCpu);
+      r.resolve(outputs);
+    }
+  };
 
   /**
    * Run synchronously on the native binding (only when `blocking`) and set `lastBlockedMs` to how long the run blocked
