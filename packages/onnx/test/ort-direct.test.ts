@@ -12,7 +12,7 @@ import {
   tensorFromJson,
 } from '@servekit/core';
 import { GraphBuilder, type OnnxElemType, OnnxModel } from '@servekit/onnx';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { AdaptiveSession, DEFAULT_ADAPTIVE_POLICY } from '../src/adaptive-session.js';
 import { DEFAULT_SESSION_OPTIONS } from '../src/onnx-model.js';
 import { DirectSession, ORT_API_ENV, type OrtApi, ortApi } from '../src/ort-direct-session.js';
@@ -214,6 +214,37 @@ describe('errors of the native run', () => {
     expect(expected).toMatch(/Unexpected input data type/);
     expect(await error(direct.run(float64))).toBe(expected);
     expect(await error(direct.run({}))).toBe(await error(pub.run({})));
+  });
+});
+
+describe('main-thread runs on the direct API', () => {
+  it('wait for the check phase, and the runs asked for in one turn of the event loop run there together', async () => {
+    const { session } = await AdaptiveSession.create(identity('FLOAT'), DEFAULT_SESSION_OPTIONS);
+    opened.push(session);
+    const native = vi.spyOn(DirectSession.prototype, 'run');
+    try {
+      const feeds = (v: number): Record<string, WireTensor> => ({
+        x: { type: 'float32', dims: [1, 2], data: new Float32Array([v, -v]) },
+      });
+      const runs = [1, 2, 3].map((v) => session.run(feeds(v)));
+      // Nothing ran in the caller's turn (the poll phase goes on reading requests).
+      expect(native).not.toHaveBeenCalled();
+      let seenByFirstAnswer = 0;
+      const first = runs[0]!.then(() => {
+        seenByFirstAnswer = native.mock.calls.length;
+      });
+      const outs = await Promise.all(runs);
+      await first;
+      // All three ran before the first answer went on.
+      expect(seenByFirstAnswer).toBe(3);
+      expect(outs.map((o) => Array.from(o.y!.data as Float32Array))).toEqual([
+        [1, -1],
+        [2, -2],
+        [3, -3],
+      ]);
+    } finally {
+      native.mockRestore();
+    }
   });
 });
 
