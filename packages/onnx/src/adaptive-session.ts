@@ -95,13 +95,18 @@ export class AdaptiveSession implements SessionRunner {
     await this.moving;
   }
 
-  /** Run on `feeds`; on the main thread the run's promise is chained once (no async frame of its own). */
+  /**
+   * Run on `feeds`. On the main thread a direct run is deferred to this turn's check phase and timed there
+   * (`MainThreadSession.runDeferred`); a public-API run's promise is chained once (no async frame of its own).
+   */
   run(feeds: Record<string, WireTensor>): Promise<Record<string, WireTensor>> {
     if (this.worker) return this.worker.run(feeds);
     const main = this.main;
     if (!main) return Promise.reject(new Error('the onnxruntime session is released'));
-    this.mainRuns++;
     const confirming = this.confirming;
+    this.mainRuns++;
+    // The direct path: a synchronous call in this turn's check phase, timed around it.
+    if (main.blocking) return main.runDeferred(feeds, confirming, this.observed);
     const done = () => {
       this.mainRuns--;
       this.releaseRetiredMain();
@@ -128,6 +133,13 @@ export class AdaptiveSession implements SessionRunner {
       },
     );
   }
+
+  /** A direct run's end on the main thread: count its time, then free a retired main session (made once). */
+  private readonly observed = (blockedMs: number, withCpu: boolean): void => {
+    this.mainRuns--;
+    this.observe(blockedMs, withCpu);
+    this.releaseRetiredMain();
+  };
 
   async release(): Promise<void> {
     this.released = true;

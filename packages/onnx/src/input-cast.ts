@@ -19,13 +19,14 @@ export function castInput(t: InferTensor, meta: TensorMetadata, rowByRow = false
       `Input "${t.name}": expected rank ${meta.shape.length} ${JSON.stringify(meta.shape)}, got shape ${JSON.stringify(t.shape)}.`,
     );
   }
-  meta.shape.forEach((d, i) => {
+  for (let i = 0; i < meta.shape.length; i++) {
+    const d = meta.shape[i]!;
     if (d > 0 && t.shape[i] !== d && !(i === 0 && rowByRow)) {
       throw new InvalidInput(
         `Input "${t.name}": dim ${i} must be ${d} (model shape ${JSON.stringify(meta.shape)}), got shape ${JSON.stringify(t.shape)}.`,
       );
     }
-  });
+  }
   if (t.datatype === meta.datatype) return t;
   const from = t.datatype;
   const to = meta.datatype;

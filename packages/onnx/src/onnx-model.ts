@@ -194,12 +194,18 @@ export class OnnxModel extends Model implements ClassLabelProvider {
     await session?.release();
   }
 
-  override async predict(payload: Payload, _ctx: InferContext): Promise<Result> {
-    if (isInferRequest(payload)) {
-      const res = await this.infer(payload);
-      if (isTruthy(payload.parameters?.predict_proba)) res.outputs = [this.probabilities(res)];
+  override predict(payload: Payload, _ctx: InferContext): Promise<Result> {
+    if (!isInferRequest(payload)) return this.predictV1(payload);
+    // A V2 request hands infer's promise on as it is (no async frame of its own).
+    if (!isTruthy(payload.parameters?.predict_proba)) return this.infer(payload);
+    return this.infer(payload).then((res) => {
+      res.outputs = [this.probabilities(res)];
       return res;
-    }
+    });
+  }
+
+  /** Answer a V1 request: its predictions, or class probabilities when asked (or by option, for a classifier). */
+  private async predictV1(payload: V1Request): Promise<Result> {
     const res = await this.infer(this.v1ToRequest(payload));
     const asked = payload.parameters?.predict_proba;
     // Asked per request: a model without probabilities is a 400. The server-wide option only applies to
@@ -213,14 +219,41 @@ export class OnnxModel extends Model implements ClassLabelProvider {
     return { predictions: Array.isArray(value) ? value : [value] };
   }
 
-  /** Run a V2 request: inputs checked and cast, rows one by one for fixed-batch-1 models. */
-  async infer(request: InferRequest): Promise<InferResponse> {
-    const session = this.session;
-    if (!session) throw new ModelLoadError(this.name, 'not loaded');
+  /**
+   * Run a V2 request: inputs checked and cast, rows one by one for fixed-batch-1 models. Not an async function: a
+   * single run's promise is chained once, with callbacks made once per model (an async frame costs its registers).
+   */
+  infer(request: InferRequest): Promise<InferResponse> {
+    try {
+      const session = this.session;
+      if (!session) throw new ModelLoadError(this.name, 'not loaded');
+      const inputs = this.checkedInputs(request);
+      const rows = inputs[0]?.shape[0] ?? 1;
+      if (this.fixedBatchOne) {
+        if (inputs.some((t) => t.shape[0] !== rows)) {
+          throw new InvalidInput(
+            `Model ${this.name} runs one row at a time: every input needs the same number of rows (got ${inputs.map((t) => `${t.name} ${JSON.stringify(t.shape)}`).join(', ')}).`,
+          );
+        }
+        if (rows > 1) {
+          return this.runRowByRow(session, inputs, rows).then((outputs) => ({ model_name: this.name, outputs }));
+        }
+      }
+      return session.run(feedsOf(inputs)).then(this.response, this.runFailed);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** The request's tensors for the model's inputs, in its input order, checked and cast (`castInput`). */
+  private checkedInputs(request: InferRequest): InferTensor[] {
+    const metas = this.inputs;
     // A single-input model takes the request's single tensor whatever its name (KServe clients send `input-0`).
-    const sole = this.inputs.length === 1 && request.inputs.length === 1;
-    const inputs = this.inputs.map((meta) => {
-      const t = sole ? { ...request.inputs[0]!, name: meta.name } : request.inputs.find((x) => x.name === meta.name);
+    const sole = metas.length === 1 && request.inputs.length === 1;
+    const inputs = new Array<InferTensor>(metas.length);
+    for (let i = 0; i < metas.length; i++) {
+      const meta = metas[i]!;
+      const t = sole ? soleInput(request.inputs[0]!, meta.name) : request.inputs.find((x) => x.name === meta.name);
       if (!t) {
         throw new InvalidInput(
           `Model ${this.name} needs input "${meta.name}" (${meta.datatype} ${JSON.stringify(meta.shape)}); got ${request.inputs.map((x) => `"${x.name}"`).join(', ')}.`,
@@ -228,35 +261,42 @@ export class OnnxModel extends Model implements ClassLabelProvider {
       }
       const cast = castInput(t, meta, this.fixedBatchOne);
       if (cast.datatype === 'BYTES') checkOnnxStrings(cast);
-      return cast;
-    });
-    const extra = sole ? undefined : request.inputs.find((t) => !this.inputs.some((m) => m.name === t.name));
+      inputs[i] = cast;
+    }
+    const extra = sole ? undefined : request.inputs.find((t) => !metas.some((m) => m.name === t.name));
     if (extra) {
       throw new InvalidInput(
-        `Model ${this.name} has no input "${extra.name}" (inputs: ${this.inputs.map((m) => m.name).join(', ')}).`,
+        `Model ${this.name} has no input "${extra.name}" (inputs: ${metas.map((m) => m.name).join(', ')}).`,
       );
     }
-    const rows = inputs[0]?.shape[0] ?? 1;
-    if (this.fixedBatchOne && inputs.some((t) => t.shape[0] !== rows)) {
-      throw new InvalidInput(
-        `Model ${this.name} runs one row at a time: every input needs the same number of rows (got ${inputs.map((t) => `${t.name} ${JSON.stringify(t.shape)}`).join(', ')}).`,
-      );
-    }
-    const outputs =
-      this.fixedBatchOne && rows > 1 ? await this.runRowByRow(session, inputs, rows) : await this.run(session, inputs);
-    return { model_name: this.name, outputs };
+    return inputs;
   }
 
-  /** One session run (no async frame of its own: the session's promise is chained once). Callers await it. */
+  /** A run's outputs as the V2 response (made once per model: `infer` chains it on every run). */
+  private readonly response = (result: Record<string, WireTensor>): InferResponse => ({
+    model_name: this.name,
+    outputs: this.answerOf(result),
+  });
+
+  /** onnxruntime's failure as the InferenceError answered (made once per model). */
+  private readonly runFailed = (err: unknown): never => {
+    throw new InferenceError(`Model ${this.name}: onnxruntime failed: ${(err as Error).message}`);
+  };
+
+  /** One session run. */
   private run(session: SessionRunner, inputs: InferTensor[]): Promise<InferTensor[]> {
-    const feeds: Record<string, WireTensor> = {};
-    for (const t of inputs) feeds[t.name] = toWire(t);
-    return session.run(feeds).then(
-      (result) => this.outputs.map((meta) => fromWire(meta.name, result[meta.name]!)),
-      (err: unknown) => {
-        throw new InferenceError(`Model ${this.name}: onnxruntime failed: ${(err as Error).message}`);
-      },
-    );
+    return session.run(feedsOf(inputs)).then((result) => this.answerOf(result), this.runFailed);
+  }
+
+  /** A run's outputs as response tensors, in the model's output order. */
+  private answerOf(result: Record<string, WireTensor>): InferTensor[] {
+    const outputs = this.outputs;
+    const answer = new Array<InferTensor>(outputs.length);
+    for (let i = 0; i < outputs.length; i++) {
+      const name = outputs[i]!.name;
+      answer[i] = fromWire(name, result[name]!);
+    }
+    return answer;
   }
 
   private async runRowByRow(session: SessionRunner, inputs: InferTensor[], rows: number): Promise<InferTensor[]> {
@@ -341,20 +381,33 @@ function fitShape(t: InferTensor, meta: TensorMetadata): InferTensor {
   return t;
 }
 
+/** The request's single tensor under the model's single input name (the same object when the names match). */
+function soleInput(t: InferTensor, name: string): InferTensor {
+  return t.name === name ? t : { ...t, name };
+}
+
+/** Request tensors as a run's feeds, by input name. */
+function feedsOf(inputs: InferTensor[]): Record<string, WireTensor> {
+  const feeds: Record<string, WireTensor> = {};
+  for (const t of inputs) feeds[t.name] = toWire(t);
+  return feeds;
+}
+
+/** A request tensor as an onnxruntime feed (`location: 'cpu'`: the direct session passes it as it is). */
 function toWire(t: InferTensor): WireTensor {
   const type = V2_TO_ORT[t.datatype];
   if (!type) throw new InvalidInput(`Input "${t.name}": onnxruntime cannot take ${t.datatype}.`);
   if (t.datatype === 'BYTES') {
     const strings = (t.data as Array<Uint8Array | string>).map((b) => (typeof b === 'string' ? b : utf8.decode(b)));
-    return { type: 'string', dims: t.shape, data: strings };
+    return { location: 'cpu', type: 'string', dims: t.shape, data: strings };
   }
-  return { type, dims: t.shape, data: t.data as Float32Array };
+  return { location: 'cpu', type, dims: t.shape, data: t.data as Float32Array };
 }
 
+/** A run's output as a response tensor; its dims (a fresh array per run) become the shape as they are. */
 function fromWire(name: string, t: WireTensor): InferTensor {
   const datatype: Datatype = v2Datatype(t.type);
-  const data = datatype === 'BYTES' ? (t.data as string[]) : (t.data as InferTensor['data']);
-  return { name, datatype, shape: [...t.dims], data };
+  return { name, datatype, shape: t.dims, data: t.data as InferTensor['data'] };
 }
 
 /** Request parameters of a V2 request, for subclasses. */

@@ -1,43 +1,52 @@
 /**
  * The body of `WorkerSession`'s worker thread: one onnxruntime session, created from ModelProto bytes and run on
- * the tensors posted to it. Output buffers go back transferred (no copy).
+ * the tensors posted to it: on onnxruntime-node's native binding directly (`DirectSession`) where it is usable, else on
+ * the public API. Output buffers go back transferred (no copy).
  */
 import { parentPort } from 'node:worker_threads';
-import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { fp16Tensor, type ThreadReply, type ThreadRequest, toWire, type WireTensor } from './session-wire.js';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { DirectSession } from './ort-direct-session.js';
+import { fp16Tensor, outputsToWire, type ThreadReply, type ThreadRequest, type WireTensor } from './session-wire.js';
 
 const port = parentPort;
 if (!port) throw new Error('session-thread.js runs only as a worker thread (WorkerSession starts it)');
 
+let direct: DirectSession | undefined;
 let session: InferenceSession | undefined;
+let TensorClass: typeof Tensor | undefined;
 
-/** The loaded session; a run before the load is an error answered to the caller. */
-function loaded(): InferenceSession {
-  if (!session) throw new Error('the onnxruntime session is not created yet');
-  return session;
+/** Every output of a run on the public API. */
+async function publicRun(feeds: Record<string, WireTensor>): Promise<Record<string, WireTensor>> {
+  if (!session || !TensorClass) throw new Error('the onnxruntime session is not created yet');
+  const inputs: Record<string, Tensor> = {};
+  for (const name in feeds) {
+    const t = feeds[name]!;
+    inputs[name] = fp16Tensor(new TensorClass(t.type as 'float32', t.data as Float32Array, t.dims), t.data);
+  }
+  return outputsToWire(await session.run(inputs));
 }
 
 /** Answer one request, and the buffers to transfer with the answer. */
 async function handle(msg: ThreadRequest): Promise<{ reply: ThreadReply; transfer: ArrayBuffer[] }> {
   if (msg.type === 'load') {
-    session = await InferenceSession.create(msg.bytes, msg.options);
+    direct = DirectSession.create(msg.bytes, msg.options);
+    if (direct) return { reply: { id: msg.id, info: direct.info, api: 'direct' }, transfer: [] };
+    const ortNode = await import('onnxruntime-node');
+    session = await ortNode.InferenceSession.create(msg.bytes, msg.options);
+    TensorClass = ortNode.Tensor;
     const info = { inputMetadata: [...session.inputMetadata], outputMetadata: [...session.outputMetadata] };
-    return { reply: { id: msg.id, info }, transfer: [] };
+    return { reply: { id: msg.id, info, api: 'public' }, transfer: [] };
   }
   if (msg.type === 'run') {
-    const feeds: Record<string, Tensor> = {};
-    for (const [name, t] of Object.entries(msg.feeds)) {
-      feeds[name] = fp16Tensor(new Tensor(t.type as 'float32', t.data as Float32Array, t.dims), t.data);
-    }
-    const out = await loaded().run(feeds);
-    const outputs: Record<string, WireTensor> = {};
+    const outputs = direct ? outputsToWire(direct.run(msg.feeds)) : await publicRun(msg.feeds);
     const transfer: ArrayBuffer[] = [];
-    for (const [name, t] of Object.entries(out)) {
-      outputs[name] = toWire(t);
+    for (const name in outputs) {
+      const t = outputs[name]!;
       if (t.type !== 'string') transfer.push((t.data as Float32Array).buffer as ArrayBuffer);
     }
     return { reply: { id: msg.id, outputs }, transfer };
   }
+  direct?.release();
   await session?.release();
   return { reply: { id: msg.id }, transfer: [] };
 }

@@ -3,6 +3,7 @@
  * data, and the float16 handling both sides of an onnxruntime session share.
  */
 import type * as ort from 'onnxruntime-node';
+import type { OrtApi } from './ort-direct-session.js';
 
 /** A tensor crossing the thread boundary: plain data, the typed array's buffer transferred. */
 export interface WireTensor {
@@ -12,6 +13,8 @@ export interface WireTensor {
   dims: number[];
   /** Elements (strings for `string`). */
   data: ort.Tensor.DataType;
+  /** `cpu` where the producer built the tensor for onnxruntime: the direct session passes it to the native run as is. */
+  location?: 'cpu';
 }
 
 /** Input/output metadata reported by the worker's session. */
@@ -34,6 +37,8 @@ export interface ThreadReply {
   id: number;
   /** The session's metadata (load). */
   info?: SessionInfo;
+  /** The onnxruntime API the session runs on (load). */
+  api?: OrtApi;
   /** Every output (run). */
   outputs?: Record<string, WireTensor>;
   /** The failure's message. */
@@ -59,7 +64,14 @@ function fp16Bits(t: { type: string; data: ort.Tensor.DataType }): ort.Tensor.Da
   return new Uint16Array(view.buffer, view.byteOffset, view.length);
 }
 
-/** A tensor as plain data for the wire, float16 as bit patterns. */
+/** An output tensor as plain data for the wire, float16 as bit patterns; its dims (a fresh array per run) are shared. */
 export function toWire(t: ort.Tensor): WireTensor {
-  return { type: t.type, dims: [...t.dims], data: fp16Bits(t) };
+  return { type: t.type, dims: t.dims as number[], data: fp16Bits(t) };
+}
+
+/** Every output of a run as plain data for the wire (`toWire` of each). */
+export function outputsToWire(out: Record<string, ort.Tensor>): Record<string, WireTensor> {
+  const outputs: Record<string, WireTensor> = {};
+  for (const name in out) outputs[name] = toWire(out[name]!);
+  return outputs;
 }

@@ -1,12 +1,13 @@
 import { Worker } from 'node:worker_threads';
 import { builtWorkerUrl, takeOwnedBuffer } from '@servekit/core/wire';
 import type * as ort from 'onnxruntime-node';
+import { DirectSession, type OrtApi } from './ort-direct-session.js';
 import {
   fp16Tensor,
+  outputsToWire,
   type SessionInfo,
   type ThreadReply,
   type ThreadRequest,
-  toWire,
   type WireTensor,
 } from './session-wire.js';
 
@@ -36,6 +37,8 @@ export class WorkerSession implements SessionRunner {
   private readonly worker: Worker;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
+  /** The onnxruntime API the worker's session runs on. */
+  api: OrtApi = 'public';
 
   private constructor() {
     this.worker = new Worker(sessionThreadUrl());
@@ -60,7 +63,10 @@ export class WorkerSession implements SessionRunner {
     // A copy in a fresh ArrayBuffer: a Buffer's slice() is a view, and a small Buffer (protobufjs's encoding of a
     // converted model) lives in Node's shared pool, which Node >= 22 refuses to transfer.
     const copy = new Uint8Array(bytes);
-    const reply = await session.call<{ info: SessionInfo }>({ type: 'load', bytes: copy, options }, [copy.buffer]);
+    const reply = await session.call<{ info: SessionInfo; api: OrtApi }>({ type: 'load', bytes: copy, options }, [
+      copy.buffer,
+    ]);
+    session.api = reply.api;
     return { session, info: reply.info };
   }
 
@@ -68,9 +74,10 @@ export class WorkerSession implements SessionRunner {
   async run(feeds: Record<string, WireTensor>): Promise<Record<string, WireTensor>> {
     const transfer: ArrayBuffer[] = [];
     const sent: Record<string, WireTensor> = {};
-    for (const [name, t] of Object.entries(feeds)) {
+    for (const name in feeds) {
+      const t = feeds[name]!;
       if (Array.isArray(t.data)) {
-        sent[name] = t;
+        sent[name] = { type: t.type, dims: t.dims, data: t.data, location: 'cpu' };
         continue;
       }
       const view = t.data as Float32Array;
@@ -78,7 +85,7 @@ export class WorkerSession implements SessionRunner {
       // view would clone its whole underlying buffer, and the caller may still read it), then transfer the copy.
       const data = takeOwnedBuffer(view) ? view : view.slice();
       transfer.push(data.buffer as ArrayBuffer);
-      sent[name] = { type: t.type, dims: t.dims, data };
+      sent[name] = { type: t.type, dims: t.dims, data, location: 'cpu' };
     }
     const reply = await this.call<{ outputs: Record<string, WireTensor> }>({ type: 'run', feeds: sent }, transfer);
     return reply.outputs;
@@ -115,11 +122,33 @@ export interface SessionRunner {
   release(): Promise<void>;
 }
 
-/** A session on the calling thread: lowest latency for tiny models, but each run blocks the event loop. */
+/** Told after each deferred run, failed or not, how long it blocked the thread (ms) and whether CPU time was read. */
+export type RunObserver = (blockedMs: number, withCpu: boolean) => void;
+
+/** A run waiting for `MainThreadSession`'s next check phase. */
+interface DeferredRun {
+  feeds: Record<string, WireTensor>;
+  withCpu: boolean;
+  observer: RunObserver | undefined;
+  resolve: (outputs: Record<string, WireTensor>) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * A session on the calling thread: lowest latency for tiny models, but each run blocks the event loop. It runs on
+ * onnxruntime-node's native binding directly (`DirectSession`: one synchronous call per run) where that is usable,
+ * else on the public API.
+ */
 export class MainThreadSession implements SessionRunner {
+  /** How long the last `runBlocking` call blocked this thread (ms). */
+  lastBlockedMs = 0;
+  /** Runs asked for in this turn of the event loop, run by one `setImmediate` (`runDeferred`). */
+  private deferred: DeferredRun[] = [];
+
   private constructor(
-    private readonly session: ort.InferenceSession,
-    private readonly TensorClass: typeof ort.Tensor,
+    private readonly direct: DirectSession | undefined,
+    private readonly session: ort.InferenceSession | undefined,
+    private readonly TensorClass: typeof ort.Tensor | undefined,
   ) {}
 
   /** Create the session from ModelProto bytes. */
@@ -127,50 +156,129 @@ export class MainThreadSession implements SessionRunner {
     bytes: Uint8Array,
     options: ort.InferenceSession.SessionOptions,
   ): Promise<{ session: MainThreadSession; info: SessionInfo }> {
+    const direct = DirectSession.create(bytes, options);
+    if (direct) return { session: new MainThreadSession(direct, undefined, undefined), info: direct.info };
     const { InferenceSession, Tensor } = await import('onnxruntime-node');
     const s = await InferenceSession.create(bytes, options);
     return {
-      session: new MainThreadSession(s, Tensor),
+      session: new MainThreadSession(undefined, s, Tensor),
       info: { inputMetadata: [...s.inputMetadata], outputMetadata: [...s.outputMetadata] },
     };
   }
 
-  async run(feeds: Record<string, WireTensor>): Promise<Record<string, WireTensor>> {
-    return (await this.timedRun(feeds)).outputs;
+  /** The onnxruntime API this session runs on. */
+  get api(): OrtApi {
+    return this.direct ? 'direct' : 'public';
+  }
+
+  /** True when runs are synchronous calls (`runBlocking`, `runDeferred`); else runs go through `timedRun`. */
+  get blocking(): boolean {
+    return this.direct !== undefined;
+  }
+
+  run(feeds: Record<string, WireTensor>): Promise<Record<string, WireTensor>> {
+    if (this.direct) return this.runDeferred(feeds);
+    return this.timedRun(feeds).then((r) => r.outputs);
   }
 
   /**
-   * Run, and measure how long the run blocked this thread. onnxruntime-node runs synchronously in a `setImmediate`
-   * callback it schedules when called, so a callback scheduled just before it marks the start, and the
-   * continuation (run from the microtasks right after that callback) the end. With `withCpu` the measure is the
-   * smaller of the wall time and the process's CPU time over that span (a thread the OS preempted meanwhile, on a busy
-   * machine, has not computed longer); reading the CPU time is a system call, so callers ask for it only to confirm.
+   * Run on the native binding (only when `blocking`) in this turn's check phase: every run asked for during one turn
+   * of the event loop runs from one `setImmediate`, one after the other, so the poll phase reads every ready request
+   * before any is answered and their responses go out together (answering each request inside its socket's read
+   * callback cost more CPU per request over loopback HTTP: bench/RESULTS.md, issue 15 stop 15). `observer` hears how
+   * long each run blocked the thread (`runBlocking`), before its promise settles.
+   */
+  runDeferred(
+    feeds: Record<string, WireTensor>,
+    withCpu = false,
+    observer?: RunObserver,
+  ): Promise<Record<string, WireTensor>> {
+    return new Promise((resolve, reject) => {
+      if (this.deferred.push({ feeds, withCpu, observer, resolve, reject }) === 1) setImmediate(this.drain);
+    });
+  }
+
+  /** Run every deferred run (made once per session: `runDeferred` schedules it). */
+  private readonly drain = (): void => {
+    const runs = this.deferred;
+    this.deferred = [];
+    for (const r of runs) {
+      let outputs: Record<string, WireTensor>;
+      try {
+        outputs = this.runBlocking(r.feeds, r.withCpu);
+      } catch (err) {
+        r.observer?.(this.lastBlockedMs, r.withCpu);
+        r.reject(err);
+        continue;
+      }
+      r.observer?.(this.lastBlockedMs, r.withCpu);
+      r.resolve(outputs);
+    }
+  };
+
+  /**
+   * Run synchronously on the native binding (only when `blocking`) and set `lastBlockedMs` to how long the run blocked
+   * this thread. With `withCpu` the measure is the smaller of the wall time and the process's CPU time over the run (a
+   * thread the OS preempted meanwhile, on a busy machine, has not computed longer); reading the CPU time is a system
+   * call, so callers ask for it only to confirm. Throws onnxruntime's error.
+   */
+  runBlocking(feeds: Record<string, WireTensor>, withCpu = false): Record<string, WireTensor> {
+    const direct = this.direct;
+    if (!direct) throw new Error('this onnxruntime session runs on the public API: use timedRun');
+    const cpu0 = withCpu ? process.cpuUsage() : undefined;
+    const wall0 = performance.now();
+    let out: Record<string, ort.Tensor>;
+    try {
+      out = direct.run(feeds);
+    } finally {
+      let blockedMs = performance.now() - wall0;
+      if (cpu0) {
+        const cpu = process.cpuUsage(cpu0);
+        blockedMs = Math.min(blockedMs, (cpu.user + cpu.system) / 1000);
+      }
+      this.lastBlockedMs = blockedMs;
+    }
+    return outputsToWire(out);
+  }
+
+  /**
+   * Run, and measure how long the run blocked this thread (either API). On the public API, onnxruntime-node runs
+   * synchronously in a `setImmediate` callback it schedules when called, so a callback scheduled just before it marks
+   * the start, and the continuation (run from the microtasks right after that callback) the end. `withCpu` as in
+   * `runBlocking`.
    */
   async timedRun(
     feeds: Record<string, WireTensor>,
     withCpu = false,
   ): Promise<{ outputs: Record<string, WireTensor>; blockedMs: number }> {
+    if (this.direct) {
+      const outputs = this.runBlocking(feeds, withCpu);
+      return { outputs, blockedMs: this.lastBlockedMs };
+    }
+    const session = this.session!;
+    const TensorClass = this.TensorClass!;
     const inputs: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds))
-      inputs[name] = fp16Tensor(new this.TensorClass(t.type as 'float32', t.data as Float32Array, t.dims), t.data);
+    for (const name in feeds) {
+      const t = feeds[name]!;
+      inputs[name] = fp16Tensor(new TensorClass(t.type as 'float32', t.data as Float32Array, t.dims), t.data);
+    }
     let wall0 = 0;
     let cpu0: NodeJS.CpuUsage | undefined;
     setImmediate(() => {
       if (withCpu) cpu0 = process.cpuUsage();
       wall0 = performance.now();
     });
-    const out = await this.session.run(inputs);
+    const out = await session.run(inputs);
     let blockedMs = performance.now() - wall0;
     if (withCpu) {
       const cpu = process.cpuUsage(cpu0);
       blockedMs = Math.min(blockedMs, (cpu.user + cpu.system) / 1000);
     }
-    const outputs: Record<string, WireTensor> = {};
-    for (const [name, t] of Object.entries(out)) outputs[name] = toWire(t);
-    return { outputs, blockedMs };
+    return { outputs: outputsToWire(out), blockedMs };
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    if (this.direct) this.direct.release();
+    else await this.session!.release();
   }
 }
