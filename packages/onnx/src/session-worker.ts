@@ -242,19 +242,16 @@ export class MainThreadSession implements SessionRunner {
   }
 
   /**
-   * Run, and measure how long the run blocked this thread (either API). On the public API, onnxruntime-node runs
-   * synchronously in a `setImmediate` callback it schedules when called, so a callback scheduled just before it marks
-   * the start, and the continuation (run from the microtasks right after that callback) the end. `withCpu` as in
+   * Run on the public API (only when not `blocking`) and measure how long the run blocked this thread: onnxruntime-node
+   * runs synchronously in a `setImmediate` callback it schedules when called, so a callback scheduled just before it
+   * marks the start, and the continuation (run from the microtasks right after that callback) the end. `withCpu` as in
    * `runBlocking`.
    */
   async timedRun(
     feeds: Record<string, WireTensor>,
     withCpu = false,
   ): Promise<{ outputs: Record<string, WireTensor>; blockedMs: number }> {
-    if (this.direct) {
-      const outputs = this.runBlocking(feeds, withCpu);
-      return { outputs, blockedMs: this.lastBlockedMs };
-    }
+    if (this.direct) throw new Error('this onnxruntime session runs on the native binding: use runDeferred');
     const session = this.session!;
     const TensorClass = this.TensorClass!;
     const inputs: Record<string, ort.Tensor> = {};
