@@ -3,11 +3,15 @@
 // every round). Per round it takes each server's CPU time per answered request from /proc; the figure it reports is
 // the median over rounds of new ÷ baseline within the same round (two runs a few seconds apart see the same load from
 // other work on the machine, which moves absolute numbers by 2× here), with each side's min and median.
-// Usage: node bench/rest-paired.mjs --baseline-root DIR [--rounds 16] [--duration 1] [--protocol v2|v1]
+// With --gc both servers run under `--trace-gc --trace-gc-nvp` and each round also sums the GC lines' `allocated=`
+// (JS heap bytes allocated since the previous GC) and `promoted=` (bytes moved to the old generation) per answered
+// request, and counts scavenges per 10k requests; the RSS of each server is printed at the end.
+// Usage: node bench/rest-paired.mjs --baseline-root DIR [--rounds 16] [--duration 1] [--protocol v2|v1] [--gc]
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cpuSeconds } from './lib/proc-stats.mjs';
-import { ROOT, serveArgv, startServer, stopServer } from './lib/servers.mjs';
+import { cpuSeconds, rssMiB } from './lib/proc-stats.mjs';
+import { ROOT, serveArgv } from './lib/servers.mjs';
 import { wrkPost } from './lib/wrk.mjs';
 
 const { values: opts } = parseArgs({
@@ -16,6 +20,7 @@ const { values: opts } = parseArgs({
     rounds: { type: 'string', default: '16' },
     duration: { type: 'string', default: '1' },
     protocol: { type: 'string', default: 'v2' },
+    gc: { type: 'boolean', default: false },
   },
 });
 if (!opts['baseline-root']) throw new Error('--baseline-root DIR (a built checkout to compare with) is required');
@@ -39,35 +44,84 @@ function wrk(port, seconds) {
   return r.answered;
 }
 
-const serve = (bin) => {
+/** `servekit serve` through `bin` (dist/bin.js of a checkout), GC-traced with --gc; its GC lines summed into `gc`. */
+async function serve(label, bin) {
   const argv = serveArgv(['--model_dir', FIX, '--model_name', 'rf_iris', '--log_level', 'info']);
-  if (bin) argv[0] = bin;
-  return startServer(argv);
-};
+  argv[0] = bin;
+  const nodeFlags = opts.gc ? ['--trace-gc', '--trace-gc-nvp'] : [];
+  const proc = spawn(process.execPath, [...nodeFlags, ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const side = { label, proc, port: 0, gc: { allocated: 0, promoted: 0, scavenges: 0 }, rows: [] };
+  let pending = '';
+  await new Promise((resolve, reject) => {
+    proc.once('exit', () => reject(new Error(`server ${bin} exited before listening`)));
+    proc.stdout.on('data', (chunk) => {
+      pending += String(chunk);
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        const allocated = /\ballocated=(\d+)/.exec(line);
+        if (allocated) {
+          side.gc.allocated += Number(allocated[1]);
+          side.gc.promoted += Number(/\bpromoted=(\d+)/.exec(line)?.[1] ?? 0);
+          if (/gc=s\b/.test(line)) side.gc.scavenges++;
+        } else if (line.includes('"http"')) {
+          side.port = Number(JSON.parse(line).http.split(':')[1]);
+          resolve();
+        }
+      }
+    });
+  });
+  return side;
+}
+
 const sides = [
-  { label: 'baseline', server: await serve(join(opts['baseline-root'], 'packages/cli/dist/bin.js')), cpuUs: [] },
-  { label: 'this checkout', server: await serve(), cpuUs: [] },
+  await serve('baseline', join(opts['baseline-root'], 'packages/cli/dist/bin.js')),
+  await serve('this checkout', join(ROOT, 'packages/cli/dist/bin.js')),
 ];
-for (const s of sides) wrk(s.server.port, 2); // warm-up (JIT, onnxruntime)
+for (const s of sides) wrk(s.port, 2); // warm-up (JIT, onnxruntime)
+const settle = () => new Promise((r) => setTimeout(r, opts.gc ? 200 : 0)); // the last GC lines of a round reach us
 for (let r = 0; r < Number(opts.rounds); r++) {
   for (const s of r % 2 === 0 ? sides : [...sides].reverse()) {
-    const cpu0 = cpuSeconds(s.server.proc.pid);
-    const answered = wrk(s.server.port, Number(opts.duration));
-    s.cpuUs.push(((cpuSeconds(s.server.proc.pid) - cpu0) * 1e6) / answered);
+    await settle();
+    const before = { ...s.gc };
+    const cpu0 = cpuSeconds(s.proc.pid);
+    const answered = wrk(s.port, Number(opts.duration));
+    const cpuUs = ((cpuSeconds(s.proc.pid) - cpu0) * 1e6) / answered;
+    await settle();
+    s.rows.push({
+      cpuUs,
+      allocated: (s.gc.allocated - before.allocated) / answered,
+      promoted: (s.gc.promoted - before.promoted) / answered,
+      scavenges: ((s.gc.scavenges - before.scavenges) * 1e4) / answered,
+    });
   }
 }
-for (const s of sides) await stopServer(s.server);
+const rss = sides.map((s) => rssMiB(s.proc.pid));
+for (const s of sides) {
+  const exited = new Promise((r) => s.proc.once('exit', r));
+  s.proc.kill('SIGTERM');
+  await exited;
+}
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const ratios = sides[1].cpuUs.map((c, i) => c / sides[0].cpuUs[i]);
-process.stdout.write(
-  `rf_iris ${opts.protocol} REST, wrk -t2 -c64, ${opts.rounds} rounds of ${opts.duration} s, server CPU µs per request\n`,
-);
-for (const s of sides) {
+const measures = [['cpuUs', 'server CPU µs per request', 0]];
+if (opts.gc) {
+  measures.push(['allocated', 'JS heap bytes allocated per request', 0], ['promoted', 'bytes promoted per request', 0]);
+  measures.push(['scavenges', 'scavenges per 10k requests', 1]);
+}
+process.stdout.write(`rf_iris ${opts.protocol} REST, wrk -t2 -c64, ${opts.rounds} rounds of ${opts.duration} s\n`);
+for (const [key, title, digits] of measures) {
+  process.stdout.write(`${title}\n`);
+  for (const s of sides) {
+    const xs = s.rows.map((row) => row[key]);
+    process.stdout.write(
+      `  ${s.label}: min ${Math.min(...xs).toFixed(digits)}, median ${median(xs).toFixed(digits)} [${xs.map((x) => x.toFixed(digits)).join(' ')}]\n`,
+    );
+  }
+  const ratios = sides[1].rows.map((row, i) => row[key] / sides[0].rows[i][key]);
   process.stdout.write(
-    `  ${s.label}: min ${Math.min(...s.cpuUs).toFixed(0)}, median ${median(s.cpuUs).toFixed(0)} [${s.cpuUs.map((x) => x.toFixed(0)).join(' ')}]\n`,
+    `  this ÷ baseline, same round: median ${median(ratios).toFixed(3)} [${ratios.map((x) => x.toFixed(2)).join(' ')}]\n`,
   );
 }
-process.stdout.write(
-  `  this ÷ baseline, same round: median ${median(ratios).toFixed(3)} [${ratios.map((x) => x.toFixed(2)).join(' ')}]\n`,
-);
+if (opts.gc)
+  process.stdout.write(`RSS at the end: baseline ${rss[0].toFixed(0)} MiB, this checkout ${rss[1].toFixed(0)} MiB\n`);
