@@ -67,6 +67,46 @@ function inputKey(t: InferTensor): string {
   return `${t.name}\u0002${t.datatype}\u0002${dims}\u0002${paramsKey(t.parameters)}`;
 }
 
+/** True when `p` holds a parameter that is not transport-only (no copy made). */
+function hasModelParameters(p: Parameters | undefined): boolean {
+  if (p === undefined) return false;
+  for (const k in p) if (Object.hasOwn(p, k) && !TRANSPORT_PARAMETERS.has(k)) return true;
+  return false;
+}
+
+/** The last key `plainSingleInputKey` made, with the input signature it stands for. */
+let lastPlainKey: { name: string; datatype: string; shape: number[]; key: string } | undefined;
+
+/**
+ * The key of a V2 request with one input and no requested outputs nor model parameters (the usual batched request).
+ * While requests keep one signature the same string is returned: no string built per request, and the queue lookup
+ * reuses the string's cached hash.
+ */
+function plainSingleInputKey(t: InferTensor): string {
+  const last = lastPlainKey;
+  if (
+    last !== undefined &&
+    last.name === t.name &&
+    last.datatype === t.datatype &&
+    !hasModelParameters(t.parameters) &&
+    sameDimsPastFirst(last.shape, t.shape)
+  ) {
+    return last.key;
+  }
+  const key = `v2\u0000${inputKey(t)}\u0000\u0000`;
+  if (!hasModelParameters(t.parameters)) {
+    lastPlainKey = { name: t.name, datatype: t.datatype, shape: t.shape.slice(), key };
+  }
+  return key;
+}
+
+/** True when two shapes agree past dim 0. */
+function sameDimsPastFirst(a: number[], b: number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let d = 1; d < a.length; d++) if (a[d] !== b[d]) return false;
+  return true;
+}
+
 /**
  * Rows and compatibility key of a payload, or undefined when it must run alone.
  * V2: every input must have a dim 0 of the same size and data matching its shape; the key covers input
@@ -86,6 +126,9 @@ export function batchShape(payload: Payload): BatchShape | undefined {
     if (inputs.length === 1) {
       // One input (the common case): its key alone, no list to sort.
       if (dataLength(first) !== elementCount(first.shape)) return undefined;
+      if (payload.outputs === undefined && !hasModelParameters(payload.parameters)) {
+        return { rows, key: plainSingleInputKey(first) };
+      }
       joined = inputKey(first);
     } else {
       const parts: string[] = [];
