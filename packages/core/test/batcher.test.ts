@@ -357,6 +357,20 @@ describe('Batcher', () => {
     expect(text).toContain('servekit_batch_queue_seconds_count{model_name="m"} 3');
     expect(text).toContain('servekit_batch_queue_depth{model_name="m"} 0');
   });
+  it('reports the rows queued at scrape time in the depth gauge, and 0 once closed', async () => {
+    const gate = new Gate();
+    const registry = new Registry();
+    const b = batcher(gate, { maxBatchSize: 8, maxLatencyMs: 60_000 }, registry);
+    const depth = async () =>
+      /servekit_batch_queue_depth\{model_name="m"\} (\d+)/.exec(await registry.metrics())?.[1] ?? 'absent';
+    const first = b.submit(xRequest([1, 2], 2), ctx());
+    const second = b.submit(xRequest([3, 4, 5], 3), ctx());
+    expect(await depth()).toBe('5');
+    await b.close();
+    await expect(first).rejects.toThrow(/shutting down/);
+    await expect(second).rejects.toThrow(/shutting down/);
+    expect(await depth()).toBe('0');
+  });
   it('starts the next batch before the members of the finished one get their answers', async () => {
     const gate = new Gate();
     const b = batcher(gate, { maxBatchSize: 1, dispatchWhenIdle: true });

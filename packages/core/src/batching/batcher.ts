@@ -64,15 +64,27 @@ export interface BatchMetrics {
   batchSize: Histogram<'model_name'>;
   /** Time each request waited in the queue, seconds. */
   queueSeconds: Histogram<'model_name'>;
-  /** Rows waiting now. */
+  /** Rows waiting now: read from `depthSources` when scraped (no gauge update per request). */
   queueDepth: Gauge<'model_name'>;
+  /** The live batchers whose queued rows `queueDepth` reports (summed per model name). */
+  depthSources: Set<QueueDepthSource>;
   /** Requests that left the queue without running: `queue_full`, `timeout`, `deadline`, `cancelled`, `shutdown`. */
   rejected: Counter<'model_name' | 'reason'>;
 }
 
+/** What `BatchMetrics.queueDepth` reads from a batcher when scraped. */
+export interface QueueDepthSource {
+  /** The model's name (the `model_name` label). */
+  readonly modelName: string;
+  /** Rows waiting now. */
+  readonly queuedRows: number;
+}
+
 /** Create the batch metrics (`servekit_batch_*`) in `registry`; call once per registry. */
 export function batchMetrics(registry: Registry): BatchMetrics {
+  const depthSources = new Set<QueueDepthSource>();
   return {
+    depthSources,
     batchSize: new Histogram({
       name: 'servekit_batch_size',
       help: 'rows per executed batch',
@@ -92,6 +104,11 @@ export function batchMetrics(registry: Registry): BatchMetrics {
       help: 'rows waiting in batch queues',
       labelNames: ['model_name'] as const,
       registers: [registry],
+      collect() {
+        const rows = new Map<string, number>();
+        for (const s of depthSources) rows.set(s.modelName, (rows.get(s.modelName) ?? 0) + s.queuedRows);
+        for (const [model_name, n] of rows) this.set({ model_name }, n);
+      },
     }),
     rejected: new Counter({
       name: 'servekit_batch_rejected_total',
@@ -200,6 +217,7 @@ export class Batcher {
     this.idleDispatch = options.dispatchWhenIdle !== false;
     this.preferred = [...new Set(options.preferredBatchSizes ?? [])].sort((a, b) => a - b);
     this.labels = { model_name: modelName };
+    metrics?.depthSources.add(this);
   }
 
   /** Rows waiting in the queues. */
@@ -259,7 +277,6 @@ export class Batcher {
       queue.items.push(item);
       queue.rows += rows;
       this.queued += rows;
-      this.metrics?.queueDepth.set(this.labels, this.queued);
       if (queue.solo || queue.rows >= this.fullSize()) queue.due = true;
       this.pump();
       // Still waiting (model busy or batch not full): make sure the oldest request's latency budget is timed.
@@ -287,6 +304,8 @@ export class Batcher {
     }
     clearTimeout(this.sweepTimer);
     this.sweepTimer = undefined;
+    // Closed: no longer reported (a batcher of a reloaded model with the same name, if any, reports its own rows).
+    if (this.metrics?.depthSources.delete(this)) this.metrics.queueDepth.set(this.labels, 0);
     if (this.inflight > 0) await new Promise<void>((resolve) => this.drained.add(resolve));
   }
 
@@ -383,10 +402,9 @@ export class Batcher {
     const i = q.items.indexOf(item);
     if (i >= 0) q.items.splice(i, 1);
     this.leaveQueue(item);
-    this.metrics?.queueDepth.set(this.labels, this.queued);
   }
 
-  /** Bookkeeping when an item leaves its queue (already spliced out); the caller updates the depth gauge. */
+  /** Bookkeeping when an item leaves its queue (already spliced out). */
   private leaveQueue(item: Item): void {
     item.queued = false;
     item.queue.rows -= item.rows;
@@ -456,7 +474,6 @@ export class Batcher {
         this.cancelTaken(item);
       }
     }
-    this.metrics?.queueDepth.set(this.labels, this.queued);
     clearTimeout(q.timer);
     q.timer = undefined;
     q.due = q.rows >= this.fullSize();

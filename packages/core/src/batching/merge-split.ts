@@ -35,7 +35,8 @@ const TRANSPORT_PARAMETERS: ReadonlySet<string> = new Set(['binary_data', 'binar
 function modelParameters(p: Parameters | undefined): Parameters | undefined {
   if (p === undefined) return undefined;
   let out: Parameters | undefined;
-  for (const k of Object.keys(p)) {
+  for (const k in p) {
+    if (!Object.hasOwn(p, k)) continue;
     if (TRANSPORT_PARAMETERS.has(k)) continue;
     out ??= {};
     out[k] = p[k];
@@ -59,6 +60,53 @@ function dataLength(t: InferTensor): number {
   return (t.data as ArrayLike<unknown>).length;
 }
 
+/** A V2 input's part of the compatibility key: name, datatype, dims past dim 0, model parameters. */
+function inputKey(t: InferTensor): string {
+  let dims = '';
+  for (let d = 1; d < t.shape.length; d++) dims += d === 1 ? `${t.shape[d]}` : `,${t.shape[d]}`;
+  return `${t.name}\u0002${t.datatype}\u0002${dims}\u0002${paramsKey(t.parameters)}`;
+}
+
+/** True when `p` holds a parameter that is not transport-only (no copy made). */
+function hasModelParameters(p: Parameters | undefined): boolean {
+  if (p === undefined) return false;
+  for (const k in p) if (Object.hasOwn(p, k) && !TRANSPORT_PARAMETERS.has(k)) return true;
+  return false;
+}
+
+/** The last key `plainSingleInputKey` made, with the input signature it stands for. */
+let lastPlainKey: { name: string; datatype: string; shape: number[]; key: string } | undefined;
+
+/**
+ * The key of a V2 request with one input and no requested outputs nor model parameters (the usual batched request).
+ * While requests keep one signature the same string is returned: no string built per request, and the queue lookup
+ * reuses the string's cached hash.
+ */
+function plainSingleInputKey(t: InferTensor): string {
+  const last = lastPlainKey;
+  if (
+    last !== undefined &&
+    last.name === t.name &&
+    last.datatype === t.datatype &&
+    !hasModelParameters(t.parameters) &&
+    sameDimsPastFirst(last.shape, t.shape)
+  ) {
+    return last.key;
+  }
+  const key = `v2\u0000${inputKey(t)}\u0000\u0000`;
+  if (!hasModelParameters(t.parameters)) {
+    lastPlainKey = { name: t.name, datatype: t.datatype, shape: t.shape.slice(), key };
+  }
+  return key;
+}
+
+/** True when two shapes agree past dim 0. */
+function sameDimsPastFirst(a: number[], b: number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let d = 1; d < a.length; d++) if (a[d] !== b[d]) return false;
+  return true;
+}
+
 /**
  * Rows and compatibility key of a payload, or undefined when it must run alone.
  * V2: every input must have a dim 0 of the same size and data matching its shape; the key covers input
@@ -73,14 +121,28 @@ export function batchShape(payload: Payload): BatchShape | undefined {
     if (!first || first.shape.length === 0) return undefined;
     const rows = first.shape[0]!;
     if (!(rows > 0)) return undefined;
-    const parts: string[] = [];
-    for (const t of payload.inputs) {
-      if (t.shape.length === 0 || t.shape[0] !== rows || dataLength(t) !== elementCount(t.shape)) return undefined;
-      parts.push(`${t.name}\u0002${t.datatype}\u0002${t.shape.slice(1).join(',')}\u0002${paramsKey(t.parameters)}`);
+    const inputs = payload.inputs;
+    let joined: string;
+    if (inputs.length === 1) {
+      // One input (the common case): its key alone, no list to sort.
+      if (dataLength(first) !== elementCount(first.shape)) return undefined;
+      if (payload.outputs === undefined && !hasModelParameters(payload.parameters)) {
+        return { rows, key: plainSingleInputKey(first) };
+      }
+      joined = inputKey(first);
+    } else {
+      const parts: string[] = [];
+      for (const t of inputs) {
+        if (t.shape.length === 0 || t.shape[0] !== rows || dataLength(t) !== elementCount(t.shape)) return undefined;
+        parts.push(inputKey(t));
+      }
+      parts.sort();
+      joined = parts.join('\u0001');
     }
-    parts.sort();
-    const outs = (payload.outputs ?? []).map((o) => `${o.name}\u0002${paramsKey(o.parameters)}`).join('\u0001');
-    return { rows, key: `v2\u0000${parts.join('\u0001')}\u0000${outs}\u0000${paramsKey(payload.parameters)}` };
+    const outs = payload.outputs
+      ? payload.outputs.map((o) => `${o.name}\u0002${paramsKey(o.parameters)}`).join('\u0001')
+      : '';
+    return { rows, key: `v2\u0000${joined}\u0000${outs}\u0000${paramsKey(payload.parameters)}` };
   }
   const body = payload as V1Request;
   if (!Array.isArray(body.instances) || body.instances.length === 0 || body.inputs !== undefined) return undefined;
@@ -161,11 +223,16 @@ export function mergePayloads(payloads: Payload[]): Payload {
 
 /** Rows `start..end` of a tensor: a view for typed arrays, a slice for BYTES. */
 export function sliceTensor(t: InferTensor, start: number, end: number): InferTensor {
-  const stride = elementCount(t.shape.slice(1));
+  const tail = t.shape.slice(1);
+  return rowsOf(t, elementCount(tail), tail, start, end);
+}
+
+/** `sliceTensor` with the tensor's elements per row (`stride`) and shape past dim 0 (`tail`) known. */
+function rowsOf(t: InferTensor, stride: number, tail: number[], start: number, end: number): InferTensor {
   const data = Array.isArray(t.data)
     ? t.data.slice(start * stride, end * stride)
     : (t.data as NumericArray).subarray(start * stride, end * stride);
-  const out: InferTensor = { name: t.name, datatype: t.datatype, shape: [end - start, ...t.shape.slice(1)], data };
+  const out: InferTensor = { name: t.name, datatype: t.datatype, shape: [end - start, ...tail], data };
   if (t.parameters) out.parameters = t.parameters;
   return out;
 }
@@ -197,19 +264,32 @@ export function splitResult(result: Result, members: Payload[], rows: number[], 
   let total = 0;
   for (const n of rows) total += n;
   if (isInferResponse(result)) {
-    for (const t of result.outputs) checkSplittable(t, total, members.length, model);
+    const outs = result.outputs;
+    for (const t of outs) checkSplittable(t, total, members.length, model);
+    // Per output, once per batch: elements per row and the shape past dim 0 (members share them).
+    const strides = new Array<number>(outs.length);
+    const tails = new Array<number[]>(outs.length);
+    for (let k = 0; k < outs.length; k++) {
+      const tail = outs[k]!.shape.slice(1);
+      tails[k] = tail;
+      strides[k] = elementCount(tail);
+    }
+    const parts = new Array<Result>(rows.length);
     let start = 0;
-    return rows.map((n, i) => {
+    for (let i = 0; i < rows.length; i++) {
+      const n = rows[i]!;
       const end = start + n;
-      const outputs = result.outputs.map((t) => sliceTensor(t, start, end));
+      const outputs = new Array<InferTensor>(outs.length);
+      for (let k = 0; k < outs.length; k++) outputs[k] = rowsOf(outs[k]!, strides[k]!, tails[k]!, start, end);
       start = end;
       const res: InferResponse = { model_name: result.model_name, outputs };
       if (result.model_version !== undefined) res.model_version = result.model_version;
       if (result.parameters !== undefined) res.parameters = result.parameters;
       const member = members[i]!;
       if (isInferRequest(member) && member.id !== undefined) res.id = member.id;
-      return res;
-    });
+      parts[i] = res;
+    }
+    return parts;
   }
   const body = result as V1Response;
   if (!Array.isArray(body.predictions) || body.predictions.length !== total) {

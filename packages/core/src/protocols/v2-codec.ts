@@ -22,6 +22,20 @@ function parameters(where: string, v: unknown): Parameters | undefined {
   return v as Parameters;
 }
 
+/** `params` less `key`; undefined when nothing else is left (then no copy is made: a binary input's usual case). */
+function parametersWithout(params: Parameters, key: string): Parameters | undefined {
+  let other = false;
+  for (const k in params) {
+    if (k !== key && Object.hasOwn(params, k)) {
+      other = true;
+      break;
+    }
+  }
+  if (!other) return undefined;
+  const { [key]: _, ...rest } = params;
+  return rest;
+}
+
 /** Parse JSON text, turning syntax errors into InvalidInput (no depth check: prefer `parseJsonChecked` on bytes). */
 export function parseJson(text: string): unknown {
   try {
@@ -36,7 +50,7 @@ export interface DecodeRequestOptions {
   /** Budgets checked before each input is allocated (default {@link DEFAULT_REQUEST_LIMITS}). */
   limits?: RequestLimits;
   /** Numeric `data` lists taken out of the body by `parseV2JsonBody`, by the placeholder that replaced them. */
-  numericData?: Map<string, NumericBlock>;
+  numericData?: ReadonlyMap<string, NumericBlock>;
 }
 
 /**
@@ -102,8 +116,8 @@ export function decodeInferRequest(
     }
     const t: InferTensor = { name, datatype, shape: dims, data };
     if (params) {
-      const { binary_data_size: _, ...rest } = params;
-      if (Object.keys(rest).length > 0) t.parameters = rest;
+      const rest = parametersWithout(params, 'binary_data_size');
+      if (rest) t.parameters = rest;
     }
     inputs[i] = t;
   }

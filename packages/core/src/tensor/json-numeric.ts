@@ -25,9 +25,12 @@ export interface NumericBlock {
 export interface ParsedV2Body {
   /** The body, with each numeric `data` list replaced by a key of `blocks`. */
   body: unknown;
-  /** The numeric lists by the placeholder string that replaced them. */
-  blocks: Map<string, NumericBlock>;
+  /** The numeric lists by the placeholder string that replaced them (one shared empty map when there are none). */
+  blocks: ReadonlyMap<string, NumericBlock>;
 }
+
+/** `blocks` of a body without numeric lists (a binary body's header): no map made per request. */
+const NO_BLOCKS: ReadonlyMap<string, NumericBlock> = new Map();
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -202,8 +205,9 @@ function isDataKey(bytes: Uint8Array, i: number): boolean {
  * Float64Array; the rest goes to JSON.parse.
  */
 export function parseV2JsonBody(bytes: Uint8Array, maxDepth: number): ParsedV2Body {
-  const blocks = new Map<string, NumericBlock>();
-  const nonce = nextNonce();
+  // Made at the first numeric list: a body without one (a binary body's JSON header) allocates neither.
+  let blocks: Map<string, NumericBlock> | undefined;
+  let nonce = '';
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // The text JSON.parse reads, built from the body's text between the lists and the placeholders (strings only: the
   // cuts are at ASCII brackets, so decoding the pieces apart equals decoding them together).
@@ -229,6 +233,10 @@ export function parseV2JsonBody(bytes: Uint8Array, maxDepth: number): ParsedV2Bo
         if (bytes[j] !== OPEN_BRACKET) continue;
         const block = readNumericList(bytes, j, maxDepth - depth);
         if (!block) continue;
+        if (!blocks) {
+          blocks = new Map();
+          nonce = nextNonce();
+        }
         const index = blocks.size;
         const key = `\u0000${nonce}:${index}`;
         blocks.set(key, block);
@@ -246,7 +254,7 @@ export function parseV2JsonBody(bytes: Uint8Array, maxDepth: number): ParsedV2Bo
   }
   text = copied === 0 ? buf.toString('utf8') : text + buf.toString('utf8', copied, n);
   try {
-    return { body: JSON.parse(text), blocks };
+    return { body: JSON.parse(text), blocks: blocks ?? NO_BLOCKS };
   } catch (err) {
     throw new InvalidInput(`Malformed JSON body: ${(err as Error).message}`);
   }
