@@ -110,40 +110,39 @@ export class HistogramSeries {
   }
 }
 
-/** One label set's series of a counter. */
-export class CounterSeries {
+/** One label set's series of a counter or a gauge: its value moved in place by `add`. */
+class ValueSeries {
   private readonly binding: Binding<ValueEntry>;
 
   constructor(
-    private readonly counter: Counter<string>,
+    private readonly metric: Counter<string> | Gauge<string>,
     private readonly labels: SeriesLabels,
   ) {
-    this.binding = new Binding(counter as unknown as SeriesStore<ValueEntry>, labels);
+    this.binding = new Binding(metric as unknown as SeriesStore<ValueEntry>, labels);
   }
 
-  /** Add 1 to this series (as `counter.inc(labels)`). */
-  inc(): void {
+  /** Add `delta` (as `metric.inc(labels, delta)`). */
+  protected add(delta: number): void {
     const e = this.binding.current();
     if (e === undefined) {
-      this.counter.inc(this.labels);
+      this.metric.inc(this.labels, delta);
       this.binding.rebind();
       return;
     }
-    e.value += 1;
+    e.value += delta;
+  }
+}
+
+/** One label set's series of a counter. */
+export class CounterSeries extends ValueSeries {
+  /** Add 1 to this series (as `counter.inc(labels)`). */
+  inc(): void {
+    this.add(1);
   }
 }
 
 /** One label set's series of a gauge. */
-export class GaugeSeries {
-  private readonly binding: Binding<ValueEntry>;
-
-  constructor(
-    private readonly gauge: Gauge<string>,
-    private readonly labels: SeriesLabels,
-  ) {
-    this.binding = new Binding(gauge as unknown as SeriesStore<ValueEntry>, labels);
-  }
-
+export class GaugeSeries extends ValueSeries {
   /** Add 1 (as `gauge.inc(labels)`). */
   inc(): void {
     this.add(1);
@@ -152,15 +151,5 @@ export class GaugeSeries {
   /** Subtract 1 (as `gauge.dec(labels)`). */
   dec(): void {
     this.add(-1);
-  }
-
-  private add(delta: number): void {
-    const e = this.binding.current();
-    if (e === undefined) {
-      this.gauge.inc(this.labels, delta);
-      this.binding.rebind();
-      return;
-    }
-    e.value += delta;
   }
 }
