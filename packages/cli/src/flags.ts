@@ -1,5 +1,6 @@
 import { PREDICTOR_FLAGS } from '@servekit/client/flags';
 import { type FlagSpec, type ParsedFlagsOf, SERVER_FLAGS } from '@servekit/core';
+import { SKLEARN_METHODS } from '@servekit/sklearn/methods';
 import { SESSION_FLAGS } from './session-flags.js';
 
 /** The model formats `servekit serve` can detect or be told to use. */
@@ -9,15 +10,7 @@ export const MODEL_FORMATS = ['onnx', 'sklearn', 'xgboost', 'lightgbm', 'catboos
 export type ModelFormat = (typeof MODEL_FORMATS)[number];
 
 /** scikit-learn methods `--sklearn_method` may name (a request's `method` parameter picks per request). */
-export const SKLEARN_METHODS = [
-  'predict',
-  'predict_proba',
-  'decision_function',
-  'transform',
-  'score_samples',
-  'predict_std',
-  'kneighbors',
-] as const;
+export { SKLEARN_METHODS };
 
 /** TensorFlow backends of `--tf_backend`. */
 export const TF_BACKENDS = ['wasm', 'cpu'] as const;

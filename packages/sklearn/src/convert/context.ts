@@ -1,5 +1,6 @@
 /** Shared state and small graph helpers for the scikit-learn → ONNX converters. */
 import { type Attr, attr, GraphBuilder, type OnnxElemType } from '@servekit/onnx';
+import type { SklearnMethod } from '../methods.js';
 
 /** Element types the converters pass between steps. */
 export type ElemType = 'DOUBLE' | 'FLOAT' | 'INT64' | 'STRING';
@@ -23,19 +24,7 @@ export interface ClassifierOut {
   extraLabel?: number | string;
 }
 
-/** The scikit-learn methods a converted model can answer (`predict_std`: GaussianProcessRegressor's predict(X, return_std=True)). */
-export const SKLEARN_METHODS = [
-  'predict',
-  'predict_proba',
-  'decision_function',
-  'transform',
-  'score_samples',
-  'predict_std',
-  'kneighbors',
-] as const;
-
-/** One scikit-learn method name. */
-export type SklearnMethod = (typeof SKLEARN_METHODS)[number];
+export { SKLEARN_METHODS, type SklearnMethod } from '../methods.js';
 
 /**
  * What an estimator that is neither a plain classifier, regressor nor transformer offers (clusterers, outlier
