@@ -172,36 +172,36 @@ describe('servekit installed from its npm tarballs', () => {
     });
   });
 
-  it('the installed `servekit serve` bin serves the churn model.joblib', async () => {
-    const expected = JSON.parse(readFileSync(join(FIX, 'sklearn/churn/expected.json'), 'utf8')) as {
-      inputs: Record<string, unknown>[];
-      predict: number[];
-    };
-    const proc = spawn(
-      join(app, 'node_modules/.bin/servekit'),
-      ['serve', '--model_dir', join(ROOT, 'examples/churn/model'), '--model_name', 'churn'].concat([
-        '--http_port',
-        '0',
-        '--grpc_port',
-        '0',
-        '--host',
-        '127.0.0.1',
-      ]),
-      { cwd: app, stdio: ['ignore', 'pipe', 'pipe'], env: recordImports('churn') },
-    );
+  /** Start the installed bin on `modelDir` as `name` (imports recorded under `name`); its first "http" log line. */
+  async function serveInstalled(modelDir: string, name: string) {
+    const args = ['serve', '--model_dir', modelDir, '--model_name', name, '--http_port', '0', '--grpc_port', '0'];
+    const proc = spawn(join(app, 'node_modules/.bin/servekit'), [...args, '--host', '127.0.0.1'], {
+      cwd: app,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: recordImports(name),
+    });
     running.push(proc);
-    let stderr = '';
-    proc.stderr!.on('data', (d) => (stderr += d));
-    let http: string | undefined;
+    const out = { proc, addr: undefined as { http: string; grpc: string } | undefined, stderr: '' };
+    proc.stderr!.on('data', (d) => (out.stderr += d));
     let buffered = '';
     for await (const chunk of proc.stdout!) {
       buffered += String(chunk);
       const line = buffered.split('\n').find((l) => l.includes('"http"'));
       if (line) {
-        http = (JSON.parse(line) as { http: string }).http;
+        out.addr = JSON.parse(line) as { http: string; grpc: string };
         break;
       }
     }
+    return out;
+  }
+
+  it('the installed `servekit serve` bin serves the churn model.joblib', async () => {
+    const expected = JSON.parse(readFileSync(join(FIX, 'sklearn/churn/expected.json'), 'utf8')) as {
+      inputs: Record<string, unknown>[];
+      predict: number[];
+    };
+    const { proc, addr, stderr } = await serveInstalled(join(ROOT, 'examples/churn/model'), 'churn');
+    const http = addr?.http;
     expect(http, `servekit exited before listening: ${stderr}`).toBeDefined();
     const res = await fetch(`http://${http}/v1/models/churn:predict`, {
       method: 'POST',
@@ -217,31 +217,7 @@ describe('servekit installed from its npm tarballs', () => {
   });
 
   it('the installed bin serves rf_iris (ONNX, ZipMap) from the bundle: V2 infer, gRPC ServerLive and /metrics', async () => {
-    const proc = spawn(
-      join(app, 'node_modules/.bin/servekit'),
-      ['serve', '--model_dir', join(FIX, 'onnx/sklearn-onnx-docs/rf_iris'), '--model_name', 'rf_iris'].concat([
-        '--http_port',
-        '0',
-        '--grpc_port',
-        '0',
-        '--host',
-        '127.0.0.1',
-      ]),
-      { cwd: app, stdio: ['ignore', 'pipe', 'pipe'], env: recordImports('rf_iris') },
-    );
-    running.push(proc);
-    let stderr = '';
-    proc.stderr!.on('data', (d) => (stderr += d));
-    let addr: { http: string; grpc: string } | undefined;
-    let buffered = '';
-    for await (const chunk of proc.stdout!) {
-      buffered += String(chunk);
-      const line = buffered.split('\n').find((l) => l.includes('"http"'));
-      if (line) {
-        addr = JSON.parse(line) as { http: string; grpc: string };
-        break;
-      }
-    }
+    const { proc, addr, stderr } = await serveInstalled(join(FIX, 'onnx/sklearn-onnx-docs/rf_iris'), 'rf_iris');
     expect(addr, `servekit exited before listening: ${stderr}`).toBeDefined();
     const res = await fetch(`http://${addr!.http}/v2/models/rf_iris/infer`, {
       method: 'POST',
