@@ -134,4 +134,18 @@ describe('BatchSignal (the abort signal of a merged batch)', () => {
     expect(copy.signal.aborted).toBe(true);
     batch.release();
   });
+
+  it('shares its getters between batches: no closures made per batch (an old-generation getter pair held members)', () => {
+    const member = new AbortController();
+    const one = batchContext(ctx(member.signal), new BatchSignal([{ ctx: ctx(member.signal) }]), undefined);
+    const two = batchContext(ctx(member.signal), new BatchSignal([{ ctx: ctx(member.signal) }]), undefined);
+    for (const key of ['requestId', 'signal']) {
+      const a = Object.getOwnPropertyDescriptor(one, key);
+      const b = Object.getOwnPropertyDescriptor(two, key);
+      expect(a?.get).toBeTypeOf('function');
+      expect(a?.enumerable).toBe(true);
+      expect(a?.get).toBe(b?.get);
+    }
+    expect(Object.keys(one)).toEqual(['headers', 'protocol', 'deadline', 'span', 'requestId', 'signal']);
+  });
 });

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { builtWorkerUrl, takeOwnedBuffer } from '@servekit/core/wire';
 import type * as ort from 'onnxruntime-node';
 import { DirectSession, type OrtApi } from './ort-direct-session.js';
+import { PendingCalls } from './pending-calls.js';
 import {
   fp16Tensor,
   outputsToWire,
@@ -35,7 +36,7 @@ interface Pending {
  */
 export class WorkerSession implements SessionRunner {
   private readonly worker: Worker;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new PendingCalls<Pending>();
   private nextId = 0;
   /** The onnxruntime API the worker's session runs on. */
   api: OrtApi = 'public';
@@ -44,9 +45,8 @@ export class WorkerSession implements SessionRunner {
     this.worker = new Worker(sessionThreadUrl());
     this.worker.unref();
     this.worker.on('message', (msg: ThreadReply) => {
-      const p = this.pending.get(msg.id);
+      const p = this.pending.take(msg.id);
       if (!p) return;
-      this.pending.delete(msg.id);
       if (msg.error !== undefined) p.reject(new Error(msg.error));
       else p.resolve(msg as never);
     });
@@ -103,14 +103,13 @@ export class WorkerSession implements SessionRunner {
   private call<T>(msg: DistributiveOmit<ThreadRequest, 'id'>, transfer: ArrayBuffer[]): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: never) => void, reject });
+      this.pending.add(id, { resolve: resolve as (v: never) => void, reject });
       this.worker.postMessage({ ...msg, id } as ThreadRequest, transfer);
     });
   }
 
   private failAll(err: Error): void {
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
+    for (const p of this.pending.takeAll()) p.reject(err);
   }
 }
 
