@@ -11,6 +11,9 @@
 // Load: wrk (native, 2 threads, keep-alive) when it is on PATH, else bench/lib/loadgen.mjs (`--loadgen node` forces it;
 // the Node load generator costs ~100 µs CPU per request on the same 2 cores, wrk ~15–25).
 // Per variant: req/s, mean batch, server CPU and load-generator CPU per request (µs), the 1-minute load average.
+// --gc: servers run under `--trace-gc-nvp`; each variant also reports, over its measured window, the JS heap bytes
+// allocated and promoted (survived two young collections) per request, the main thread's GC pause per request, and
+// the full (mark-compact) collections.
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +35,7 @@ const { values: opts } = parseArgs({
     variants: { type: 'string', default: 'before-on,on,on-intra1,off' },
     flags: { type: 'string', default: '--max_batch_size 32 --max_latency_ms 2 --max_inflight_batches 1' },
     loadgen: { type: 'string' },
+    gc: { type: 'boolean', default: false },
   },
 });
 const durationMs = Number(opts.duration) * 1000;
@@ -88,18 +92,48 @@ function variant(name) {
   };
 }
 
-/** One load run of a variant: req/s, p50/p99, mean batch, server CPU. */
+/** With --gc: the server's `--trace-gc-nvp` lines summed while `window.on` (bytes, ms, counts). */
+function traceGc(proc) {
+  const window = { on: false, allocated: 0, promoted: 0, pauseMs: 0, fullGcs: 0 };
+  let rest = '';
+  proc.stdout.on('data', (chunk) => {
+    const lines = (rest + String(chunk)).split('\n');
+    rest = lines.pop();
+    if (!window.on) return;
+    for (const line of lines) {
+      const kind = /\bgc=(\w+)/.exec(line)?.[1];
+      if (kind === undefined) continue;
+      window.pauseMs += Number(/\bpause=([\d.]+)/.exec(line)?.[1] ?? 0);
+      if (kind === 's') {
+        window.allocated += Number(/\ballocated=(\d+)/.exec(line)?.[1] ?? 0);
+        window.promoted += Number(/\bpromoted=(\d+)/.exec(line)?.[1] ?? 0);
+      } else window.fullGcs++;
+    }
+  });
+  return window;
+}
+
+/** One load run of a variant: req/s, p50/p99, mean batch, server CPU (and its GC with --gc). */
 async function measure(name) {
   const v = variant(name);
-  const server = await startServer([v.script, modelPath, 'm', ...v.flags], v.env);
+  const server = await startServer(
+    [...(opts.gc ? ['--trace-gc-nvp'] : []), v.script, modelPath, 'm', ...v.flags],
+    v.env,
+  );
+  const gc = opts.gc ? traceGc(server.proc) : undefined;
   try {
     warmUp(server.port);
     const before = await batchStats(server.port);
     const load = loadavg()[0];
     const cpu0 = cpuSeconds(server.proc.pid);
     const t0 = performance.now();
+    if (gc) gc.on = true;
     const r = await drive(server.port);
     const cpu = (cpuSeconds(server.proc.pid) - cpu0) / ((performance.now() - t0) / 1000);
+    if (gc) {
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the window's last GC lines reach us
+      gc.on = false;
+    }
     const after = await batchStats(server.port);
     const batches = after.count - before.count;
     return {
@@ -112,10 +146,24 @@ async function measure(name) {
       clientUsPerReq: r.clientUsPerReq,
       load,
       errors: r.errors,
+      ...(gc && {
+        gc: {
+          allocatedPerReq: gc.allocated / (r.rps * (durationMs / 1000)),
+          promotedPerReq: gc.promoted / (r.rps * (durationMs / 1000)),
+          pauseUsPerReq: (gc.pauseMs * 1000) / (r.rps * (durationMs / 1000)),
+          fullGcs: gc.fullGcs,
+        },
+      }),
     };
   } finally {
     await stopServer(server);
   }
+}
+
+/** ` gc: …` for a row measured with --gc, else ''. */
+function gcText(gc) {
+  if (!gc) return '';
+  return `  gc: ${gc.allocatedPerReq.toFixed(0)} B alloc, ${gc.promotedPerReq.toFixed(0)} B promoted, ${gc.pauseUsPerReq.toFixed(1)} µs pause /req, ${gc.fullGcs} full GCs`;
 }
 
 /** Raw onnxruntime-node in this process (no server, no client): rows/s and CPU µs per row at batch `n` with `options`. */
@@ -152,7 +200,7 @@ for (let round = 1; round <= Number(opts.rounds); round++) {
     rows[name] = await measure(name);
     const r = rows[name];
     process.stdout.write(
-      `round ${round} ${name.padEnd(12)} ${r.rps.toFixed(0).padStart(6)} req/s  batch ${r.meanBatch.toFixed(1).padStart(5)}  p50 ${r.p50.toFixed(2)}  p99 ${r.p99.toFixed(2)} ms  server cpu ${(r.cpu * 100).toFixed(0)}% (${r.serverUsPerReq.toFixed(0)} µs/req)  client ${r.clientUsPerReq.toFixed(0)} µs/req  load ${r.load.toFixed(1)}${r.errors ? `  errors ${r.errors}` : ''}\n`,
+      `round ${round} ${name.padEnd(12)} ${r.rps.toFixed(0).padStart(6)} req/s  batch ${r.meanBatch.toFixed(1).padStart(5)}  p50 ${r.p50.toFixed(2)}  p99 ${r.p99.toFixed(2)} ms  server cpu ${(r.cpu * 100).toFixed(0)}% (${r.serverUsPerReq.toFixed(0)} µs/req)  client ${r.clientUsPerReq.toFixed(0)} µs/req  load ${r.load.toFixed(1)}${r.errors ? `  errors ${r.errors}` : ''}${gcText(r.gc)}\n`,
     );
   }
   const ref = rows.on ?? Object.values(rows)[0];
@@ -199,6 +247,11 @@ for (const name of names) {
   ];
   if (all[0].rows.off && !/(^|-)off(-|$)/.test(name))
     parts.push(`÷ off ${median(all.map((a) => a.rows[name].rps / a.rows.off.rps)).toFixed(2)}×`);
+  if (opts.gc) {
+    parts.push(
+      `gc ${median(rs.map((r) => r.gc.promotedPerReq)).toFixed(0)} B promoted/req, ${median(rs.map((r) => r.gc.pauseUsPerReq)).toFixed(1)} µs pause/req, ${median(rs.map((r) => r.gc.fullGcs))} full GCs`,
+    );
+  }
   if (all[0].rows[`before-${name}`])
     parts.push(
       `÷ before-${name} ${median(all.map((a) => a.rows[name].rps / a.rows[`before-${name}`].rps)).toFixed(2)}×`,

@@ -13,19 +13,28 @@ export async function startServer(args, env = {}) {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...env },
   });
-  let buffered = '';
-  for await (const chunk of proc.stdout) {
-    buffered += String(chunk);
-    for (const line of buffered.split('\n')) {
-      if (!line.includes('"http"')) continue;
-      const parsed = JSON.parse(line);
-      const [host, port] = parsed.http.split(':');
-      const grpcPort = parsed.grpc ? Number(parsed.grpc.split(':')[1]) : undefined;
-      proc.stdout.resume();
-      return { proc, host, port: Number(port), grpcPort, startupMs: performance.now() - t0 };
-    }
-  }
-  throw new Error(`server exited before listening: ${buffered}`);
+  // A 'data' listener, not `for await`: leaving a for-await loop destroys the stream, and a caller may keep reading
+  // the server's stdout (batchpath.mjs --gc sums its GC trace lines).
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const onData = (chunk) => {
+      buffered += String(chunk);
+      for (const line of buffered.split('\n')) {
+        if (!line.includes('"http"')) continue;
+        const parsed = JSON.parse(line);
+        const [host, port] = parsed.http.split(':');
+        const grpcPort = parsed.grpc ? Number(parsed.grpc.split(':')[1]) : undefined;
+        proc.stdout.off('data', onData);
+        proc.off('exit', onExit);
+        proc.stdout.resume();
+        resolve({ proc, host, port: Number(port), grpcPort, startupMs: performance.now() - t0 });
+        return;
+      }
+    };
+    const onExit = () => reject(new Error(`server exited before listening: ${buffered}`));
+    proc.stdout.on('data', onData);
+    proc.once('exit', onExit);
+  });
 }
 
 /** Stop a child process and wait for it. */

@@ -6,6 +6,10 @@ import { Server as TlsServer } from 'node:tls';
 export const IDLE_CLOSE_MS = 1000;
 
 interface Connection {
+  socket: Socket;
+  /** Neighbours in the tracker's list of open connections. */
+  prev: Connection | undefined;
+  next: Connection | undefined;
   /** Requests on this connection not answered yet. */
   active: number;
   /** When the last response finished (or the connection opened). */
@@ -37,16 +41,31 @@ function onResponseClose(this: ServerResponse): void {
  * resetting those whose next request is already on the wire.
  */
 export class HttpDrain {
-  private readonly connections = new Map<Socket, Connection>();
+  /**
+   * Open connections as a list linked through the connections themselves, not a Map or Set: a Map with a `set` and a
+   * `delete` per connection keeps its replaced hash tables, which in the old generation still point at the sockets
+   * they held, so clients that connect per request had each request's objects promoted (`bench/v8-retention.mjs`).
+   */
+  private first: Connection | undefined;
+  private open = 0;
   private closing = false;
 
   constructor(private readonly server: Server) {
     // Over TLS, requests arrive on the TLS socket of each connection, not on its TCP socket.
     server.on(server instanceof TlsServer ? 'secureConnection' : 'connection', (socket: TrackedSocket) => {
-      const conn: Connection = { active: 0, idleSince: Date.now(), readAtIdle: 0 };
+      const conn: Connection = {
+        socket,
+        prev: undefined,
+        next: this.first,
+        active: 0,
+        idleSince: Date.now(),
+        readAtIdle: 0,
+      };
+      if (this.first) this.first.prev = conn;
+      this.first = conn;
+      this.open++;
       socket[CONNECTION] = conn;
-      this.connections.set(socket, conn);
-      socket.once('close', () => this.connections.delete(socket));
+      socket.once('close', () => this.forget(conn));
     });
     // Before the framework's listener, so the header is set before any response can start.
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -61,7 +80,17 @@ export class HttpDrain {
 
   /** Open connections now. */
   get openConnections(): number {
-    return this.connections.size;
+    return this.open;
+  }
+
+  /** Unlink a closed connection (its links cleared: nothing dead points at a live connection). */
+  private forget(conn: Connection): void {
+    if (conn.prev) conn.prev.next = conn.next;
+    else this.first = conn.next;
+    if (conn.next) conn.next.prev = conn.prev;
+    conn.prev = undefined;
+    conn.next = undefined;
+    this.open--;
   }
 
   /**
@@ -72,9 +101,11 @@ export class HttpDrain {
     this.closing = true;
     // net.Server's close: stop listening only (http.Server's would also cut idle keep-alive connections).
     if (this.server.listening) NetServer.prototype.close.call(this.server);
-    while (this.connections.size > 0) {
+    while (this.open > 0) {
       const now = Date.now();
-      for (const [socket, conn] of this.connections) {
+      // A socket closes asynchronously ('close' comes later), so the list does not change under this walk.
+      for (let conn = this.first; conn; conn = conn.next) {
+        const socket = conn.socket;
         if (socket.bytesRead !== conn.readAtIdle) {
           // Bytes arrived (a request starting, or the rest of a body answered early): not idle from here.
           conn.readAtIdle = socket.bytesRead;
