@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { InferRequest, InferResponse, ModelMetadata, TensorMetadata } from '@servekit/core';
 import { inferenceService, type ServerMetadata } from '@servekit/core/wire';
+import { CallSignal } from './call-signal.js';
 import { ClientError } from './errors.js';
 import { decodeGrpcResponse, encodeGrpcRequest, type GrpcInferResponseMessage } from './grpc-codec.js';
 import { type RetryOptions, type RetryPolicy, retryPolicy, withRetries } from './retry.js';
@@ -154,8 +155,8 @@ export class GrpcClient {
     const fn = (this.client as unknown as Record<string, Unary>)[method]!.bind(this.client);
     const deadlineMs = options.deadlineMs ?? this.deadlineMs;
     const deadline = Date.now() + deadlineMs;
-    const timeout = AbortSignal.timeout(deadlineMs);
-    const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+    // Ends retry waits at the deadline or when the caller aborts; released as soon as the call settles.
+    const callSignal = new CallSignal(deadlineMs, options.signal);
     const metadata = new grpc.Metadata();
     for (const [k, v] of Object.entries({ ...this.metadata, ...options.metadata })) metadata.set(k, v);
     const policy = options.retries === undefined ? this.policy : { ...this.policy, retries: options.retries };
@@ -184,8 +185,8 @@ export class GrpcClient {
         if (err.grpcCode === grpc.status.UNAVAILABLE && (retryUnavailable || isConnectFailure(err))) return null;
         return undefined;
       },
-      signal,
-    );
+      callSignal.signal,
+    ).finally(() => callSignal.done());
   }
 }
 

@@ -1,5 +1,6 @@
 import type { InferRequest, InferResponse, ModelMetadata, V1Request, V1Response } from '@servekit/core';
 import type { RepositoryIndexEntry, ServerMetadata } from '@servekit/core/wire';
+import { CallSignal } from './call-signal.js';
 import { ClientError, isConnectionError } from './errors.js';
 import { type HttpResponse, HttpTransport, type HttpTransportOptions } from './http-transport.js';
 import { decodeRestResponse, encodeRestRequest, INFERENCE_HEADER, type RestEncodeOptions } from './rest-codec.js';
@@ -245,8 +246,17 @@ export class RestClient {
 
   private async call(call: Call, options: CallOptions): Promise<HttpResponse> {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+    const callSignal = new CallSignal(timeoutMs, options.signal);
+    try {
+      return await this.attempts(call, options, timeoutMs, callSignal);
+    } finally {
+      callSignal.done();
+    }
+  }
+
+  /** `call`'s attempts (retried per the policy) under `callSignal`. */
+  private attempts(call: Call, options: CallOptions, timeoutMs: number, callSignal: CallSignal): Promise<HttpResponse> {
+    const { signal } = callSignal;
     const headers = { ...this.headers, ...options.headers, ...call.headers };
     const policy = options.retries === undefined ? this.policy : { ...this.policy, retries: options.retries };
     const url = this.transport.url(call.path);
@@ -257,7 +267,7 @@ export class RestClient {
         try {
           res = await this.transport.send({ method: call.method, path: call.path, headers, body: call.body, signal });
         } catch (err) {
-          if (timeout.aborted) {
+          if (callSignal.timedOut) {
             throw new ClientError(`${call.method} ${url} timed out after ${timeoutMs} ms.`, {
               code: 'ETIMEDOUT',
               cause: err,
