@@ -5,6 +5,10 @@
 //   getters-shared   the same through one shared property descriptor (RequestContext, BatchContext)
 //   map-churn        a Map aged into the old generation, one set and one delete per request, 64 requests live
 //   slots            the same adds and removals in a slot array (PendingCalls)
+//   abort-controller per request, an AbortController whose signal carries the request (Node 20 promotes these alone)
+//   timeout-any      the same, plus AbortSignal.any([AbortSignal.timeout(60 s), the request's signal]) (the clients
+//                    until stop 16): the timer outlives the call and both hold their signals through WeakRefs
+//   call-signal      the same, plus the clients' CallSignal (one controller and timer, released when the call ends)
 //   none             the requests alone
 // Usage: node bench/v8-retention.mjs [--iterations 1000000]
 import { spawnSync } from 'node:child_process';
@@ -16,10 +20,21 @@ const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
 });
 const n = Number(opts.iterations);
-const CASES = ['none', 'getters-literal', 'getters-shared', 'map-churn', 'slots'];
+const CASES = [
+  'none',
+  'getters-literal',
+  'getters-shared',
+  'map-churn',
+  'slots',
+  'abort-controller',
+  'timeout-any',
+  'call-signal',
+];
 
 /** One case's loop, in this process (the child side). */
-function runCase(kind) {
+async function runCase(kind) {
+  const { CallSignal } =
+    kind === 'call-signal' ? await import('../packages/client/dist/call-signal.js') : { CallSignal: undefined };
   const SHARED = {
     enumerable: true,
     configurable: true,
@@ -53,6 +68,17 @@ function runCase(kind) {
     else if (kind === 'getters-shared') sink = new Shared(payload);
     else if (kind === 'map-churn') map.set(id, payload);
     else if (kind === 'slots') slots[id & 127] = payload;
+    else if (kind === 'abort-controller' || kind === 'timeout-any' || kind === 'call-signal') {
+      const request = new AbortController();
+      request.signal.payload = payload;
+      if (kind === 'abort-controller') sink = request.signal;
+      else if (kind === 'timeout-any') sink = AbortSignal.any([AbortSignal.timeout(60_000), request.signal]);
+      else {
+        const call = new CallSignal(60_000, request.signal);
+        call.done();
+        sink = call.signal;
+      }
+    }
     live.push(id);
     if (live.length > 64) {
       const gone = live.shift();
@@ -63,14 +89,15 @@ function runCase(kind) {
   process.stdout.write(`elapsed=${(performance.now() - t0).toFixed(0)} ${typeof sink}\n`);
 }
 
-if (positionals[0]) runCase(positionals[0]);
+if (positionals[0]) await runCase(positionals[0]);
 else {
   process.stdout.write(`${n} requests per case, node ${process.version}\n\n`);
   process.stdout.write('| case | promoted in all | full GCs | young GCs | time |\n|---|---|---|---|---|\n');
   for (const kind of CASES) {
     const script = fileURLToPath(import.meta.url);
     const args = ['--expose-gc', '--trace-gc-nvp', script, '--iterations', String(n), kind];
-    const out = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 28 }).stdout;
+    const child = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 28 });
+    const out = child.stdout;
     let promoted = 0;
     let full = 0;
     let young = 0;
@@ -81,9 +108,10 @@ else {
         promoted += Number(/\bpromoted=(\d+)/.exec(line)?.[1] ?? 0);
       } else if (gc !== undefined) full++;
     }
-    const ms = /elapsed=(\d+)/.exec(out)?.[1];
+    const elapsed = /elapsed=(\d+)/.exec(out)?.[1];
+    const ms = elapsed === undefined ? `did not finish (exit ${child.status ?? child.signal})` : `${elapsed} ms`;
     // The two forced GCs before the loop are not the loop's.
     const mib = (promoted / 2 ** 20).toFixed(1);
-    process.stdout.write(`| ${kind} | ${mib} MiB | ${full - 2} | ${young} | ${ms} ms |\n`);
+    process.stdout.write(`| ${kind} | ${mib} MiB | ${full - 2} | ${young} | ${ms} |\n`);
   }
 }

@@ -1,11 +1,12 @@
 /**
  * The abort signal of one client call: aborted after its timeout or when the caller's signal aborts, and released
  * (timer cleared, listener removed) as soon as the call ends. Not `AbortSignal.timeout` + `AbortSignal.any`: the
- * timeout's timer lives for the whole timeout (60 s by default) after a call that took milliseconds, and both hold
- * the signals through weak references, which V8's young collector treats as strong, so every call (and, through the
- * caller's signal, its request) was promoted to the old generation and freed only by full GCs (a transformer
- * forwarding 5k req/s promoted 4.7 KB per request). A class, not an object literal with a getter: a literal's
- * accessor pair is itself an old-generation object (`bench/v8-retention.mjs`).
+ * timeout's timer lives for the whole timeout (the clients' default 60 s, a transformer's predictor 600 s) after a
+ * call that took milliseconds, and both hold the signals through weak references, which V8's young collector treats
+ * as strong, so every call (and, through the caller's signal, its request) was promoted to the old generation and
+ * freed only by full GCs (a transformer forwarding 3k req/s promoted 4.7 KB per request; 1.2 KB with this, most of it
+ * the AbortControllers themselves, which Node 20 promotes on their own: `bench/v8-retention.mjs`). A class, not an
+ * object literal with a getter: a literal's accessor pair is itself an old-generation object.
  */
 export class CallSignal {
   /** Aborts on timeout (reason: a `TimeoutError` DOMException) or with the caller's signal's reason. */
