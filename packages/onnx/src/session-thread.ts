@@ -4,26 +4,27 @@
  * the public API. Output buffers go back transferred (no copy).
  */
 import { parentPort } from 'node:worker_threads';
-import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { DirectSession } from './ort-direct-session.js';
-import { fp16Tensor, outputsToWire, type ThreadReply, type ThreadRequest, type WireTensor } from './session-wire.js';
+import {
+  openPublicSession,
+  outputsToWire,
+  type PublicSession,
+  publicFeeds,
+  type ThreadReply,
+  type ThreadRequest,
+  type WireTensor,
+} from './session-wire.js';
 
 const port = parentPort;
 if (!port) throw new Error('session-thread.js runs only as a worker thread (WorkerSession starts it)');
 
 let direct: DirectSession | undefined;
-let session: InferenceSession | undefined;
-let TensorClass: typeof Tensor | undefined;
+let pub: PublicSession | undefined;
 
 /** Every output of a run on the public API. */
 async function publicRun(feeds: Record<string, WireTensor>): Promise<Record<string, WireTensor>> {
-  if (!session || !TensorClass) throw new Error('the onnxruntime session is not created yet');
-  const inputs: Record<string, Tensor> = {};
-  for (const name in feeds) {
-    const t = feeds[name]!;
-    inputs[name] = fp16Tensor(new TensorClass(t.type as 'float32', t.data as Float32Array, t.dims), t.data);
-  }
-  return outputsToWire(await session.run(inputs));
+  if (!pub) throw new Error('the onnxruntime session is not created yet');
+  return outputsToWire(await pub.session.run(publicFeeds(pub, feeds)));
 }
 
 /** Answer one request, and the buffers to transfer with the answer. */
@@ -31,11 +32,8 @@ async function handle(msg: ThreadRequest): Promise<{ reply: ThreadReply; transfe
   if (msg.type === 'load') {
     direct = DirectSession.create(msg.bytes, msg.options);
     if (direct) return { reply: { id: msg.id, info: direct.info, api: 'direct' }, transfer: [] };
-    const ortNode = await import('onnxruntime-node');
-    session = await ortNode.InferenceSession.create(msg.bytes, msg.options);
-    TensorClass = ortNode.Tensor;
-    const info = { inputMetadata: [...session.inputMetadata], outputMetadata: [...session.outputMetadata] };
-    return { reply: { id: msg.id, info, api: 'public' }, transfer: [] };
+    pub = await openPublicSession(msg.bytes, msg.options);
+    return { reply: { id: msg.id, info: pub.info, api: 'public' }, transfer: [] };
   }
   if (msg.type === 'run') {
     const outputs = direct ? outputsToWire(direct.run(msg.feeds)) : await publicRun(msg.feeds);
@@ -47,7 +45,7 @@ async function handle(msg: ThreadRequest): Promise<{ reply: ThreadReply; transfe
     return { reply: { id: msg.id, outputs }, transfer };
   }
   direct?.release();
-  await session?.release();
+  await pub?.session.release();
   return { reply: { id: msg.id }, transfer: [] };
 }
 

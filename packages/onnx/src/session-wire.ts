@@ -1,6 +1,7 @@
 /**
  * What crosses the thread boundary between `WorkerSession` and its session thread: the messages, tensors as plain
- * data, and the float16 handling both sides of an onnxruntime session share.
+ * data, the float16 handling both sides of an onnxruntime session share, and the public-API session both the session
+ * thread and `MainThreadSession` fall back to.
  */
 import type * as ort from 'onnxruntime-node';
 import type { OrtApi } from './ort-direct-session.js';
@@ -74,4 +75,32 @@ export function outputsToWire(out: Record<string, ort.Tensor>): Record<string, W
   const outputs: Record<string, WireTensor> = {};
   for (const name in out) outputs[name] = toWire(out[name]!);
   return outputs;
+}
+
+/** A session on onnxruntime-node's public API, the Tensor class its feeds are made with, and its metadata. */
+export interface PublicSession {
+  session: ort.InferenceSession;
+  Tensor: typeof ort.Tensor;
+  info: SessionInfo;
+}
+
+/** A session from ModelProto bytes on the public API (onnxruntime-node is imported only then). */
+export async function openPublicSession(
+  bytes: Uint8Array,
+  options: ort.InferenceSession.SessionOptions,
+): Promise<PublicSession> {
+  const { InferenceSession, Tensor } = await import('onnxruntime-node');
+  const session = await InferenceSession.create(bytes, options);
+  const info = { inputMetadata: [...session.inputMetadata], outputMetadata: [...session.outputMetadata] };
+  return { session, Tensor, info };
+}
+
+/** Feeds as the public API's Tensors, float16 kept as bit patterns (`fp16Tensor`). */
+export function publicFeeds(pub: PublicSession, feeds: Record<string, WireTensor>): Record<string, ort.Tensor> {
+  const inputs: Record<string, ort.Tensor> = {};
+  for (const name in feeds) {
+    const t = feeds[name]!;
+    inputs[name] = fp16Tensor(new pub.Tensor(t.type as 'float32', t.data as Float32Array, t.dims), t.data);
+  }
+  return inputs;
 }

@@ -4,8 +4,10 @@ import type * as ort from 'onnxruntime-node';
 import { DirectSession, type OrtApi } from './ort-direct-session.js';
 import { PendingCalls } from './pending-calls.js';
 import {
-  fp16Tensor,
+  openPublicSession,
   outputsToWire,
+  type PublicSession,
+  publicFeeds,
   type SessionInfo,
   type ThreadReply,
   type ThreadRequest,
@@ -146,8 +148,7 @@ export class MainThreadSession implements SessionRunner {
 
   private constructor(
     private readonly direct: DirectSession | undefined,
-    private readonly session: ort.InferenceSession | undefined,
-    private readonly TensorClass: typeof ort.Tensor | undefined,
+    private readonly pub: PublicSession | undefined,
   ) {}
 
   /** Create the session from ModelProto bytes. */
@@ -156,13 +157,9 @@ export class MainThreadSession implements SessionRunner {
     options: ort.InferenceSession.SessionOptions,
   ): Promise<{ session: MainThreadSession; info: SessionInfo }> {
     const direct = DirectSession.create(bytes, options);
-    if (direct) return { session: new MainThreadSession(direct, undefined, undefined), info: direct.info };
-    const { InferenceSession, Tensor } = await import('onnxruntime-node');
-    const s = await InferenceSession.create(bytes, options);
-    return {
-      session: new MainThreadSession(undefined, s, Tensor),
-      info: { inputMetadata: [...s.inputMetadata], outputMetadata: [...s.outputMetadata] },
-    };
+    if (direct) return { session: new MainThreadSession(direct, undefined), info: direct.info };
+    const pub = await openPublicSession(bytes, options);
+    return { session: new MainThreadSession(undefined, pub), info: pub.info };
   }
 
   /** The onnxruntime API this session runs on. */
@@ -230,12 +227,7 @@ export class MainThreadSession implements SessionRunner {
     try {
       out = direct.run(feeds);
     } finally {
-      let blockedMs = performance.now() - wall0;
-      if (cpu0) {
-        const cpu = process.cpuUsage(cpu0);
-        blockedMs = Math.min(blockedMs, (cpu.user + cpu.system) / 1000);
-      }
-      this.lastBlockedMs = blockedMs;
+      this.lastBlockedMs = blockedSince(wall0, cpu0);
     }
     return outputsToWire(out);
   }
@@ -251,30 +243,28 @@ export class MainThreadSession implements SessionRunner {
     withCpu = false,
   ): Promise<{ outputs: Record<string, WireTensor>; blockedMs: number }> {
     if (this.direct) throw new Error('this onnxruntime session runs on the native binding: use runDeferred');
-    const session = this.session!;
-    const TensorClass = this.TensorClass!;
-    const inputs: Record<string, ort.Tensor> = {};
-    for (const name in feeds) {
-      const t = feeds[name]!;
-      inputs[name] = fp16Tensor(new TensorClass(t.type as 'float32', t.data as Float32Array, t.dims), t.data);
-    }
+    const pub = this.pub!;
+    const inputs = publicFeeds(pub, feeds);
     let wall0 = 0;
     let cpu0: NodeJS.CpuUsage | undefined;
     setImmediate(() => {
       if (withCpu) cpu0 = process.cpuUsage();
       wall0 = performance.now();
     });
-    const out = await session.run(inputs);
-    let blockedMs = performance.now() - wall0;
-    if (withCpu) {
-      const cpu = process.cpuUsage(cpu0);
-      blockedMs = Math.min(blockedMs, (cpu.user + cpu.system) / 1000);
-    }
-    return { outputs: outputsToWire(out), blockedMs };
+    const out = await pub.session.run(inputs);
+    return { outputs: outputsToWire(out), blockedMs: blockedSince(wall0, cpu0) };
   }
 
   async release(): Promise<void> {
     if (this.direct) this.direct.release();
-    else await this.session!.release();
+    else await this.pub!.session.release();
   }
+}
+
+/** Milliseconds since `wall0` (`performance.now()`), or the process's CPU time since `cpu0` when that is smaller. */
+function blockedSince(wall0: number, cpu0: NodeJS.CpuUsage | undefined): number {
+  const wallMs = performance.now() - wall0;
+  if (!cpu0) return wallMs;
+  const cpu = process.cpuUsage(cpu0);
+  return Math.min(wallMs, (cpu.user + cpu.system) / 1000);
 }
