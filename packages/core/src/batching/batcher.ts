@@ -370,9 +370,14 @@ export class Batcher {
   /** The client went away: drop the item if still queued; once dispatched, its result is simply dropped. */
   private cancel(item: Item): void {
     if (!item.queued) return;
+    this.failCancelled(item);
+    if (item.queue.items.length === 0) this.dropQueue(item.queue);
+  }
+
+  /** Count and fail an item whose client has gone (taken out of its queue by `fail` if still in it). */
+  private failCancelled(item: Item): void {
     this.metrics?.rejected.inc({ ...this.labels, reason: 'cancelled' });
     this.fail(item, new RequestCancelled());
-    if (item.queue.items.length === 0) this.dropQueue(item.queue);
   }
 
   /** Cancel every queued request whose client has gone (polled contexts); returns how many. */
@@ -385,15 +390,6 @@ export class Batcher {
       }
     }
     return dropped;
-  }
-
-  /** Reject an item already taken out of its queue (`leaveQueue` done) whose client has gone. */
-  private cancelTaken(item: Item): void {
-    this.metrics?.rejected.inc({ ...this.labels, reason: 'cancelled' });
-    const err = new RequestCancelled();
-    item.span?.fail(err);
-    item.span?.end();
-    item.reject(err);
   }
 
   private unqueue(item: Item): void {
@@ -471,7 +467,7 @@ export class Batcher {
     if (gone) {
       for (const item of gone) {
         this.leaveQueue(item);
-        this.cancelTaken(item);
+        this.failCancelled(item);
       }
     }
     clearTimeout(q.timer);
