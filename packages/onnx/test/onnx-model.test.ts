@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  type Datatype,
   type InferContext,
   type InferRequest,
   type InferResponse,
@@ -15,10 +14,11 @@ import {
   tensorFromJson,
   tensorToJson,
 } from '@servekit/core';
-import { GraphBuilder, type OnnxElemType, OnnxModel } from '@servekit/onnx';
+import { OnnxModel } from '@servekit/onnx';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findOnnxFile } from '../src/onnx-model.js';
 import { tensorFromProto } from '../src/proto/tensor-proto.js';
+import { identity, TENSOR_TYPES } from './identity-models.js';
 
 const FIX = fileURLToPath(new URL('../../../../shared/fixtures/onnx/', import.meta.url));
 
@@ -43,48 +43,29 @@ async function infer(model: OnnxModel, request: InferRequest): Promise<InferResp
   return (await model.predict(request, ctx)) as InferResponse;
 }
 
-/** An Identity model over one tensor type, built in memory. */
-function identity(elem: OnnxElemType, shape: Array<number | string> = ['N', 2]): Uint8Array {
-  const g = new GraphBuilder();
-  g.input('x', elem, shape);
-  g.node('Identity', ['x'], ['y']);
-  g.output('y', elem, shape);
-  return g.toBytes();
-}
-
-/** ONNX element type ⇄ V2 datatype ⇄ sample JSON values, for every tensor type onnxruntime accepts. */
-const TYPES: Array<[OnnxElemType, Datatype, unknown[]]> = [
-  ['BOOL', 'BOOL', [true, false, false, true]],
-  ['UINT8', 'UINT8', [0, 1, 200, 255]],
-  ['UINT16', 'UINT16', [0, 1, 60000, 65535]],
-  ['UINT32', 'UINT32', [0, 1, 4e9, 4294967295]],
-  ['UINT64', 'UINT64', [0, 1, 2 ** 40, Number.MAX_SAFE_INTEGER]],
-  ['INT8', 'INT8', [-128, -1, 0, 127]],
-  ['INT16', 'INT16', [-32768, -1, 0, 32767]],
-  ['INT32', 'INT32', [-(2 ** 31), -1, 0, 2 ** 31 - 1]],
-  ['INT64', 'INT64', [-Number.MAX_SAFE_INTEGER, -1, 0, Number.MAX_SAFE_INTEGER]],
-  ['FLOAT16', 'FP16', [1, -2, 0.5, 65504]],
-  ['FLOAT', 'FP32', [1.5, -2.25, 0, 3.0e38]],
-  ['DOUBLE', 'FP64', [0.1, -1e300, 0, Math.PI]],
-  ['STRING', 'BYTES', ['a', 'héllo', '', 'z']],
-];
-
 describe('OnnxModel datatypes', () => {
-  it.each(TYPES)('carries %s as V2 %s in metadata and through a run, values unchanged', async (elem, dt, values) => {
-    const model = await load(new OnnxModel(`id-${elem}`, { modelBytes: identity(elem), execution: 'main' }));
-    expect(model.metadata()).toEqual({
-      name: `id-${elem}`,
-      platform: 'onnxruntime_onnx',
-      inputs: [{ name: 'x', datatype: dt, shape: [-1, 2] }],
-      outputs: [{ name: 'y', datatype: dt, shape: [-1, 2] }],
-    });
-    const x = { ...tensorFromJson('x', values, dt), shape: [2, 2] };
-    const res = await infer(model, { inputs: [x] });
-    expect(res.outputs).toHaveLength(1);
-    const y = res.outputs[0]!;
-    expect({ name: y.name, datatype: y.datatype, shape: y.shape }).toEqual({ name: 'y', datatype: dt, shape: [2, 2] });
-    expect(tensorToJson(y)).toEqual(tensorToJson(x));
-  });
+  it.each(TENSOR_TYPES)(
+    'carries %s as V2 %s in metadata and through a run, values unchanged',
+    async (elem, dt, values) => {
+      const model = await load(new OnnxModel(`id-${elem}`, { modelBytes: identity(elem), execution: 'main' }));
+      expect(model.metadata()).toEqual({
+        name: `id-${elem}`,
+        platform: 'onnxruntime_onnx',
+        inputs: [{ name: 'x', datatype: dt, shape: [-1, 2] }],
+        outputs: [{ name: 'y', datatype: dt, shape: [-1, 2] }],
+      });
+      const x = { ...tensorFromJson('x', values, dt), shape: [2, 2] };
+      const res = await infer(model, { inputs: [x] });
+      expect(res.outputs).toHaveLength(1);
+      const y = res.outputs[0]!;
+      expect({ name: y.name, datatype: y.datatype, shape: y.shape }).toEqual({
+        name: 'y',
+        datatype: dt,
+        shape: [2, 2],
+      });
+      expect(tensorToJson(y)).toEqual(tensorToJson(x));
+    },
+  );
 });
 
 describe('OnnxModel input checks', () => {
