@@ -79,20 +79,25 @@ function freePort() {
   });
 }
 
+/** The flags both servers share (KServe's model server and `servekit serve` spell them alike). */
+const modelFlags = (modelDir, http, grpc) => [
+  '--model_dir',
+  modelDir,
+  '--model_name',
+  MODEL,
+  '--http_port',
+  String(http),
+  '--grpc_port',
+  String(grpc),
+];
+
 /** argv of each server on `http`/`grpc` ports, both serving the one model file. */
 const SERVERS = {
   servekit: (http, grpc) => [
     process.execPath,
     opts['servekit-bin'],
     'serve',
-    '--model_dir',
-    hostModelDir,
-    '--model_name',
-    MODEL,
-    '--http_port',
-    String(http),
-    '--grpc_port',
-    String(grpc),
+    ...modelFlags(hostModelDir, http, grpc),
     '--host',
     '127.0.0.1',
   ],
@@ -103,14 +108,7 @@ const SERVERS = {
     'python3',
     '-m',
     'sklearnserver',
-    '--model_dir',
-    env.modelDir,
-    '--model_name',
-    MODEL,
-    '--http_port',
-    String(http),
-    '--grpc_port',
-    String(grpc),
+    ...modelFlags(env.modelDir, http, grpc),
     ...opts['kserve-args'].split(' ').filter(Boolean),
   ],
 };
