@@ -19,6 +19,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
+import { GC_TRACE_FLAGS, gcDelta, gcSettle, gcTotals } from './lib/gc-trace.mjs';
 import { generateBigMlp } from './lib/gen-models.mjs';
 import { cpuSeconds } from './lib/proc-stats.mjs';
 import { batchStats, ROOT, runLoadgen, startServer, stopServer } from './lib/servers.mjs';
@@ -92,48 +93,23 @@ function variant(name) {
   };
 }
 
-/** With --gc: the server's `--trace-gc-nvp` lines summed while `window.on` (bytes, ms, counts). */
-function traceGc(proc) {
-  const window = { on: false, allocated: 0, promoted: 0, pauseMs: 0, fullGcs: 0 };
-  let rest = '';
-  proc.stdout.on('data', (chunk) => {
-    const lines = (rest + String(chunk)).split('\n');
-    rest = lines.pop();
-    if (!window.on) return;
-    for (const line of lines) {
-      const kind = /\bgc=(\w+)/.exec(line)?.[1];
-      if (kind === undefined) continue;
-      window.pauseMs += Number(/\bpause=([\d.]+)/.exec(line)?.[1] ?? 0);
-      if (kind === 's') {
-        window.allocated += Number(/\ballocated=(\d+)/.exec(line)?.[1] ?? 0);
-        window.promoted += Number(/\bpromoted=(\d+)/.exec(line)?.[1] ?? 0);
-      } else window.fullGcs++;
-    }
-  });
-  return window;
-}
-
 /** One load run of a variant: req/s, p50/p99, mean batch, server CPU (and its GC with --gc). */
 async function measure(name) {
   const v = variant(name);
-  const server = await startServer(
-    [...(opts.gc ? ['--trace-gc-nvp'] : []), v.script, modelPath, 'm', ...v.flags],
-    v.env,
-  );
-  const gc = opts.gc ? traceGc(server.proc) : undefined;
+  const server = await startServer([...(opts.gc ? GC_TRACE_FLAGS : []), v.script, modelPath, 'm', ...v.flags], v.env);
+  const gc = opts.gc ? gcTotals(server.proc) : undefined;
   try {
     warmUp(server.port);
     const before = await batchStats(server.port);
     const load = loadavg()[0];
     const cpu0 = cpuSeconds(server.proc.pid);
     const t0 = performance.now();
-    if (gc) gc.on = true;
+    const gc0 = gc && { ...gc };
     const r = await drive(server.port);
     const cpu = (cpuSeconds(server.proc.pid) - cpu0) / ((performance.now() - t0) / 1000);
-    if (gc) {
-      await new Promise((resolve) => setTimeout(resolve, 100)); // the window's last GC lines reach us
-      gc.on = false;
-    }
+    if (gc) await gcSettle();
+    const gcWindow = gc && gcDelta(gc0, gc);
+    const requests = r.rps * (durationMs / 1000);
     const after = await batchStats(server.port);
     const batches = after.count - before.count;
     return {
@@ -146,12 +122,12 @@ async function measure(name) {
       clientUsPerReq: r.clientUsPerReq,
       load,
       errors: r.errors,
-      ...(gc && {
+      ...(gcWindow && {
         gc: {
-          allocatedPerReq: gc.allocated / (r.rps * (durationMs / 1000)),
-          promotedPerReq: gc.promoted / (r.rps * (durationMs / 1000)),
-          pauseUsPerReq: (gc.pauseMs * 1000) / (r.rps * (durationMs / 1000)),
-          fullGcs: gc.fullGcs,
+          allocatedPerReq: gcWindow.allocated / requests,
+          promotedPerReq: gcWindow.promoted / requests,
+          pauseUsPerReq: (gcWindow.pauseMs * 1000) / requests,
+          fullGcs: gcWindow.fullGcs,
         },
       }),
     };

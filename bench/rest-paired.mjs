@@ -3,15 +3,15 @@
 // every round). Per round it takes each server's CPU time per answered request from /proc; the figure it reports is
 // the median over rounds of new ÷ baseline within the same round (two runs a few seconds apart see the same load from
 // other work on the machine, which moves absolute numbers by 2× here), with each side's min and median.
-// With --gc both servers run under `--trace-gc --trace-gc-nvp` and each round also sums the GC lines' `allocated=`
+// With --gc both servers run under `--trace-gc-nvp` and each round also sums the GC lines' `allocated=`
 // (JS heap bytes allocated since the previous GC) and `promoted=` (bytes moved to the old generation) per answered
-// request, and counts scavenges per 10k requests; the RSS of each server is printed at the end.
+// request, and counts scavenges per 10k requests (bench/lib/gc-trace.mjs); the RSS of each server is printed at the end.
 // Usage: node bench/rest-paired.mjs --baseline-root DIR [--rounds 16] [--duration 1] [--protocol v2|v1] [--gc]
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { GC_TRACE_FLAGS, gcDelta, gcSettle, gcTotals } from './lib/gc-trace.mjs';
 import { cpuSeconds, rssMiB } from './lib/proc-stats.mjs';
-import { ROOT, serveArgv } from './lib/servers.mjs';
+import { ROOT, serveArgv, startServer } from './lib/servers.mjs';
 import { wrkPost } from './lib/wrk.mjs';
 
 const { values: opts } = parseArgs({
@@ -44,34 +44,12 @@ function wrk(port, seconds) {
   return r.answered;
 }
 
-/** `servekit serve` through `bin` (dist/bin.js of a checkout), GC-traced with --gc; its GC lines summed into `gc`. */
+/** `servekit serve` through `bin` (dist/bin.js of a checkout), GC-traced with --gc (running totals in `gc`). */
 async function serve(label, bin) {
   const argv = serveArgv(['--model_dir', FIX, '--model_name', 'rf_iris', '--log_level', 'info']);
   argv[0] = bin;
-  const nodeFlags = opts.gc ? ['--trace-gc', '--trace-gc-nvp'] : [];
-  const proc = spawn(process.execPath, [...nodeFlags, ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  const side = { label, proc, port: 0, gc: { allocated: 0, promoted: 0, scavenges: 0 }, rows: [] };
-  let pending = '';
-  await new Promise((resolve, reject) => {
-    proc.once('exit', () => reject(new Error(`server ${bin} exited before listening`)));
-    proc.stdout.on('data', (chunk) => {
-      pending += String(chunk);
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        const allocated = /\ballocated=(\d+)/.exec(line);
-        if (allocated) {
-          side.gc.allocated += Number(allocated[1]);
-          side.gc.promoted += Number(/\bpromoted=(\d+)/.exec(line)?.[1] ?? 0);
-          if (/gc=s\b/.test(line)) side.gc.scavenges++;
-        } else if (line.includes('"http"')) {
-          side.port = Number(JSON.parse(line).http.split(':')[1]);
-          resolve();
-        }
-      }
-    });
-  });
-  return side;
+  const { proc, port } = await startServer([...(opts.gc ? GC_TRACE_FLAGS : []), ...argv]);
+  return { label, proc, port, gc: opts.gc ? gcTotals(proc) : undefined, rows: [] };
 }
 
 const sides = [
@@ -79,21 +57,22 @@ const sides = [
   await serve('this checkout', join(ROOT, 'packages/cli/dist/bin.js')),
 ];
 for (const s of sides) wrk(s.port, 2); // warm-up (JIT, onnxruntime)
-const settle = () => new Promise((r) => setTimeout(r, opts.gc ? 200 : 0)); // the last GC lines of a round reach us
 for (let r = 0; r < Number(opts.rounds); r++) {
   for (const s of r % 2 === 0 ? sides : [...sides].reverse()) {
-    await settle();
-    const before = { ...s.gc };
+    if (s.gc) await gcSettle(200);
+    const before = s.gc && { ...s.gc };
     const cpu0 = cpuSeconds(s.proc.pid);
     const answered = wrk(s.port, Number(opts.duration));
     const cpuUs = ((cpuSeconds(s.proc.pid) - cpu0) * 1e6) / answered;
-    await settle();
-    s.rows.push({
-      cpuUs,
-      allocated: (s.gc.allocated - before.allocated) / answered,
-      promoted: (s.gc.promoted - before.promoted) / answered,
-      scavenges: ((s.gc.scavenges - before.scavenges) * 1e4) / answered,
-    });
+    const row = { cpuUs };
+    if (s.gc) {
+      await gcSettle(200);
+      const d = gcDelta(before, s.gc);
+      row.allocated = d.allocated / answered;
+      row.promoted = d.promoted / answered;
+      row.scavenges = (d.scavenges * 1e4) / answered;
+    }
+    s.rows.push(row);
   }
 }
 const rss = sides.map((s) => rssMiB(s.proc.pid));
