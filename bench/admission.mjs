@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median } from './lib/median.mjs';
 import { ROOT, runLoadgen, startServer, stopServer } from './lib/servers.mjs';
 
 const { values: opts } = parseArgs({
@@ -53,11 +54,6 @@ const loads = {
       raw_input_contents: [Buffer.from(Float32Array.from([5.1, 3.5]).buffer).toString('base64')],
     },
   }),
-};
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
 if (opts.only !== 'inproc') {

@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { GC_TRACE_FLAGS, gcDelta, gcSettle, gcTotals } from './lib/gc-trace.mjs';
 import { generateBigMlp } from './lib/gen-models.mjs';
+import { median } from './lib/median.mjs';
 import { cpuSeconds } from './lib/proc-stats.mjs';
 import { batchStats, ROOT, runLoadgen, startServer, stopServer } from './lib/servers.mjs';
 import { childrenCpuSeconds, hasWrk, wrkPost } from './lib/wrk.mjs';
@@ -204,12 +205,6 @@ for (let round = 1; round <= Number(opts.rounds); round++) {
   all.push({ round, rows, batch: n, ceilings, rawCpu });
 }
 
-/** Median of numbers. */
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 process.stdout.write('\nmedians over the rounds (ratios: median of the per-round ratios)\n');
 const ceilingLabel = Object.keys(RAW)[0];
 for (const name of names) {

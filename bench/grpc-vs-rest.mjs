@@ -21,6 +21,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { median } from './lib/median.mjs';
 import { cpuSeconds } from './lib/proc-stats.mjs';
 import { ROOT, serveArgv, startServer, stopServer } from './lib/servers.mjs';
 import { childrenCpuSeconds, wrkPost } from './lib/wrk.mjs';
@@ -216,10 +217,6 @@ try {
       }
     }
   }
-  const median = (a) => {
-    const s = [...a].sort((x, y) => x - y);
-    return (s[Math.floor((s.length - 1) / 2)] + s[Math.ceil((s.length - 1) / 2)]) / 2;
-  };
   if (ratios.length > 0) {
     process.stdout.write(
       `median gRPC ÷ REST: req/s ${fmt(median(ratios), 2)}×, server CPU per request ${fmt(median(cpuRatios), 2)}×\n`,

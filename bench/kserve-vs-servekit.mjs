@@ -17,6 +17,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { median } from './lib/median.mjs';
 import { processTree, treeCpuSeconds, treeRssMiB } from './lib/proc-stats.mjs';
 import { ROOT } from './lib/servers.mjs';
 import { hasWrk, wrkPost } from './lib/wrk.mjs';
@@ -173,10 +174,6 @@ function load(server, seconds, concurrency) {
   };
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 const out = (line) => process.stdout.write(`${line}\n`);
 const NAMES = ['servekit', 'kserve'];
