@@ -14,6 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { gcLine } from './lib/gc-trace.mjs';
 
 const { values: opts, positionals } = parseArgs({
   options: { iterations: { type: 'string', default: '1000000' } },
@@ -102,10 +103,10 @@ else {
     let full = 0;
     let young = 0;
     for (const line of out.split('\n')) {
-      const gc = /\bgc=(\w+)/.exec(line)?.[1];
-      if (gc === 's') {
+      const gc = gcLine(line);
+      if (gc?.kind === 's') {
         young++;
-        promoted += Number(/\bpromoted=(\d+)/.exec(line)?.[1] ?? 0);
+        promoted += gc.promoted;
       } else if (gc !== undefined) full++;
     }
     const elapsed = /elapsed=(\d+)/.exec(out)?.[1];

@@ -1,10 +1,29 @@
 // A server's `node --trace-gc-nvp` lines, read off its stdout and summed as they come: take a snapshot of the totals
 // before and after a measured window and subtract (`gcDelta`).
-// Every GC line (young `gc=s` and full ones) carries `allocated=` (JS heap bytes allocated since the previous GC) and
-// `promoted=` (bytes moved to the old generation by that GC), and `pause=` (ms the main thread stood still).
+// Every GC line (young `gc=s` and full ones) carries `allocated` (JS heap bytes allocated since the previous GC),
+// `promoted` (bytes moved to the old generation by that GC) and `pause` (ms the main thread stood still). Node ≤ 22
+// prints them as `key=value` pairs, newer V8 (Node 26) as one JSON object after `GC: `.
 
 /** Node flags that make a server print the lines `gcTotals` reads. */
 export const GC_TRACE_FLAGS = ['--trace-gc-nvp'];
+
+/** One trace line's { kind ('s' for a scavenge, else a full GC), allocated, promoted, pauseMs }; undefined if no GC. */
+export function gcLine(line) {
+  const json = line.indexOf('GC: {');
+  if (json >= 0) {
+    const o = JSON.parse(line.slice(json + 4));
+    return { kind: o.gc, allocated: o.allocated ?? 0, promoted: o.promoted ?? 0, pauseMs: o.pause ?? 0 };
+  }
+  const kind = /\bgc=(\w+)/.exec(line)?.[1];
+  if (kind === undefined) return undefined;
+  const num = (re) => Number(re.exec(line)?.[1] ?? 0);
+  return {
+    kind,
+    allocated: num(/\ballocated=(\d+)/),
+    promoted: num(/\bpromoted=(\d+)/),
+    pauseMs: num(/\bpause=([\d.]+)/),
+  };
+}
 
 /** Running totals of `proc`'s GC lines: { allocated, promoted (bytes), pauseMs, scavenges, fullGcs }. */
 export function gcTotals(proc) {
@@ -14,12 +33,12 @@ export function gcTotals(proc) {
     const lines = (rest + String(chunk)).split('\n');
     rest = lines.pop() ?? '';
     for (const line of lines) {
-      const kind = /\bgc=(\w+)/.exec(line)?.[1];
-      if (kind === undefined) continue;
-      totals.allocated += Number(/\ballocated=(\d+)/.exec(line)?.[1] ?? 0);
-      totals.promoted += Number(/\bpromoted=(\d+)/.exec(line)?.[1] ?? 0);
-      totals.pauseMs += Number(/\bpause=([\d.]+)/.exec(line)?.[1] ?? 0);
-      if (kind === 's') totals.scavenges++;
+      const gc = gcLine(line);
+      if (gc === undefined) continue;
+      totals.allocated += gc.allocated;
+      totals.promoted += gc.promoted;
+      totals.pauseMs += gc.pauseMs;
+      if (gc.kind === 's') totals.scavenges++;
       else totals.fullGcs++;
     }
   });

@@ -84,4 +84,33 @@ describe('request bodies checked before reading', () => {
     expect(bin.status).toBe(200);
     expect(((await bin.json()) as { outputs: { data: number[] }[] }).outputs[0]!.data).toEqual([3, 4]);
   });
+
+  it('every Content-Type reaches the same reader: named ones, with parameters, unknown, none', async () => {
+    const url = `http://127.0.0.1:${server.httpPort}/v2/models/echo/infer`;
+    const json = JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [2], data: [1.5, 2.5] }] });
+    const types = [
+      'application/json',
+      'application/json; charset=utf-8',
+      'application/octet-stream',
+      'application/x-www-form-urlencoded',
+      'text/plain',
+      'application/vnd.example+json',
+      undefined,
+    ];
+    for (const type of types) {
+      // Twice: the second request of a type is served from fastify's parser cache.
+      for (let i = 0; i < 2; i++) {
+        const body = new Blob([json]); // a Blob carries no Content-Type of its own
+        const r = await fetch(url, { method: 'POST', body, headers: type ? { 'content-type': type } : {} });
+        expect(r.status, String(type)).toBe(200);
+        expect(((await r.json()) as { outputs: { data: number[] }[] }).outputs[0]!.data).toEqual([1.5, 2.5]);
+      }
+      // ... and gets the JSON limit checked before its body is read.
+      const big = await headOnly(server.httpPort, {
+        ...(type ? { 'content-type': type } : {}),
+        'content-length': String(MAX_JSON + 1),
+      });
+      expect(big.status, String(type)).toBe(413);
+    }
+  });
 });

@@ -31,7 +31,7 @@ export function readBodiesAsBuffers(
   limits: { readonly limits: RequestLimits },
 ): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (request: FastifyRequest, payload: IncomingMessage, done: ParserDone) => {
+  const parse = (request: FastifyRequest, payload: IncomingMessage, done: ParserDone) => {
     const { headers } = request;
     const declared = Number(headers['content-length']);
     const encoding = headers['content-encoding'];
@@ -50,8 +50,16 @@ export function readBodiesAsBuffers(
         (e: Error) => done(e),
       );
     });
-  });
+  };
+  // The catch-all alone would do, but fastify caches the parser it found per Content-Type only when that type was
+  // registered by name: for '*' it parses the header again (a ContentType object and its parameter Map) on every
+  // request. Naming the types clients send makes those one cache hit.
+  app.addContentTypeParser(CACHED_TYPES, parse);
+  app.addContentTypeParser('*', parse);
 }
+
+/** Content-Types clients send: JSON, the binary tensor extension's bytes, and curl's `-d` default. */
+const CACHED_TYPES = ['application/json', 'application/octet-stream', 'application/x-www-form-urlencoded'];
 
 /** Read `payload` whole: at most `limit` bytes, exactly `declared` when that is a number. */
 function readBody(payload: IncomingMessage, declared: number, limit: number, done: ParserDone): void {
