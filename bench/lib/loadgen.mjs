@@ -46,8 +46,10 @@ async function grpcSender() {
   const { inferenceService } = await import('../../packages/core/dist/protocols/grpc-proto.js');
   const Client = inferenceService();
   const { ca, cert, key } = tlsFiles();
+  // With TLS to 127.0.0.1, no server name (Node 26 refuses an address as one): as servekit's GrpcClient does.
+  const { withoutIpServerName } = await import('../../packages/client/dist/tls-server-name.js');
   const credentials = ca
-    ? grpc.credentials.createSsl(ca, key ?? null, cert ?? null)
+    ? withoutIpServerName(grpc.credentials.createSsl(ca, key ?? null, cert ?? null))
     : grpc.credentials.createInsecure();
   const client = new Client(spec.target, credentials, {
     'grpc.max_receive_message_length': 64 << 20,

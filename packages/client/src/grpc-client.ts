@@ -5,6 +5,7 @@ import { CallSignal } from './call-signal.js';
 import { ClientError } from './errors.js';
 import { decodeGrpcResponse, encodeGrpcRequest, type GrpcInferResponseMessage } from './grpc-codec.js';
 import { type RetryOptions, type RetryPolicy, retryPolicy, withRetries } from './retry.js';
+import { withoutIpServerName } from './tls-server-name.js';
 
 /** Options of a GrpcClient. */
 export interface GrpcClientOptions extends RetryOptions {
@@ -18,7 +19,7 @@ export interface GrpcClientOptions extends RetryOptions {
   typedContents?: boolean;
   /** Largest message sent or received, in bytes. Default 64 MiB. */
   maxMessageSize?: number;
-  /** Channel credentials. Default insecure. */
+  /** Channel credentials. Default insecure. With TLS to an IP address, no server name is sent (tls-server-name.ts). */
   credentials?: grpc.ChannelCredentials;
 }
 
@@ -74,7 +75,10 @@ export class GrpcClient {
   constructor(options: GrpcClientOptions) {
     const Service = inferenceService();
     const size = options.maxMessageSize ?? 64 * 1024 * 1024;
-    this.client = new Service(options.address, options.credentials ?? grpc.credentials.createInsecure(), {
+    const credentials = options.credentials
+      ? withoutIpServerName(options.credentials)
+      : grpc.credentials.createInsecure();
+    this.client = new Service(options.address, credentials, {
       'grpc.max_receive_message_length': size,
       'grpc.max_send_message_length': size,
     });

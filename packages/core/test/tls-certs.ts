@@ -57,14 +57,9 @@ export class TestCa {
     return new TestCa(where, await files(certFile, keyFile), name);
   }
 
-  /** A server certificate for 127.0.0.1 and localhost, with serial `serial`. */
-  server(file: string, serial: number): Promise<CertFiles> {
-    return this.issue(
-      file,
-      serial,
-      'localhost',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
-    );
+  /** A server certificate for `altNames` (default 127.0.0.1 and localhost), with serial `serial`. */
+  server(file: string, serial: number, altNames = 'IP:127.0.0.1,DNS:localhost'): Promise<CertFiles> {
+    return this.issue(file, serial, 'localhost', `subjectAltName=${altNames}\nextendedKeyUsage=serverAuth\n`);
   }
 
   /** A client certificate with common name `cn`. */
