@@ -18,6 +18,13 @@ import {
 } from './admission-metrics.js';
 import { deadlinePassed, RequestTimeoutExpired } from './deadline.js';
 
+/**
+ * A client that goes away this close to its deadline (ms) left because of it: a gRPC client cancels the call at its
+ * own deadline, and that cancel reaches the server about when the server's copy of the deadline (taken from
+ * `grpc-timeout` on arrival, so later by the one-way delay) passes, before or after its timer on a busy event loop.
+ */
+const CANCEL_AT_DEADLINE_MS = 50;
+
 /** Admission control options; on when either cap is above 0. */
 export interface AdmissionOptions {
   /** Requests one model runs at once (preprocess → predict → postprocess); 0 = unlimited. Default 0. */
@@ -181,7 +188,7 @@ export class AdmissionController {
         resolve,
         reject,
         onAbort: () =>
-          deadlinePassed(ctx)
+          deadlinePassed(ctx, performance.now() + CANCEL_AT_DEADLINE_MS)
             ? this.drop(waiter, 'deadline', new RequestTimeoutExpired(name, 'admission'))
             : this.drop(waiter, 'cancelled', new RequestCancelled()),
       };
