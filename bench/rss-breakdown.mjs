@@ -49,10 +49,8 @@ function binaryLayout() {
   const sections = [];
   for (const line of execFileSync('readelf', ['-SW', process.execPath], { encoding: 'utf8' }).split('\n')) {
     const m = /\]\s+(\S+)\s+\S+\s+([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)/.exec(line);
-    if (m && Number.parseInt(m[2], 16) !== 0) {
-      sections.push({ name: m[1], addr: Number.parseInt(m[2], 16), off: Number.parseInt(m[3], 16) });
-      sections.at(-1).size = Number.parseInt(m[4], 16);
-    }
+    const [addr, off, size] = m ? m.slice(2).map((x) => Number.parseInt(x, 16)) : [0];
+    if (addr !== 0) sections.push({ name: m[1], addr, off, size });
   }
   const icu = / (r|R) icudt\d+_dat$/m;
   const nm = execFileSync('nm', ['-S', process.execPath], { encoding: 'utf8', maxBuffer: 1 << 28 });

@@ -244,18 +244,10 @@ export class RestClient {
     return parseJson<V1Response>(res);
   }
 
-  private async call(call: Call, options: CallOptions): Promise<HttpResponse> {
+  private call(call: Call, options: CallOptions): Promise<HttpResponse> {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    // Ends the attempts and retry waits at the timeout or when the caller aborts; released as soon as the call settles.
     const callSignal = new CallSignal(timeoutMs, options.signal);
-    try {
-      return await this.attempts(call, options, timeoutMs, callSignal);
-    } finally {
-      callSignal.done();
-    }
-  }
-
-  /** `call`'s attempts (retried per the policy) under `callSignal`. */
-  private attempts(call: Call, options: CallOptions, timeoutMs: number, callSignal: CallSignal): Promise<HttpResponse> {
     const { signal } = callSignal;
     const headers = { ...this.headers, ...options.headers, ...call.headers };
     const policy = options.retries === undefined ? this.policy : { ...this.policy, retries: options.retries };
@@ -296,6 +288,6 @@ export class RestClient {
         return undefined;
       },
       signal,
-    );
+    ).finally(() => callSignal.done());
   }
 }

@@ -16,14 +16,7 @@ import {
   type AdmissionRejectReason,
   admissionMetrics,
 } from './admission-metrics.js';
-import { deadlinePassed, RequestTimeoutExpired } from './deadline.js';
-
-/**
- * A client that goes away this close to its deadline (ms) left because of it: a gRPC client cancels the call at its
- * own deadline, and that cancel reaches the server about when the server's copy of the deadline (taken from
- * `grpc-timeout` on arrival, so later by the one-way delay) passes, before or after its timer on a busy event loop.
- */
-const CANCEL_AT_DEADLINE_MS = 50;
+import { deadlinePassed, goneAtDeadline, RequestTimeoutExpired } from './deadline.js';
 
 /** Admission control options; on when either cap is above 0. */
 export interface AdmissionOptions {
@@ -188,7 +181,7 @@ export class AdmissionController {
         resolve,
         reject,
         onAbort: () =>
-          deadlinePassed(ctx, performance.now() + CANCEL_AT_DEADLINE_MS)
+          goneAtDeadline(ctx)
             ? this.drop(waiter, 'deadline', new RequestTimeoutExpired(name, 'admission'))
             : this.drop(waiter, 'cancelled', new RequestCancelled()),
       };

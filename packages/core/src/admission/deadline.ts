@@ -85,3 +85,15 @@ export function applyTimeoutParameter(ctx: InferContext, parameters: Parameters 
 export function deadlinePassed(ctx: InferContext, now = performance.now()): boolean {
   return ctx.deadline !== undefined && ctx.deadline <= now;
 }
+
+/**
+ * How close to its deadline (ms) a client that goes away counts as gone because of it: a gRPC client cancels the call
+ * at its own deadline, and that cancel reaches the server about when the server's copy of the deadline (taken from
+ * `grpc-timeout` on arrival, so later by the one-way delay) passes, before or after its timer on a busy event loop.
+ */
+const GONE_AT_DEADLINE_MS = 50;
+
+/** True when a client that has just gone away left at its deadline (within `GONE_AT_DEADLINE_MS` of it). */
+export function goneAtDeadline(ctx: InferContext, now = performance.now()): boolean {
+  return deadlinePassed(ctx, now + GONE_AT_DEADLINE_MS);
+}
