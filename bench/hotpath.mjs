@@ -8,9 +8,11 @@
 //        [--serve-args="--flag value …"] [--compare-args="…"] (A/B: a second servekit alternated in)
 //        [--baseline-root DIR] (A/B: the same rows for the built checkout in DIR, e.g. the commit before a change) (A/B: a second servekit alternated in)
 //        [--serve-env K=V,…] [--compare-env K=V,…] (environment of servekit / of servekit-B, e.g. MALLOC_ARENA_MAX=2)
+//        [--memory-limit MiB] (every servekit starts in a memory cgroup of that limit, as in a pod: V8 sizes its heap from it)
 // Servers start through packages/cli/bin/servekit.js, the bin users run (the CLI's bundle when it is built).
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { memoryCgroup } from './lib/memory-cgroup.mjs';
 import { cpuSeconds, rssMiB } from './lib/proc-stats.mjs';
 import { ROOT, runLoadgen, serveArgv, startServer, stopServer } from './lib/servers.mjs';
 import { hasWrk, wrkPost } from './lib/wrk.mjs';
@@ -28,6 +30,7 @@ const { values: opts } = parseArgs({
     'compare-env': { type: 'string' },
     loadgen: { type: 'string' },
     'baseline-root': { type: 'string' },
+    'memory-limit': { type: 'string' },
   },
 });
 const only = new Set(opts.only.split(','));
@@ -62,6 +65,15 @@ if (opts['baseline-root'] !== undefined) {
   variants.unshift({ label: 'baseline', args: splitArgs(opts['serve-args']), env: splitEnv(opts['serve-env']), bin });
 }
 
+const cgroup = opts['memory-limit'] === undefined ? undefined : memoryCgroup(Number(opts['memory-limit']));
+process.on('exit', () => {
+  try {
+    cgroup?.remove();
+  } catch (err) {
+    process.stderr.write(`memory cgroup left behind: ${err.message}\n`);
+  }
+});
+
 const useWrk = opts.loadgen !== 'node' && hasWrk();
 const loadgenName = useWrk ? 'wrk -t2' : 'bench/lib/loadgen.mjs';
 
@@ -88,7 +100,7 @@ async function load(url, body, concurrency, seconds) {
 function serveModel(model, args, bin, env = {}) {
   const argv = serveArgv(['--model_dir', join(FIX, model), '--model_name', model, '--log_level', 'info', ...args]);
   if (bin) argv[0] = bin;
-  return startServer(argv, env);
+  return startServer(argv, env, cgroup?.wrap);
 }
 const inferUrl = (s, model) => `http://127.0.0.1:${s.port}/v2/models/${model}/infer`;
 const bodyOf = (model) => {

@@ -5,8 +5,12 @@
 // other work on the machine, which moves absolute numbers by 2× here), with each side's min and median.
 // With --gc both servers run under `--trace-gc-nvp` and each round also sums the GC lines' `allocated=`
 // (JS heap bytes allocated since the previous GC) and `promoted=` (bytes moved to the old generation) per answered
-// request, and counts scavenges per 10k requests (bench/lib/gc-trace.mjs); the RSS of each server is printed at the end.
+// request, and counts scavenges per 10k requests (bench/lib/gc-trace.mjs). Each server's RSS is read after each of its
+// rounds and at the end.
+// --node-args / --baseline-node-args: Node.js options for this checkout's / the baseline's server (e.g. the same build
+// with and without `--max-semi-space-size=16`: `--baseline-root . --node-args=--max-semi-space-size=16`).
 // Usage: node bench/rest-paired.mjs --baseline-root DIR [--rounds 16] [--duration 1] [--protocol v2|v1] [--gc]
+//        [--node-args "…"] [--baseline-node-args "…"]
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GC_TRACE_FLAGS, gcDelta, gcSettle, gcTotals } from './lib/gc-trace.mjs';
@@ -21,6 +25,8 @@ const { values: opts } = parseArgs({
     duration: { type: 'string', default: '1' },
     protocol: { type: 'string', default: 'v2' },
     gc: { type: 'boolean', default: false },
+    'node-args': { type: 'string', default: '' },
+    'baseline-node-args': { type: 'string', default: '' },
   },
 });
 if (!opts['baseline-root']) throw new Error('--baseline-root DIR (a built checkout to compare with) is required');
@@ -44,17 +50,18 @@ function wrk(port, seconds) {
   return r.answered;
 }
 
-/** `servekit serve` through `bin` (dist/bin.js of a checkout), GC-traced with --gc (running totals in `gc`). */
-async function serve(label, bin) {
+/** `servekit serve` through `bin` (dist/bin.js of a checkout) under `nodeArgs`, GC-traced with --gc (running totals in `gc`). */
+async function serve(label, bin, nodeArgs) {
   const argv = serveArgv(['--model_dir', FIX, '--model_name', 'rf_iris', '--log_level', 'info']);
   argv[0] = bin;
-  const { proc, port } = await startServer([...(opts.gc ? GC_TRACE_FLAGS : []), ...argv]);
+  const node = nodeArgs.split(' ').filter((a) => a !== '');
+  const { proc, port } = await startServer([...node, ...(opts.gc ? GC_TRACE_FLAGS : []), ...argv]);
   return { label, proc, port, gc: opts.gc ? gcTotals(proc) : undefined, rows: [] };
 }
 
 const sides = [
-  await serve('baseline', join(opts['baseline-root'], 'packages/cli/dist/bin.js')),
-  await serve('this checkout', join(ROOT, 'packages/cli/dist/bin.js')),
+  await serve('baseline', join(opts['baseline-root'], 'packages/cli/dist/bin.js'), opts['baseline-node-args']),
+  await serve('this checkout', join(ROOT, 'packages/cli/dist/bin.js'), opts['node-args']),
 ];
 for (const s of sides) wrk(s.port, 2); // warm-up (JIT, onnxruntime)
 for (let r = 0; r < Number(opts.rounds); r++) {
@@ -64,7 +71,7 @@ for (let r = 0; r < Number(opts.rounds); r++) {
     const cpu0 = cpuSeconds(s.proc.pid);
     const answered = wrk(s.port, Number(opts.duration));
     const cpuUs = ((cpuSeconds(s.proc.pid) - cpu0) * 1e6) / answered;
-    const row = { cpuUs };
+    const row = { cpuUs, rss: rssMiB(s.proc.pid) };
     if (s.gc) {
       await gcSettle(200);
       const d = gcDelta(before, s.gc);
@@ -83,7 +90,10 @@ for (const s of sides) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const measures = [['cpuUs', 'server CPU µs per request', 0]];
+const measures = [
+  ['cpuUs', 'server CPU µs per request', 0],
+  ['rss', 'RSS after the round, MiB', 0],
+];
 if (opts.gc) {
   measures.push(['allocated', 'JS heap bytes allocated per request', 0], ['promoted', 'bytes promoted per request', 0]);
   measures.push(['scavenges', 'scavenges per 10k requests', 1]);
@@ -102,5 +112,4 @@ for (const [key, title, digits] of measures) {
     `  this ÷ baseline, same round: median ${median(ratios).toFixed(3)} [${ratios.map((x) => x.toFixed(2)).join(' ')}]\n`,
   );
 }
-if (opts.gc)
-  process.stdout.write(`RSS at the end: baseline ${rss[0].toFixed(0)} MiB, this checkout ${rss[1].toFixed(0)} MiB\n`);
+process.stdout.write(`RSS at the end: baseline ${rss[0].toFixed(0)} MiB, this checkout ${rss[1].toFixed(0)} MiB\n`);

@@ -7,17 +7,23 @@
 //   - V8's heap spaces (size / used), from the server's /metrics.
 // Linux only (procfs), needs readelf and nm (binutils) and wrk. The node that runs this script runs the server, so
 // `/path/to/node26 bench/rss-breakdown.mjs` measures another runtime.
-// Usage: node bench/rss-breakdown.mjs [--duration 5] [--concurrency 32]
+// --memory-limit MiB starts the server in a memory cgroup of that limit, as a pod's limit would (bench/lib/memory-cgroup.mjs).
+// Usage: node bench/rss-breakdown.mjs [--duration 5] [--concurrency 32] [--memory-limit 2048]
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { memoryCgroup } from './lib/memory-cgroup.mjs';
 import { rssMiB } from './lib/proc-stats.mjs';
 import { ROOT, serveArgv, startServer, stopServer } from './lib/servers.mjs';
 import { wrkPost } from './lib/wrk.mjs';
 
 const { values: opts } = parseArgs({
-  options: { duration: { type: 'string', default: '5' }, concurrency: { type: 'string', default: '32' } },
+  options: {
+    duration: { type: 'string', default: '5' },
+    concurrency: { type: 'string', default: '32' },
+    'memory-limit': { type: 'string' },
+  },
 });
 const MiB = 2 ** 20;
 const PAGE = 4096;
@@ -121,12 +127,14 @@ async function report(label, server, layout) {
 const layout = binaryLayout();
 const model = join(ROOT, '../shared/fixtures/onnx/sklearn-onnx-docs/rf_iris');
 const argv = serveArgv(['--model_dir', model, '--model_name', 'rf_iris', '--log_level', 'info']);
-const server = await startServer(argv);
+const cgroup = opts['memory-limit'] === undefined ? undefined : memoryCgroup(Number(opts['memory-limit']));
+const server = await startServer(argv, {}, cgroup?.wrap);
 const body = JSON.stringify({
   inputs: [{ name: 'float_input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }],
 });
 try {
-  process.stdout.write(`servekit serve rf_iris on node ${process.version} (${process.execPath})\n`);
+  const limit = cgroup ? `, memory limit ${opts['memory-limit']} MiB` : '';
+  process.stdout.write(`servekit serve rf_iris on node ${process.version} (${process.execPath})${limit}\n`);
   await report('idle', server, layout);
   const x = wrkPost(body).run(
     `http://127.0.0.1:${server.port}/v2/models/rf_iris/infer`,
@@ -136,4 +144,5 @@ try {
   await report(`after ${opts.duration} s at c=${opts.concurrency} (${Math.round(x.rps)} req/s)`, server, layout);
 } finally {
   await stopServer(server);
+  cgroup?.remove();
 }

@@ -5,10 +5,14 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Spawn `node args…` in the repo root; resolves when its stdout prints a JSON line with `http`. */
-export async function startServer(args, env = {}) {
+/**
+ * Spawn `node args…` in the repo root; resolves when its stdout prints a JSON line with `http`. `wrap` prefixes the
+ * command (e.g. `memoryCgroup(…).wrap`, which execs node so the pid is still the server's).
+ */
+export async function startServer(args, env = {}, wrap = []) {
   const t0 = performance.now();
-  const proc = spawn(process.execPath, args, {
+  const command = [...wrap, process.execPath, ...args];
+  const proc = spawn(command[0], command.slice(1), {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...env },

@@ -1,4 +1,3 @@
-// The lead will switch this to `import { GraphBuilder, attr } from '@servekit/onnx'` once that package exports it.
 import { attr, GraphBuilder } from '@servekit/onnx';
 import type { OutputTransform, Tree, TreeEnsemble, TreeNode } from './tree-ensemble.js';
 
