@@ -1,7 +1,6 @@
 /** Reads joblib (`joblib.dump`) and plain pickle files into inert Python values, decompressing zlib/gzip. */
 
 import { constants as bufferConstants } from 'node:buffer';
-import { readFile } from 'node:fs/promises';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { ByteReader } from './byte-reader.js';
 import { PickleFormatError } from './errors.js';
@@ -76,10 +75,4 @@ export function readJoblibBytes(bytes: Uint8Array, limits: Partial<PickleLimits>
   const stream = decompressJoblib(bytes, limits);
   const reader = new ByteReader(stream);
   return unpickle(reader, limits);
-}
-
-/** Read and unpickle a model.joblib / model.pkl / model.pickle file (restricted: nothing is executed). */
-export async function readJoblibFile(path: string, limits: Partial<PickleLimits> = {}): Promise<PyValue> {
-  const bytes = await readFile(path);
-  return readJoblibBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), limits);
 }
