@@ -6,7 +6,7 @@
 // Load: wrk (2 threads, keep-alive) when it is on PATH, else bench/lib/loadgen.mjs in its own process.
 // Usage: node bench/hotpath.mjs [--only overhead,rss,cold] [--rounds 3] [--duration 3] [--concurrency 64]
 //        [--serve-args="--flag value …"] [--compare-args="…"] (A/B: a second servekit alternated in)
-//        [--baseline-root DIR] (A/B: the same rows for the built checkout in DIR, e.g. the commit before a change) (A/B: a second servekit alternated in)
+//        [--baseline-root DIR] (A/B: the same rows for the built checkout in DIR, e.g. the commit before a change)
 //        [--serve-env K=V,…] [--compare-env K=V,…] (environment of servekit / of servekit-B, e.g. MALLOC_ARENA_MAX=2)
 //        [--memory-limit MiB] (every servekit starts in a memory cgroup of that limit, as in a pod: V8 sizes its heap from it)
 // Servers start through packages/cli/bin/servekit.js, the bin users run (the CLI's bundle when it is built).
