@@ -10,7 +10,9 @@
 // (before-on-intra1, off-intra1).
 // Load: wrk (native, 2 threads, keep-alive) when it is on PATH, else bench/lib/loadgen.mjs (`--loadgen node` forces it;
 // the Node load generator costs ~100 µs CPU per request on the same 2 cores, wrk ~15–25).
-// Per variant: req/s, mean batch, server CPU and load-generator CPU per request (µs), the 1-minute load average.
+// Per variant: req/s, mean batch, server CPU per request (µs; split into the event loop, the busiest other thread, with
+// batching on onnxruntime's session thread, and the rest), load-generator CPU per request, the machine's idle share
+// over the measured window (/proc/stat), the 1-minute load average.
 // --gc: servers run under `--trace-gc-nvp`; each variant also reports, over its measured window, the JS heap bytes
 // allocated and promoted (survived two young collections) per request, the main thread's GC pause per request, and
 // the full (mark-compact) collections.
@@ -22,7 +24,7 @@ import * as ort from 'onnxruntime-node';
 import { GC_TRACE_FLAGS, gcDelta, gcSettle, gcTotals } from './lib/gc-trace.mjs';
 import { generateBigMlp } from './lib/gen-models.mjs';
 import { median } from './lib/median.mjs';
-import { cpuSeconds } from './lib/proc-stats.mjs';
+import { cpuSeconds, machineCpuShares, machineCpuTicks, threadCpuSeconds } from './lib/proc-stats.mjs';
 import { batchStats, ROOT, runLoadgen, startServer, stopServer } from './lib/servers.mjs';
 import { childrenCpuSeconds, hasWrk, wrkPost } from './lib/wrk.mjs';
 
@@ -104,10 +106,14 @@ async function measure(name) {
     const before = await batchStats(server.port);
     const load = loadavg()[0];
     const cpu0 = cpuSeconds(server.proc.pid);
+    const threads0 = threadCpuSeconds(server.proc.pid);
+    const machine0 = machineCpuTicks();
     const t0 = performance.now();
     const gc0 = gc && { ...gc };
     const r = await drive(server.port);
     const cpu = (cpuSeconds(server.proc.pid) - cpu0) / ((performance.now() - t0) / 1000);
+    const machine = machineCpuShares(machine0, machineCpuTicks());
+    const threads = threadShares(server.proc.pid, threads0, r.rps * (durationMs / 1000));
     if (gc) await gcSettle();
     const gcWindow = gc && gcDelta(gc0, gc);
     const requests = r.rps * (durationMs / 1000);
@@ -121,6 +127,8 @@ async function measure(name) {
       cpu,
       serverUsPerReq: (cpu / r.rps) * 1e6,
       clientUsPerReq: r.clientUsPerReq,
+      threads,
+      machineIdle: machine.idle,
       load,
       errors: r.errors,
       ...(gcWindow && {
@@ -135,6 +143,22 @@ async function measure(name) {
   } finally {
     await stopServer(server);
   }
+}
+
+/**
+ * CPU µs per request of the server's threads over the measured window: the event loop (the main thread, tid = pid),
+ * the busiest other thread (with batching on: onnxruntime's session thread) and the rest (V8's and libuv's helpers).
+ */
+function threadShares(pid, before, requests) {
+  const used = [...threadCpuSeconds(pid)].map(([tid, s]) => [tid, ((s - (before.get(tid) ?? 0)) * 1e6) / requests]);
+  const others = used.filter(([tid]) => tid !== pid).sort((a, b) => b[1] - a[1]);
+  const sum = (rows) => rows.reduce((a, [, us]) => a + us, 0);
+  return { loop: sum(used.filter(([tid]) => tid === pid)), busiest: others[0]?.[1] ?? 0, rest: sum(others.slice(1)) };
+}
+
+/** `loop A, busiest B, rest C` (µs per request). */
+function threadText(t) {
+  return `loop ${t.loop.toFixed(0)}, busiest thread ${t.busiest.toFixed(0)}, rest ${t.rest.toFixed(0)}`;
 }
 
 /** ` gc: …` for a row measured with --gc, else ''. */
@@ -177,7 +201,7 @@ for (let round = 1; round <= Number(opts.rounds); round++) {
     rows[name] = await measure(name);
     const r = rows[name];
     process.stdout.write(
-      `round ${round} ${name.padEnd(12)} ${r.rps.toFixed(0).padStart(6)} req/s  batch ${r.meanBatch.toFixed(1).padStart(5)}  p50 ${r.p50.toFixed(2)}  p99 ${r.p99.toFixed(2)} ms  server cpu ${(r.cpu * 100).toFixed(0)}% (${r.serverUsPerReq.toFixed(0)} µs/req)  client ${r.clientUsPerReq.toFixed(0)} µs/req  load ${r.load.toFixed(1)}${r.errors ? `  errors ${r.errors}` : ''}${gcText(r.gc)}\n`,
+      `round ${round} ${name.padEnd(12)} ${r.rps.toFixed(0).padStart(6)} req/s  batch ${r.meanBatch.toFixed(1).padStart(5)}  p50 ${r.p50.toFixed(2)}  p99 ${r.p99.toFixed(2)} ms  server cpu ${(r.cpu * 100).toFixed(0)}% (${r.serverUsPerReq.toFixed(0)} µs/req: ${threadText(r.threads)})  client ${r.clientUsPerReq.toFixed(0)} µs/req  machine idle ${(r.machineIdle * 100).toFixed(0)} %  load ${r.load.toFixed(1)}${r.errors ? `  errors ${r.errors}` : ''}${gcText(r.gc)}\n`,
     );
   }
   const ref = rows.on ?? Object.values(rows)[0];
@@ -213,7 +237,13 @@ for (const name of names) {
     `${median(rs.map((r) => r.rps)).toFixed(0)} req/s`,
     `batch ${median(rs.map((r) => r.meanBatch)).toFixed(1)}`,
     `server ${median(rs.map((r) => r.serverUsPerReq)).toFixed(0)} µs/req`,
+    `(${threadText({
+      loop: median(rs.map((r) => r.threads.loop)),
+      busiest: median(rs.map((r) => r.threads.busiest)),
+      rest: median(rs.map((r) => r.threads.rest)),
+    })})`,
     `client ${median(rs.map((r) => r.clientUsPerReq)).toFixed(0)} µs/req`,
+    `machine idle ${median(rs.map((r) => r.machineIdle * 100)).toFixed(0)} %`,
     `${median(all.map((a) => (100 * a.rows[name].rps) / a.ceilings[ceilingLabel])).toFixed(0)} % of ${ceilingLabel}`,
   ];
   if (all[0].rows.off && !/(^|-)off(-|$)/.test(name))

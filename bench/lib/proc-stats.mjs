@@ -52,3 +52,35 @@ function readOr0(read) {
     return 0;
   }
 }
+
+/** CPU seconds (user + system) of each thread of a process: Map tid → seconds (threads that exited are left out). */
+export function threadCpuSeconds(pid) {
+  const out = new Map();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const seconds = readOr0(() => {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / TICKS;
+    });
+    out.set(Number(tid), seconds);
+  }
+  return out;
+}
+
+/** The whole machine's CPU time so far, by kind, in ticks (the first line of /proc/stat). */
+export function machineCpuTicks() {
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return { user: user + nice, system: system + irq + softirq, idle: idle + iowait, steal };
+}
+
+/** Shares (0–1) of the machine's CPU time between two `machineCpuTicks()` readings. */
+export function machineCpuShares(before, after) {
+  const d = Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - before[k]]));
+  const total = d.user + d.system + d.idle + d.steal;
+  return Object.fromEntries(Object.entries(d).map(([k, v]) => [k, v / total]));
+}
