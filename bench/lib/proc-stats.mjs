@@ -4,7 +4,12 @@ const TICKS = 100; // USER_HZ on Linux
 
 /** CPU seconds (user + system) used so far by a process. */
 export function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return statCpuSeconds(`/proc/${pid}/stat`);
+}
+
+/** User + system CPU seconds from a /proc `stat` file (a process's, or one of its threads' under task/). */
+function statCpuSeconds(path) {
+  const stat = readFileSync(path, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS;
 }
@@ -57,12 +62,11 @@ function readOr0(read) {
 export function threadCpuSeconds(pid) {
   const out = new Map();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    const seconds = readOr0(() => {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / TICKS;
-    });
-    out.set(Number(tid), seconds);
+    try {
+      out.set(Number(tid), statCpuSeconds(`/proc/${pid}/task/${tid}/stat`));
+    } catch {
+      // the thread exited while the list was read
+    }
   }
   return out;
 }
